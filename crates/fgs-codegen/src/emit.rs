@@ -1,0 +1,564 @@
+//! [`Api`] → Rust source files.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote};
+
+use crate::model::*;
+use crate::names::{self, TemplatePiece, field_ident, type_ident};
+
+/// What the emitted files refer to outside themselves.
+pub struct Emitter<'a> {
+    pub api: &'a Api,
+    /// Path of the hand-written module with `Operation`, `OperationInfo`, header helpers, ...
+    pub runtime: TokenStream,
+}
+
+fn doc(text: &str) -> TokenStream {
+    // One attribute per line keeps prettyplease's `///` output readable.
+    let lines = text.lines().map(|line| {
+        let line = format!(" {line}");
+        quote!(#[doc = #line])
+    });
+    quote!(#(#lines)*)
+}
+
+/// "`label`: description", or just "`label`" when there is no description.
+fn labelled(label: &str, text: &Option<String>) -> TokenStream {
+    match text {
+        Some(text) => doc(&format!("{label}: {text}")),
+        None => doc(label),
+    }
+}
+
+fn doc_or(text: &Option<String>, fallback: &str) -> TokenStream {
+    doc(text.as_deref().unwrap_or(fallback))
+}
+
+fn rust_type(ty: &TypeRef) -> TokenStream {
+    match ty {
+        TypeRef::String => quote!(String),
+        TypeRef::Bool => quote!(bool),
+        TypeRef::I32 => quote!(i32),
+        TypeRef::I64 => quote!(i64),
+        TypeRef::F64 => quote!(f64),
+        TypeRef::Vec(inner) => {
+            let inner = rust_type(inner);
+            quote!(Vec<#inner>)
+        }
+        TypeRef::Named(name) => {
+            let ident = type_ident(name);
+            quote!(super::types::#ident)
+        }
+        TypeRef::Json => quote!(serde_json::Value),
+    }
+}
+
+fn header_rust_type(ty: &HeaderType) -> TokenStream {
+    match ty {
+        HeaderType::String => quote!(String),
+        HeaderType::Bool => quote!(bool),
+        HeaderType::Integer => quote!(i64),
+        HeaderType::Number => quote!(f64),
+        HeaderType::Enum(name) => {
+            let ident = type_ident(name);
+            quote!(super::types::#ident)
+        }
+        HeaderType::Json(ty) => rust_type(ty),
+    }
+}
+
+/// Lower-case wire name, which `http::HeaderName::from_static` requires.
+fn header_name_tokens(name: &str) -> TokenStream {
+    let lower = name.to_ascii_lowercase();
+    quote!(http::HeaderName::from_static(#lower))
+}
+
+impl Emitter<'_> {
+    pub fn module(&self) -> TokenStream {
+        let title = format!(
+            " Types and operation metadata generated from the API description \"{}\" ({}).",
+            self.api.title, self.api.version
+        );
+        quote! {
+            #![doc = #title]
+            pub mod error_codes;
+            pub mod operations;
+            pub mod types;
+        }
+    }
+
+    pub fn types(&self) -> TokenStream {
+        let enums = self.api.enums.iter().map(|e| self.enum_def(e));
+        let structs = self.api.structs.iter().map(|s| self.struct_def(s));
+        quote! {
+            //! Schemas of the API description: named string enumerations and object types.
+            #(#enums)*
+            #(#structs)*
+        }
+    }
+
+    fn enum_def(&self, def: &EnumDef) -> TokenStream {
+        let name = type_ident(&def.name);
+        let docs = doc_or(&def.doc, &format!("Values of `{}`.", def.name));
+        let variants: Vec<_> = def.variants.iter().map(|v| type_ident(&v.name)).collect();
+        let values: Vec<_> = def.variants.iter().map(|v| v.value.as_str()).collect();
+        let variant_docs = def.variants.iter().map(|v| {
+            let text = match &v.doc {
+                Some(d) => format!("`{}`: {d}", v.value),
+                None => format!("`{}`", v.value),
+            };
+            doc(&text)
+        });
+        quote! {
+            #docs
+            ///
+            /// Values this SDK does not know yet parse as `Unknown`, so a service that adds a
+            /// value does not break existing programs.
+            #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+            #[non_exhaustive]
+            pub enum #name {
+                #(#variant_docs #variants,)*
+                /// A value this version of the SDK does not know.
+                Unknown(String),
+            }
+
+            impl #name {
+                /// Every value the API description lists.
+                pub const VALUES: &'static [&'static str] = &[#(#values),*];
+
+                /// The wire value.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        #(Self::#variants => #values,)*
+                        Self::Unknown(value) => value,
+                    }
+                }
+            }
+
+            impl From<&str> for #name {
+                fn from(value: &str) -> Self {
+                    match value {
+                        #(#values => Self::#variants,)*
+                        other => Self::Unknown(other.to_owned()),
+                    }
+                }
+            }
+
+            impl std::str::FromStr for #name {
+                type Err = std::convert::Infallible;
+
+                fn from_str(value: &str) -> Result<Self, Self::Err> {
+                    Ok(Self::from(value))
+                }
+            }
+
+            impl std::fmt::Display for #name {
+                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+
+            impl serde::Serialize for #name {
+                fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+
+            impl<'de> serde::Deserialize<'de> for #name {
+                fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                    let value = <String as serde::Deserialize>::deserialize(deserializer)?;
+                    Ok(Self::from(value.as_str()))
+                }
+            }
+        }
+    }
+
+    fn struct_def(&self, def: &StructDef) -> TokenStream {
+        let name = type_ident(&def.name);
+        let docs = doc_or(&def.doc, &format!("The `{}` schema.", def.name));
+        let fields = def.fields.iter().map(|f| {
+            let ident = field_ident(&f.rust_name);
+            let docs = doc_or(&f.doc, &format!("`{}`", f.json_name));
+            let inner = rust_type(&f.ty);
+            let rename = (ident.to_string().trim_start_matches("r#") != f.json_name).then(|| {
+                let json = &f.json_name;
+                quote!(#[serde(rename = #json)])
+            });
+            if f.required {
+                quote!(#docs #rename pub #ident: #inner,)
+            } else {
+                quote! {
+                    #docs
+                    #rename
+                    #[serde(default, skip_serializing_if = "Option::is_none")]
+                    pub #ident: Option<#inner>,
+                }
+            }
+        });
+        let additional = def.additional_properties.then(|| {
+            quote! {
+                /// Properties the API description does not declare, kept as sent.
+                #[serde(flatten)]
+                pub additional: serde_json::Map<String, serde_json::Value>,
+            }
+        });
+        quote! {
+            #docs
+            #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+            pub struct #name {
+                #(#fields)*
+                #additional
+            }
+        }
+    }
+
+    pub fn operations(&self) -> TokenStream {
+        let rt = &self.runtime;
+        let security = self.api.security_headers.iter().map(|s| {
+            let ident = format_ident!("{}_HEADER", names::screaming(&s.scheme));
+            let docs = labelled(
+                &format!("`{}`, the header of the `{}` security scheme", s.header, s.scheme),
+                &s.doc,
+            );
+            let value = header_name_tokens(&s.header);
+            quote!(#docs pub const #ident: http::HeaderName = #value;)
+        });
+        let header_sets = self.api.header_sets.iter().map(|s| self.header_set(s));
+        let operations = self.api.operations.iter().map(|op| self.operation(op));
+        let all: Vec<_> = self.api.operations.iter().map(|op| type_ident(&op.name)).collect();
+        quote! {
+            //! Operations of the API description: request parameters, response headers and
+            //! metadata, tied together by one `Operation` implementation per operation.
+            use #rt::{FromHeaderMap, HeaderDecodeError, InvalidHeaderValue, Operation, OperationInfo, RequestParts};
+
+            #(#security)*
+
+            /// Metadata of every operation, in the order of the API description.
+            pub static OPERATIONS: &[OperationInfo] = &[#(<#all as Operation>::INFO),*];
+
+            #(#header_sets)*
+            #(#operations)*
+        }
+    }
+
+    fn header_set(&self, set: &HeaderSet) -> TokenStream {
+        let rt = &self.runtime;
+        let name = type_ident(&set.name);
+        let docs = doc(&set.doc);
+        let fields = set.headers.iter().map(|h| {
+            let ident = field_ident(&h.rust_name);
+            let ty = header_rust_type(&h.ty);
+            let docs = labelled(&format!("`{}`", h.name), &h.doc);
+            if h.required {
+                quote!(#docs pub #ident: #ty,)
+            } else {
+                quote!(#docs pub #ident: Option<#ty>,)
+            }
+        });
+        let reads = set.headers.iter().map(|h| {
+            let ident = field_ident(&h.rust_name);
+            let wire = &h.name;
+            let read = match &h.ty {
+                HeaderType::String => quote!(#rt::header_string(headers, #wire)?),
+                HeaderType::Bool => quote!(#rt::header_bool(headers, #wire)?),
+                HeaderType::Integer => quote!(#rt::header_integer(headers, #wire)?),
+                HeaderType::Number => quote!(#rt::header_number(headers, #wire)?),
+                HeaderType::Enum(_) => quote!(#rt::header_enum(headers, #wire)?),
+                HeaderType::Json(_) => quote!(#rt::header_json(headers, #wire)?),
+            };
+            if h.required {
+                quote!(#ident: #rt::required_header(#wire, #read)?,)
+            } else {
+                quote!(#ident: #read,)
+            }
+        });
+        let headers_param = if set.headers.is_empty() {
+            quote!(_headers)
+        } else {
+            quote!(headers)
+        };
+        quote! {
+            #docs
+            #[derive(Clone, Debug, PartialEq)]
+            pub struct #name {
+                #(#fields)*
+            }
+
+            impl FromHeaderMap for #name {
+                fn from_header_map(#headers_param: &http::HeaderMap) -> Result<Self, HeaderDecodeError> {
+                    Ok(Self { #(#reads)* })
+                }
+            }
+        }
+    }
+
+    fn operation(&self, op: &Operation) -> TokenStream {
+        let rt = &self.runtime;
+        let marker = type_ident(&op.name);
+        let request = format_ident!("{}Request", op.name);
+        let title = format!("`{} {}` (`{}`)", op.method, op.path, op.id);
+        let mut text = match &op.summary {
+            Some(s) => format!("{title}: {s}"),
+            None => title.clone(),
+        };
+        if let Some(d) = &op.description {
+            text.push_str("\n\n");
+            text.push_str(d);
+        }
+        let marker_docs = doc(&text);
+        let request_docs = doc(&format!("Path and header parameters of {title}."));
+
+        let path_fields = op.path_params.iter().map(|p| {
+            let ident = field_ident(&p.rust_name);
+            let docs = labelled(&format!("Path parameter `{}`", p.name), &p.doc);
+            quote!(#docs pub #ident: String,)
+        });
+        let header_fields = op.headers.iter().map(|h| {
+            let ident = field_ident(&h.rust_name);
+            let ty = header_rust_type(&h.ty);
+            let docs = labelled(&format!("Header `{}`", h.name), &h.doc);
+            if h.required {
+                quote!(#docs pub #ident: #ty,)
+            } else {
+                quote!(#docs pub #ident: Option<#ty>,)
+            }
+        });
+
+        // `new` takes what the request cannot be sent without.
+        let mut new_params = Vec::new();
+        let mut new_inits = Vec::new();
+        for p in &op.path_params {
+            let ident = field_ident(&p.rust_name);
+            new_params.push(quote!(#ident: impl Into<String>));
+            new_inits.push(quote!(#ident: #ident.into(),));
+        }
+        for h in &op.headers {
+            let ident = field_ident(&h.rust_name);
+            if h.required {
+                let ty = header_rust_type(&h.ty);
+                new_params.push(quote!(#ident: #ty));
+                new_inits.push(quote!(#ident,));
+            } else {
+                new_inits.push(quote!(#ident: None,));
+            }
+        }
+
+        let path_pieces = names::template_pieces(&op.path).into_iter().map(|piece| match piece {
+            TemplatePiece::Literal(text) => quote!(path.push_str(#text);),
+            TemplatePiece::Param(name) => {
+                let ident = op
+                    .path_params
+                    .iter()
+                    .find(|p| p.name == name)
+                    .map(|p| field_ident(&p.rust_name))
+                    .unwrap_or_else(|| field_ident(name));
+                quote!(#rt::encode_path_segment_into(&self.#ident, &mut path);)
+            }
+        });
+        // Room for the literal text plus a typical URN-sized parameter.
+        let capacity = Literal::usize_unsuffixed(op.path.len() + 64);
+        let writes = op.headers.iter().map(|h| {
+            let ident = field_ident(&h.rust_name);
+            let wire = header_name_tokens(&h.name);
+            let text = match &h.ty {
+                HeaderType::String => quote!(value.as_str()),
+                HeaderType::Enum(_) => quote!(value.as_str()),
+                HeaderType::Bool => quote!(if *value { "true" } else { "false" }),
+                HeaderType::Integer | HeaderType::Number => quote!(value.to_string().as_str()),
+                HeaderType::Json(_) => quote!(#rt::json_header_text(#wire, value)?.as_str()),
+            };
+            if h.required {
+                quote! {
+                    let value = &self.#ident;
+                    #rt::insert_header(headers, #wire, #text)?;
+                }
+            } else {
+                quote! {
+                    if let Some(value) = &self.#ident {
+                        #rt::insert_header(headers, #wire, #text)?;
+                    }
+                }
+            }
+        });
+        let headers_param = if op.headers.is_empty() {
+            quote!(_headers)
+        } else {
+            quote!(headers)
+        };
+        // Clippy asks for `Default` beside an argument-less `new`.
+        let default = new_params.is_empty().then(|| quote!(#[derive(Default)]));
+
+        let method = type_ident(&op.method);
+        let id = &op.id;
+        let path_template = &op.path;
+        let request_types = &op.request_content_types;
+        let body_required = op.body_required;
+        let max_body = match op.max_body_bytes {
+            Some(n) => {
+                let n = Literal::u64_unsuffixed(n);
+                quote!(Some(#n))
+            }
+            None => quote!(None),
+        };
+        let success_status = Literal::u16_unsuffixed(op.success.status);
+        let response_types = &op.success.content_types;
+        let error_statuses = op.error_statuses.iter().map(|s| Literal::u16_unsuffixed(*s));
+        let success_headers = type_ident(&op.success.headers);
+        let output = match &op.success.json_body {
+            Some(ty) => rust_type(ty),
+            None => quote!(()),
+        };
+        let (error_headers, error_body) = match &op.error {
+            Some(e) => {
+                let headers = type_ident(&e.headers);
+                let headers = quote!(#headers);
+                let body = match &e.json_body {
+                    Some(ty) => rust_type(ty),
+                    None => quote!(serde_json::Value),
+                };
+                (headers, body)
+            }
+            None => (quote!(()), quote!(serde_json::Value)),
+        };
+
+        quote! {
+            #marker_docs
+            #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+            pub struct #marker;
+
+            impl Operation for #marker {
+                const INFO: OperationInfo = OperationInfo {
+                    id: #id,
+                    method: http::Method::#method,
+                    path_template: #path_template,
+                    request_content_types: &[#(#request_types),*],
+                    body_required: #body_required,
+                    max_body_bytes: #max_body,
+                    success_status: #success_status,
+                    response_content_types: &[#(#response_types),*],
+                    error_statuses: &[#(#error_statuses),*],
+                };
+                type Request = #request;
+                type ResponseHeaders = #success_headers;
+                type Output = #output;
+                type ErrorHeaders = #error_headers;
+                type ErrorBody = #error_body;
+            }
+
+            #request_docs
+            #[derive(Clone, Debug, PartialEq)]
+            #default
+            pub struct #request {
+                #(#path_fields)*
+                #(#header_fields)*
+            }
+
+            impl #request {
+                /// Parameters with every optional header left out.
+                pub fn new(#(#new_params),*) -> Self {
+                    Self { #(#new_inits)* }
+                }
+            }
+
+            impl RequestParts for #request {
+                fn path(&self) -> String {
+                    let mut path = String::with_capacity(#capacity);
+                    #(#path_pieces)*
+                    path
+                }
+
+                fn write_headers(&self, #headers_param: &mut http::HeaderMap) -> Result<(), InvalidHeaderValue> {
+                    #(#writes)*
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    pub fn error_codes(&self) -> TokenStream {
+        let rt = &self.runtime;
+        let codes = &self.api.error_codes;
+        let variants: Vec<_> = codes.iter().map(|c| type_ident(&c.name)).collect();
+        let wire: Vec<_> = codes.iter().map(|c| c.code.as_str()).collect();
+        let variant_docs = codes.iter().map(|c| {
+            let mut text = format!("`{}`", c.code);
+            for case in &c.cases {
+                text.push_str(&format!(
+                    "\n\nHTTP {}: {}.",
+                    case.status,
+                    case.meaning.trim_end_matches('.')
+                ));
+            }
+            doc(&text)
+        });
+        let info = |code: &ErrorCode, case: &ErrorCase| {
+            let c = code.code.as_str();
+            let status = Literal::u16_unsuffixed(case.status);
+            let meaning = case.meaning.as_str();
+            let not_executed = case.not_executed;
+            let transient = case.transient;
+            quote!(#rt::ErrorCodeInfo { code: #c, status: #status, meaning: #meaning, not_executed: #not_executed, transient: #transient })
+        };
+        let entries = codes.iter().map(|c| {
+            let infos = c.cases.iter().map(|case| info(c, case));
+            quote!(&[#(#infos),*])
+        });
+        let all = codes.iter().flat_map(|c| c.cases.iter().map(move |case| info(c, case)));
+        quote! {
+            //! The catalogue of error codes the service and its gateway return, with what each
+            //! one says about the request.
+
+            /// Every listed code with each HTTP status it comes with.
+            pub static ERROR_CODES: &[#rt::ErrorCodeInfo] = &[#(#all),*];
+
+            /// An `error_code` from an error response body.
+            ///
+            /// Codes this SDK does not know parse as `Unknown`.
+            #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+            #[non_exhaustive]
+            pub enum ErrorCode {
+                #(#variant_docs #variants,)*
+                /// A code this version of the SDK does not know.
+                Unknown(String),
+            }
+
+            impl ErrorCode {
+                /// The wire code, e.g. `FSS.1051`.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        #(Self::#variants => #wire,)*
+                        Self::Unknown(code) => code,
+                    }
+                }
+
+                /// What the catalogue says about this code, one entry per HTTP status.
+                pub fn entries(&self) -> &'static [#rt::ErrorCodeInfo] {
+                    match self {
+                        #(Self::#variants => #entries,)*
+                        Self::Unknown(_) => &[],
+                    }
+                }
+
+                /// What the catalogue says about this code with this HTTP status.
+                pub fn info(&self, status: u16) -> Option<&'static #rt::ErrorCodeInfo> {
+                    self.entries().iter().find(|entry| entry.status == status)
+                }
+            }
+
+            impl From<&str> for ErrorCode {
+                fn from(code: &str) -> Self {
+                    match code {
+                        #(#wire => Self::#variants,)*
+                        other => Self::Unknown(other.to_owned()),
+                    }
+                }
+            }
+
+            impl std::fmt::Display for ErrorCode {
+                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+        }
+    }
+}

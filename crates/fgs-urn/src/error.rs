@@ -1,0 +1,214 @@
+//! The error type of URN parsing and construction.
+
+use std::fmt;
+use std::ops::Range;
+
+use crate::rules::{self, FORMAT};
+
+/// A part of a function URN, as named by [`UrnError::part`].
+///
+/// `Display` names the part in words (`"project id"`, `"function name"`, ...).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UrnPart {
+    /// The leading `urn:fss:`.
+    Prefix,
+    /// The region, such as `cn-north-4`.
+    Region,
+    /// The project id, such as `0123456789abcdef0123456789abcdef`.
+    ProjectId,
+    /// The resource type, which must be the literal `function`.
+    ResourceType,
+    /// The package (application) the function belongs to, such as `default`.
+    Package,
+    /// The function name.
+    Name,
+    /// A version qualifier, such as `latest` or `v20240101-120000`.
+    ///
+    /// An empty qualifier (a URN ending in `:`) is reported as an empty
+    /// version.
+    Version,
+    /// An alias qualifier, the name after `!`.
+    Alias,
+    /// Text after the qualifier, which no valid URN has.
+    Trailing,
+}
+
+impl UrnPart {
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Prefix => "prefix",
+            Self::Region => "region",
+            Self::ProjectId => "project id",
+            Self::ResourceType => "resource type",
+            Self::Package => "package",
+            Self::Name => "function name",
+            Self::Version => "version",
+            Self::Alias => "alias",
+            Self::Trailing => "trailing text",
+        }
+    }
+}
+
+impl fmt::Display for UrnPart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
+/// What is wrong with a part of a function URN, as returned by
+/// [`UrnError::kind`].
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UrnErrorKind {
+    /// The input ends before this required part.
+    Missing,
+    /// The part is present (followed by `:`) but empty, or was given as an
+    /// empty string to [`FunctionUrn::from_parts`](crate::FunctionUrn::from_parts).
+    Empty,
+    /// The part has more than `max` characters.
+    TooLong {
+        /// The largest allowed number of characters.
+        max: usize,
+    },
+    /// The part has fewer than `min` characters (only regions, which need two).
+    TooShort {
+        /// The smallest allowed number of characters.
+        min: usize,
+    },
+    /// The part contains a character it may not contain.
+    InvalidChar {
+        /// The first offending character.
+        ch: char,
+        /// Its byte index within the part.
+        index: usize,
+    },
+    /// The part starts with a character it may not start with.
+    BadStart,
+    /// The part ends with a character it may not end with.
+    BadEnd,
+    /// The part must be this literal text (the prefix `urn:fss:` or the
+    /// resource type `function`).
+    Expected(&'static str),
+    /// There is text where the URN must end.
+    Unexpected,
+}
+
+/// Why a text is not a valid function URN, or why parts do not make one.
+///
+/// The error names the [part](UrnError::part) that is wrong, [what is
+/// wrong](UrnError::kind) with it and [where](UrnError::span) it is, so that
+/// a compile-time check can point at the offending part of a literal. Its
+/// `Display` is one sentence quoting the offending part.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UrnError {
+    part: UrnPart,
+    kind: UrnErrorKind,
+    span: Range<usize>,
+    /// The offending text, kept so the message can quote it without the input.
+    text: String,
+    /// For trailing text: the part it follows, so the message can say where.
+    after: Option<UrnPart>,
+}
+
+impl UrnError {
+    pub(crate) fn new(part: UrnPart, kind: UrnErrorKind, span: Range<usize>, text: &str) -> Self {
+        Self {
+            part,
+            kind,
+            span,
+            text: text.to_owned(),
+            after: None,
+        }
+    }
+
+    pub(crate) fn missing(part: UrnPart, at: usize) -> Self {
+        Self::new(part, UrnErrorKind::Missing, at..at, "")
+    }
+
+    pub(crate) fn trailing(after: UrnPart, span: Range<usize>, text: &str) -> Self {
+        Self {
+            after: Some(after),
+            ..Self::new(UrnPart::Trailing, UrnErrorKind::Unexpected, span, text)
+        }
+    }
+
+    /// The part of the URN that is wrong.
+    #[must_use]
+    pub fn part(&self) -> UrnPart {
+        self.part
+    }
+
+    /// What is wrong with the part.
+    #[must_use]
+    pub fn kind(&self) -> UrnErrorKind {
+        self.kind.clone()
+    }
+
+    /// The byte range of the offending part in the input.
+    ///
+    /// For [`Missing`](UrnErrorKind::Missing) parts this is the empty range at
+    /// the end of the input; for [`Empty`](UrnErrorKind::Empty) parts, the
+    /// empty range where the part would be. For trailing text it starts at
+    /// the `:` after the qualifier. For an alias it covers the name after
+    /// `!`. Errors from [`FunctionUrn::from_parts`](crate::FunctionUrn::from_parts)
+    /// and [`FunctionUrn::with_qualifier`](crate::FunctionUrn::with_qualifier)
+    /// give the range in the URN text that would have been built.
+    #[must_use]
+    pub fn span(&self) -> Range<usize> {
+        self.span.clone()
+    }
+}
+
+impl fmt::Display for UrnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("invalid function URN: ")?;
+        let part = self.part;
+        let text = self.text.as_str();
+        let rule = rules::rule_for(part);
+        match &self.kind {
+            UrnErrorKind::Missing if part == UrnPart::Prefix => {
+                write!(f, "the input is empty (expected {FORMAT})")
+            }
+            UrnErrorKind::Missing => write!(f, "missing {part} (expected {FORMAT})"),
+            UrnErrorKind::Empty => write!(f, "empty {part} (expected {FORMAT})"),
+            UrnErrorKind::TooLong { max } => write!(
+                f,
+                "{part} {text:?} is too long ({} characters, at most {max} allowed)",
+                text.chars().count()
+            ),
+            UrnErrorKind::TooShort { min } => write!(
+                f,
+                "{part} {text:?} is too short ({} characters, at least {min} required)",
+                text.chars().count()
+            ),
+            UrnErrorKind::InvalidChar { ch, index } => {
+                write!(
+                    f,
+                    "{part} {text:?} contains the invalid character {ch:?} at index {index}"
+                )?;
+                match rule {
+                    Some(rule) => write!(f, " (allowed: {})", rule.allowed.description),
+                    None => Ok(()),
+                }
+            }
+            UrnErrorKind::BadStart => match rule.and_then(|r| r.start) {
+                Some(class) => write!(f, "{part} {text:?} must start with {}", class.description),
+                None => write!(f, "{part} {text:?} has an invalid first character"),
+            },
+            UrnErrorKind::BadEnd => match rule.and_then(|r| r.end) {
+                Some(class) => write!(f, "{part} {text:?} must end with {}", class.description),
+                None => write!(f, "{part} {text:?} has an invalid last character"),
+            },
+            UrnErrorKind::Expected(expected) => {
+                write!(f, "expected {expected:?} as the {part}, found {text:?}")
+            }
+            UrnErrorKind::Unexpected => match self.after {
+                Some(after) => write!(f, "unexpected text after the {after}: {text:?}"),
+                None => write!(f, "unexpected text: {text:?}"),
+            },
+        }
+    }
+}
+
+impl std::error::Error for UrnError {}
