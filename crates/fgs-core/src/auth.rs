@@ -1,0 +1,303 @@
+//! Credentials: the [`Auth`] seam and the static IAM token.
+//!
+//! An [`Auth`] gets the complete outgoing request (method, URI, headers and body) just
+//! before it is sent, so one trait fits both a token header (`X-Auth-Token`) and AK/SK
+//! signing, which signs all of those.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use http::HeaderValue;
+
+use crate::generated::operations::IAM_TOKEN_HEADER;
+use crate::protocol::OperationInfo;
+
+/// Applies credentials to outgoing requests.
+///
+/// Called once per request, after every other header is set and with the final body,
+/// immediately before the request goes to the transport. An error stops the request:
+/// nothing is sent.
+///
+/// # Example
+///
+/// A token read from somewhere else on every call:
+///
+/// ```
+/// use fgs_core::auth::{Auth, AuthContext, AuthError};
+/// use fgs_core::async_trait;
+///
+/// #[derive(Debug)]
+/// struct FromEnvironment;
+///
+/// #[async_trait]
+/// impl Auth for FromEnvironment {
+///     async fn authenticate(
+///         &self,
+///         request: &mut http::Request<bytes::Bytes>,
+///         _context: &AuthContext<'_>,
+///     ) -> Result<(), AuthError> {
+///         let token = std::env::var("MY_IAM_TOKEN")
+///             .map_err(|_| AuthError::missing("MY_IAM_TOKEN is not set"))?;
+///         let mut value = http::HeaderValue::try_from(token)
+///             .map_err(|_| AuthError::invalid("MY_IAM_TOKEN is not a valid header value"))?;
+///         value.set_sensitive(true);
+///         request.headers_mut().insert("x-auth-token", value);
+///         Ok(())
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait Auth: Send + Sync + fmt::Debug {
+    /// Adds credentials to `request`.
+    async fn authenticate(
+        &self,
+        request: &mut http::Request<Bytes>,
+        context: &AuthContext<'_>,
+    ) -> Result<(), AuthError>;
+}
+
+/// What an [`Auth`] may need to know about the call besides the request itself.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct AuthContext<'a> {
+    /// The operation being called.
+    pub operation: &'a OperationInfo,
+    /// Project the request is for (AK/SK signing sends it as `X-Project-Id`).
+    pub project_id: &'a str,
+    /// Region the request is for.
+    pub region: &'a str,
+}
+
+impl<'a> AuthContext<'a> {
+    /// A context for a call of `operation` in `project_id` and `region`.
+    pub fn new(operation: &'a OperationInfo, project_id: &'a str, region: &'a str) -> Self {
+        AuthContext {
+            operation,
+            project_id,
+            region,
+        }
+    }
+}
+
+/// Why credentials could not be applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AuthErrorKind {
+    /// No credentials were found.
+    Missing,
+    /// Credentials are present but unusable (wrong format, characters HTTP cannot carry).
+    Invalid,
+    /// Credentials have expired and could not be renewed.
+    Expired,
+    /// The credential source (IAM, a metadata service, a file) failed.
+    Provider,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Credentials could not be applied; the request was not sent.
+///
+/// Its message must never contain a secret.
+#[derive(Debug)]
+pub struct AuthError {
+    kind: AuthErrorKind,
+    message: String,
+    source: Option<BoxError>,
+}
+
+impl AuthError {
+    /// An error of `kind` with a message (which must not contain a secret).
+    pub fn new(kind: AuthErrorKind, message: impl Into<String>) -> Self {
+        AuthError {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// No credentials were found.
+    pub fn missing(message: impl Into<String>) -> Self {
+        Self::new(AuthErrorKind::Missing, message)
+    }
+
+    /// Credentials are unusable.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(AuthErrorKind::Invalid, message)
+    }
+
+    /// Credentials have expired.
+    pub fn expired(message: impl Into<String>) -> Self {
+        Self::new(AuthErrorKind::Expired, message)
+    }
+
+    /// The credential source failed.
+    pub fn provider(message: impl Into<String>) -> Self {
+        Self::new(AuthErrorKind::Provider, message)
+    }
+
+    /// Attaches the underlying error.
+    pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// Why credentials could not be applied.
+    pub fn kind(&self) -> AuthErrorKind {
+        self.kind
+    }
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(source) = &self.source {
+            write!(f, ": {source}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for AuthError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// A secret string: `Debug` and `Display` print `<redacted>`, never the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps `value`.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself. Keep the result out of logs and error messages.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Secret(value)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Secret(value.to_owned())
+    }
+}
+
+/// An IAM token sent as `X-Auth-Token` on every request.
+///
+/// The token is one you already have (the `X-Subject-Token` of an IAM
+/// `POST /v3/auth/tokens`); it is valid for 24 hours and is not renewed.
+///
+/// ```
+/// use fgs_core::auth::StaticToken;
+///
+/// let auth = StaticToken::new("MIIEhgYJKoZIhvcNAQcCoIIEdzCCBHMCAQExDTAL...");
+/// assert_eq!(format!("{auth:?}"), "StaticToken { token: <redacted> }");
+/// ```
+#[derive(Clone)]
+pub struct StaticToken {
+    /// `None` when the token holds characters a header cannot carry; reported on use so
+    /// that construction stays infallible and the error still comes before any sending.
+    header: Option<HeaderValue>,
+}
+
+impl StaticToken {
+    /// Uses `token` for every request.
+    pub fn new(token: impl Into<Secret>) -> Self {
+        let token: Secret = token.into();
+        let header = HeaderValue::from_str(token.expose().trim()).ok().map(|mut value| {
+            value.set_sensitive(true);
+            value
+        });
+        StaticToken { header }
+    }
+}
+
+impl fmt::Debug for StaticToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StaticToken")
+            .field("token", &Secret(String::new()))
+            .finish()
+    }
+}
+
+#[async_trait]
+impl Auth for StaticToken {
+    async fn authenticate(
+        &self,
+        request: &mut http::Request<Bytes>,
+        _context: &AuthContext<'_>,
+    ) -> Result<(), AuthError> {
+        let value = self
+            .header
+            .clone()
+            .ok_or_else(|| AuthError::invalid("the IAM token holds characters that cannot be sent in a header"))?;
+        request.headers_mut().insert(IAM_TOKEN_HEADER, value);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generated::operations::InvokeFunction;
+    use crate::protocol::Operation;
+
+    static INFO: crate::protocol::OperationInfo = <InvokeFunction as Operation>::INFO;
+
+    fn context() -> AuthContext<'static> {
+        AuthContext::new(&INFO, "p", "r")
+    }
+
+    #[tokio::test]
+    async fn static_token_sets_a_sensitive_header() {
+        let mut request = http::Request::new(Bytes::new());
+        StaticToken::new("tok-123")
+            .authenticate(&mut request, &context())
+            .await
+            .unwrap();
+        let value = &request.headers()["x-auth-token"];
+        assert_eq!(value, "tok-123");
+        assert!(value.is_sensitive());
+    }
+
+    #[tokio::test]
+    async fn a_token_http_cannot_carry_fails_before_sending() {
+        let mut request = http::Request::new(Bytes::new());
+        let err = StaticToken::new("secret\nvalue")
+            .authenticate(&mut request, &context())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), AuthErrorKind::Invalid);
+        assert!(!err.to_string().contains("secret"), "{err}");
+        assert!(request.headers().is_empty());
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let secret = Secret::new("hunter2");
+        assert_eq!(format!("{secret:?} {secret}"), "<redacted> <redacted>");
+        assert!(!format!("{:?}", StaticToken::new("hunter2")).contains("hunter2"));
+    }
+}

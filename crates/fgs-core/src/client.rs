@@ -1,0 +1,589 @@
+//! The client: endpoint, transport, auth and defaults, shared by every call.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+
+use crate::auth::{Auth, AuthContext};
+use crate::error::{DecodeError, Error, InvalidInput, ServiceError};
+use crate::generated::error_codes::ErrorCode;
+use crate::generated::operations::ErrorHeaders;
+use crate::generated::types::ErrorResponse;
+use crate::protocol::{FromHeaderMap, Operation, RequestParts};
+use crate::transport::{SendOptions, Transport};
+
+/// Default limit for a whole call. FunctionGraph runs a synchronous invocation for up to
+/// 900 s, so the default waits that long plus a margin; set a lower
+/// [`ClientBuilder::timeout`] (your function's timeout plus a few seconds) when you can.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(910);
+
+/// Default limit for opening a connection.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+const USER_AGENT: &str = concat!("fgs-rust/", env!("CARGO_PKG_VERSION"));
+
+/// A FunctionGraph client. Cheap to clone (one `Arc`), and shareable across tasks.
+///
+/// ```no_run
+/// use fgs_core::{Client, FunctionUrn, auth::StaticToken};
+///
+/// # async fn demo() -> Result<(), fgs_core::Error> {
+/// let client = Client::builder()
+///     .region("cn-north-4")
+///     .auth(StaticToken::new(std::env::var("IAM_TOKEN").unwrap_or_default()))
+///     .build()?;
+/// let urn: FunctionUrn = "urn:fss:cn-north-4:0123456789abcdef0123456789abcdef:function:default:hello:latest".parse()?;
+/// let output = client.invoke(&urn).json(&serde_json::json!({"name": "fgs"})).send().await?;
+/// println!("{}", output.result_str()?);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    scheme: http::uri::Scheme,
+    authority: http::uri::Authority,
+    /// Path of the base URL without a trailing `/`, usually empty.
+    base_path: String,
+    /// Set when the endpoint was derived from a region.
+    region: Option<String>,
+    project_id: Option<String>,
+    transport: Arc<dyn Transport>,
+    auth: Arc<dyn Auth>,
+    timeout: Duration,
+    user_agent: HeaderValue,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
+        f.debug_struct("Client")
+            .field(
+                "endpoint",
+                &format_args!("{}://{}{}", inner.scheme, inner.authority, inner.base_path),
+            )
+            .field("region", &inner.region)
+            .field("project_id", &inner.project_id)
+            .field("transport", &inner.transport)
+            .field("auth", &inner.auth)
+            .field("timeout", &inner.timeout)
+            .finish()
+    }
+}
+
+/// Builds a [`Client`].
+#[derive(Default)]
+pub struct ClientBuilder {
+    region: Option<String>,
+    endpoint: Option<String>,
+    project_id: Option<String>,
+    transport: Option<Arc<dyn Transport>>,
+    auth: Option<Arc<dyn Auth>>,
+    timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    app_name: Option<String>,
+    allow_insecure_http: bool,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("region", &self.region)
+            .field("endpoint", &self.endpoint)
+            .field("project_id", &self.project_id)
+            .field("transport", &self.transport)
+            .field("auth", &self.auth)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// The region, e.g. `cn-north-4`. Without [`endpoint_url`](Self::endpoint_url) the
+    /// endpoint is `https://functiongraph.{region}.myhuaweicloud.com`, and URNs of other
+    /// regions are refused before sending.
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// An explicit base URL, e.g. a local emulator (`http://127.0.0.1:8000`) or a
+    /// private endpoint. Plain `http` is accepted only for loopback addresses unless
+    /// [`allow_insecure_http`](Self::allow_insecure_http) is set.
+    pub fn endpoint_url(mut self, url: impl Into<String>) -> Self {
+        self.endpoint = Some(url.into());
+        self
+    }
+
+    /// The default project id, for calls that name a function without a full URN.
+    pub fn project_id(mut self, project_id: impl Into<String>) -> Self {
+        self.project_id = Some(project_id.into());
+        self
+    }
+
+    /// The credentials.
+    pub fn auth(mut self, auth: impl Auth + 'static) -> Self {
+        self.auth = Some(Arc::new(auth));
+        self
+    }
+
+    /// The credentials, already shared.
+    pub fn shared_auth(mut self, auth: Arc<dyn Auth>) -> Self {
+        self.auth = Some(auth);
+        self
+    }
+
+    /// The HTTP stack. Defaults to [`ReqwestTransport`](crate::transport::ReqwestTransport)
+    /// with feature `reqwest`.
+    pub fn transport(mut self, transport: impl Transport + 'static) -> Self {
+        self.transport = Some(Arc::new(transport));
+        self
+    }
+
+    /// The HTTP stack, already shared.
+    pub fn shared_transport(mut self, transport: Arc<dyn Transport>) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// Limit for a whole call, from connecting to the last byte of the response
+    /// (default [`DEFAULT_TIMEOUT`]). Calls can override it.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Limit for opening a connection with the default transport
+    /// (default [`DEFAULT_CONNECT_TIMEOUT`]). A transport you pass in keeps its own.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Appended to the `User-Agent` header, e.g. `billing-service/2.1`.
+    pub fn app_name(mut self, name: impl Into<String>) -> Self {
+        self.app_name = Some(name.into());
+        self
+    }
+
+    /// Allows plain `http` to non-loopback hosts, which sends credentials unencrypted.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// Checks the settings and builds the client.
+    pub fn build(self) -> Result<Client, Error> {
+        let config = |message: String| Error::InvalidInput(InvalidInput::Config(message));
+        let region = match &self.region {
+            Some(region) => {
+                check_region(region).map_err(config)?;
+                Some(region.clone())
+            }
+            None => None,
+        };
+        let (url, derived) = match (&self.endpoint, &region) {
+            (Some(url), _) => (url.clone(), false),
+            (None, Some(region)) => (format!("https://functiongraph.{region}.myhuaweicloud.com"), true),
+            (None, None) => return Err(config("set a region or an endpoint URL".into())),
+        };
+        let uri: Uri = url
+            .parse()
+            .map_err(|e| config(format!("endpoint {url:?} is not a URL: {e}")))?;
+        let scheme = uri
+            .scheme()
+            .cloned()
+            .ok_or_else(|| config(format!("endpoint {url:?} has no scheme")))?;
+        let authority = uri
+            .authority()
+            .cloned()
+            .ok_or_else(|| config(format!("endpoint {url:?} has no host")))?;
+        if uri.query().is_some() {
+            return Err(config(format!("endpoint {url:?} must not have a query")));
+        }
+        if scheme == http::uri::Scheme::HTTP {
+            if !self.allow_insecure_http && !is_loopback(authority.host()) {
+                return Err(config(format!(
+                    "endpoint {url:?} uses plain http to a host that is not loopback, which would send credentials \
+                     unencrypted; use https, or call allow_insecure_http(true)"
+                )));
+            }
+        } else if scheme != http::uri::Scheme::HTTPS {
+            return Err(config(format!("endpoint {url:?} must use http or https")));
+        }
+        let base_path = uri.path().trim_end_matches('/').to_owned();
+
+        let auth = self
+            .auth
+            .ok_or_else(|| config("no credentials: call auth(...)".into()))?;
+        let transport = match self.transport {
+            Some(transport) => transport,
+            None => default_transport(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))?,
+        };
+        let user_agent = match &self.app_name {
+            Some(app) => HeaderValue::from_str(&format!("{USER_AGENT} {app}"))
+                .map_err(|_| config(format!("app name {app:?} cannot be sent in a header")))?,
+            None => HeaderValue::from_static(USER_AGENT),
+        };
+        Ok(Client {
+            inner: Arc::new(Inner {
+                scheme,
+                authority,
+                base_path,
+                region: if derived { region } else { self.region },
+                project_id: self.project_id,
+                transport,
+                auth,
+                timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
+                user_agent,
+            }),
+        })
+    }
+}
+
+#[cfg(feature = "reqwest")]
+fn default_transport(connect_timeout: Duration) -> Result<Arc<dyn Transport>, Error> {
+    let transport = crate::transport::ReqwestTransport::new(connect_timeout).map_err(Error::from_transport)?;
+    Ok(Arc::new(transport))
+}
+
+#[cfg(not(feature = "reqwest"))]
+fn default_transport(_connect_timeout: Duration) -> Result<Arc<dyn Transport>, Error> {
+    Err(Error::InvalidInput(InvalidInput::Config(
+        "no transport: enable the `reqwest` feature or call transport(...)".into(),
+    )))
+}
+
+fn check_region(region: &str) -> Result<(), String> {
+    let valid = !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !region.starts_with('-')
+        && !region.ends_with('-');
+    if valid {
+        Ok(())
+    } else {
+        Err(format!("region {region:?} is not a region id like cn-north-4"))
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Where a call goes and how long it may take.
+pub(crate) struct CallTarget<'a> {
+    pub project_id: &'a str,
+    pub region: &'a str,
+    pub timeout: Option<Duration>,
+}
+
+/// A successful response: the typed headers, and the raw parts for the caller to decode.
+pub(crate) struct RawSuccess<O: Operation> {
+    pub status: StatusCode,
+    pub typed_headers: O::ResponseHeaders,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Client {
+    /// A builder with no settings.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The region set on the builder, if any.
+    pub fn region(&self) -> Option<&str> {
+        self.inner.region.as_deref()
+    }
+
+    /// The default project id set on the builder, if any.
+    pub fn project_id(&self) -> Option<&str> {
+        self.inner.project_id.as_deref()
+    }
+
+    /// The default whole-call timeout.
+    pub fn timeout(&self) -> Duration {
+        self.inner.timeout
+    }
+
+    /// Refuses a URN in another region than a region-derived endpoint, which the
+    /// service would reject after a round trip.
+    pub(crate) fn check_region(&self, urn: &crate::FunctionUrn) -> Result<(), Error> {
+        match &self.inner.region {
+            Some(region) if region != urn.region() => Err(Error::InvalidInput(InvalidInput::Config(format!(
+                "function URN is in region {} but the client's endpoint is for region {region}",
+                urn.region()
+            )))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Sends one request of operation `O` and sorts the response into success or error.
+    /// Nothing is sent when the body is too large or a header cannot be built.
+    pub(crate) async fn execute<O>(
+        &self,
+        params: &O::Request,
+        body: Bytes,
+        target: CallTarget<'_>,
+    ) -> Result<RawSuccess<O>, Error>
+    where
+        O: Operation<ErrorBody = ErrorResponse, ErrorHeaders = ErrorHeaders>,
+    {
+        let info = &O::INFO;
+        if let Some(limit) = info.max_body_bytes {
+            if body.len() as u64 > limit {
+                return Err(InvalidInput::PayloadTooLarge {
+                    operation: info.id,
+                    size: body.len(),
+                    limit,
+                }
+                .into());
+            }
+        }
+        let inner = &self.inner;
+        let path = params.path();
+        let mut path_and_query = String::with_capacity(inner.base_path.len() + path.len());
+        path_and_query.push_str(&inner.base_path);
+        path_and_query.push_str(&path);
+        let uri = Uri::builder()
+            .scheme(inner.scheme.clone())
+            .authority(inner.authority.clone())
+            .path_and_query(path_and_query)
+            .build()
+            .map_err(|e| InvalidInput::Config(format!("cannot build the request URI: {e}")))?;
+
+        let mut request = http::Request::new(body);
+        *request.method_mut() = info.method.clone();
+        *request.uri_mut() = uri;
+        let headers = request.headers_mut();
+        if let Some(content_type) = info.request_content_types.first() {
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        }
+        headers.insert(header::USER_AGENT, inner.user_agent.clone());
+        params.write_headers(headers).map_err(InvalidInput::from)?;
+
+        let context = AuthContext::new(info, target.project_id, target.region);
+        inner
+            .auth
+            .authenticate(&mut request, &context)
+            .await
+            .map_err(Error::Auth)?;
+
+        let options = SendOptions {
+            timeout: Some(target.timeout.unwrap_or(inner.timeout)),
+        };
+        let response = inner
+            .transport
+            .send(request, &options)
+            .await
+            .map_err(Error::from_transport)?;
+        let (parts, body) = response.into_parts();
+
+        if parts.status.as_u16() == info.success_status {
+            let typed_headers = O::ResponseHeaders::from_header_map(&parts.headers).map_err(|e| {
+                Error::Decode(Box::new(DecodeError {
+                    operation: info.id,
+                    status: Some(parts.status),
+                    what: format!("header {}", e.header),
+                    headers: parts.headers.clone(),
+                    body: body.clone(),
+                    source: Some(e.into()),
+                }))
+            })?;
+            return Ok(RawSuccess {
+                status: parts.status,
+                typed_headers,
+                headers: parts.headers,
+                body,
+            });
+        }
+        if parts.status.is_client_error() || parts.status.is_server_error() {
+            return Err(Error::Service(Box::new(service_error(
+                info.id,
+                parts.status,
+                parts.headers,
+                body,
+            ))));
+        }
+        Err(Error::Decode(Box::new(DecodeError {
+            operation: info.id,
+            status: Some(parts.status),
+            what: format!(
+                "an unexpected HTTP {} response (expected {})",
+                parts.status.as_u16(),
+                info.success_status
+            ),
+            headers: parts.headers,
+            body,
+            source: None,
+        })))
+    }
+}
+
+/// Reads an error response. The documented body is `{error_code, error_msg[, request_id]}`;
+/// like the official SDKs, `errorCode`/`errorMsg` and `code`/`message` are accepted too, and
+/// a body that is not JSON at all (a proxy's HTML page) still gives a readable error.
+fn service_error(operation: &'static str, status: StatusCode, headers: HeaderMap, body: Bytes) -> ServiceError {
+    let typed_headers = ErrorHeaders::from_header_map(&headers).ok();
+    let header_request_id = typed_headers.and_then(|h| h.request_id.or(h.cff_request_id));
+    let (code, message, body_request_id) = match serde_json::from_slice::<ErrorResponse>(&body) {
+        Ok(parsed) => (Some(parsed.error_code), parsed.error_msg, parsed.request_id),
+        Err(_) => match serde_json::from_slice::<serde_json::Value>(&body) {
+            Ok(value) => {
+                let text = |keys: &[&str]| {
+                    keys.iter()
+                        .find_map(|k| value.get(*k).and_then(|v| v.as_str()).map(str::to_owned))
+                };
+                let code = text(&["error_code", "errorCode", "code"]);
+                let message = text(&["error_msg", "errorMsg", "message"])
+                    .unwrap_or_else(|| format!("error body without a message ({} bytes)", body.len()));
+                (code, message, text(&["request_id"]))
+            }
+            Err(_) => (None, describe_unstructured(&headers, &body), None),
+        },
+    };
+    ServiceError {
+        operation,
+        status,
+        code: code.map(|c| ErrorCode::from(c.as_str())),
+        message,
+        request_id: body_request_id.or(header_request_id),
+        headers,
+        body,
+    }
+}
+
+fn describe_unstructured(headers: &HeaderMap, body: &Bytes) -> String {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("no content type");
+    if body.is_empty() {
+        return "empty response body".into();
+    }
+    // A short plain-text body is the message; anything else is summarised, not dumped.
+    match std::str::from_utf8(body) {
+        Ok(text) if body.len() <= 200 && !content_type.contains("html") => text.trim().to_owned(),
+        _ => format!("non-JSON response body ({content_type}, {} bytes)", body.len()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn builder() -> ClientBuilder {
+        Client::builder().auth(crate::auth::StaticToken::new("t"))
+    }
+
+    fn config_error(result: Result<Client, Error>) -> String {
+        match result {
+            Err(Error::InvalidInput(InvalidInput::Config(message))) => message,
+            other => panic!("expected a configuration error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn endpoint_from_region() {
+        let client = builder().region("cn-north-4").build().unwrap();
+        assert_eq!(
+            client.inner.authority.as_str(),
+            "functiongraph.cn-north-4.myhuaweicloud.com"
+        );
+        assert_eq!(client.inner.scheme, http::uri::Scheme::HTTPS);
+        assert_eq!(client.region(), Some("cn-north-4"));
+        assert_eq!(client.timeout(), DEFAULT_TIMEOUT);
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        assert!(builder().endpoint_url("http://127.0.0.1:9000").build().is_ok());
+        assert!(builder().endpoint_url("http://[::1]:9000/").build().is_ok());
+        assert!(builder().endpoint_url("http://localhost:9000").build().is_ok());
+        let message = config_error(builder().endpoint_url("http://fgs.example.com").build());
+        assert!(message.contains("plain http"), "{message}");
+        assert!(
+            builder()
+                .endpoint_url("http://fgs.example.com")
+                .allow_insecure_http(true)
+                .build()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn refuses_unusable_settings() {
+        assert!(config_error(builder().build()).contains("region or an endpoint"));
+        assert!(config_error(builder().region("CN North").build()).contains("region"));
+        assert!(config_error(builder().endpoint_url("ftp://x").build()).contains("http or https"));
+        assert!(config_error(builder().endpoint_url("not a url").build()).contains("not a URL"));
+        assert!(config_error(builder().endpoint_url("https://x/?a=1").build()).contains("query"));
+        assert!(config_error(Client::builder().region("cn-north-4").build()).contains("credentials"));
+        assert!(config_error(builder().region("cn-north-4").app_name("a\nb").build()).contains("app name"));
+    }
+
+    #[test]
+    fn base_path_is_kept_without_trailing_slash() {
+        let client = builder().endpoint_url("https://gw.example.com/fgs/").build().unwrap();
+        assert_eq!(client.inner.base_path, "/fgs");
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let client = Client::builder()
+            .region("cn-north-4")
+            .auth(crate::auth::StaticToken::new("super-secret"))
+            .build()
+            .unwrap();
+        assert!(!format!("{client:?}").contains("super-secret"));
+    }
+
+    #[test]
+    fn error_bodies_in_every_shape() {
+        let gateway = service_error(
+            "op",
+            StatusCode::UNAUTHORIZED,
+            HeaderMap::new(),
+            Bytes::from_static(br#"{"error_code":"APIGW.0301","error_msg":"Incorrect IAM authentication information","request_id":"abc"}"#),
+        );
+        assert_eq!(gateway.code(), Some(&ErrorCode::IncorrectAuthentication));
+        assert_eq!(gateway.request_id(), Some("abc"));
+        assert_eq!(
+            gateway.to_string(),
+            "APIGW.0301 (HTTP 401): Incorrect IAM authentication information [request id abc]"
+        );
+
+        let camel = service_error(
+            "op",
+            StatusCode::BAD_REQUEST,
+            HeaderMap::new(),
+            Bytes::from_static(br#"{"errorCode":"FSS.0400","errorMsg":"bad"}"#),
+        );
+        assert_eq!(camel.code(), Some(&ErrorCode::InvalidParameter));
+        assert_eq!(camel.message(), "bad");
+
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+        headers.insert("x-request-id", HeaderValue::from_static("gw-1"));
+        let html = service_error(
+            "op",
+            StatusCode::BAD_GATEWAY,
+            headers,
+            Bytes::from_static(b"<html><body>502 Bad Gateway</body></html>"),
+        );
+        assert_eq!(html.code(), None);
+        assert_eq!(html.request_id(), Some("gw-1"));
+        assert_eq!(
+            html.to_string(),
+            "HTTP 502 Bad Gateway: non-JSON response body (text/html, 41 bytes) [request id gw-1]"
+        );
+    }
+}

@@ -1,0 +1,441 @@
+//! Synchronous and asynchronous invocation.
+
+use std::fmt;
+use std::time::Duration;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::FunctionUrn;
+use crate::client::{CallTarget, Client};
+use crate::error::{DecodeError, Error, InvalidInput};
+use crate::generated::operations::{
+    AsyncInvokeFunction, AsyncInvokeFunctionRequest, InvokeFunction, InvokeFunctionRequest,
+    InvokeFunctionResponseHeaders,
+};
+use crate::generated::types::{FunctionError, InstanceMemory, InvokeResult, InvokeSummary, LogType, ResponseVersion};
+
+/// The event sent when the caller gives none: the service expects a JSON object.
+const EMPTY_EVENT: &[u8] = b"{}";
+
+impl Client {
+    /// Starts a synchronous invocation of `urn`: the function runs and its result comes
+    /// back in the response.
+    ///
+    /// A synchronous invoke is not idempotent and is sent exactly once.
+    pub fn invoke(&self, urn: &FunctionUrn) -> Invoke<'_> {
+        Invoke {
+            client: self,
+            urn: urn.clone(),
+            body: Ok(Bytes::from_static(EMPTY_EVENT)),
+            log_type: None,
+            response_version: ResponseVersion::V1,
+            memory: None,
+            timeout: None,
+        }
+    }
+
+    /// Starts an asynchronous invocation of `urn`: the service queues the run and answers
+    /// at once with its request id.
+    pub fn invoke_async(&self, urn: &FunctionUrn) -> InvokeAsync<'_> {
+        InvokeAsync {
+            client: self,
+            urn: urn.clone(),
+            body: Ok(Bytes::from_static(EMPTY_EVENT)),
+            memory: None,
+            timeout: None,
+        }
+    }
+}
+
+fn serialize_event<T: Serialize + ?Sized>(event: &T) -> Result<Bytes, InvalidInput> {
+    serde_json::to_vec(event)
+        .map(Bytes::from)
+        .map_err(InvalidInput::Serialize)
+}
+
+/// A synchronous invocation being set up; [`send`](Invoke::send) runs it.
+#[must_use = "nothing is sent until `send` is awaited"]
+pub struct Invoke<'a> {
+    client: &'a Client,
+    urn: FunctionUrn,
+    body: Result<Bytes, InvalidInput>,
+    log_type: Option<LogType>,
+    response_version: ResponseVersion,
+    memory: Option<InstanceMemory>,
+    timeout: Option<Duration>,
+}
+
+impl fmt::Debug for Invoke<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Invoke")
+            .field("urn", &self.urn)
+            .field("body_bytes", &self.body.as_ref().map(Bytes::len).ok())
+            .field("log_type", &self.log_type)
+            .field("response_version", &self.response_version)
+            .field("memory", &self.memory)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl Invoke<'_> {
+    /// The event, serialised as JSON. A serialisation failure is reported by `send`.
+    pub fn json<T: Serialize + ?Sized>(mut self, event: &T) -> Self {
+        self.body = serialize_event(event);
+        self
+    }
+
+    /// The event as JSON bytes, sent as they are (no copy). The default is `{}`.
+    pub fn body(mut self, event: impl Into<Bytes>) -> Self {
+        self.body = Ok(event.into());
+        self
+    }
+
+    /// Asks for the tail of the function's log (`X-Cff-Log-Type: tail`).
+    pub fn log_tail(mut self, tail: bool) -> Self {
+        self.log_type = tail.then_some(LogType::Tail);
+        self
+    }
+
+    /// The response format. The default is `v1`, the JSON envelope; `v0` returns the raw
+    /// result. Both give the same [`InvokeOutput`].
+    pub fn response_version(mut self, version: ResponseVersion) -> Self {
+        self.response_version = version;
+        self
+    }
+
+    /// Memory for this invocation only (the function must allow dynamic memory).
+    pub fn memory(mut self, memory: InstanceMemory) -> Self {
+        self.memory = Some(memory);
+        self
+    }
+
+    /// Overrides the client's whole-call timeout for this call.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sends the request once and waits for the function's result.
+    pub async fn send(self) -> Result<InvokeOutput, Error> {
+        let body = self.body?;
+        self.client.check_region(&self.urn)?;
+        let mut params = InvokeFunctionRequest::new(self.urn.project_id(), self.urn.as_str());
+        params.log_type = self.log_type;
+        params.request_version = Some(self.response_version.clone());
+        params.instance_memory = self.memory;
+        let target = CallTarget {
+            project_id: self.urn.project_id(),
+            region: self.urn.region(),
+            timeout: self.timeout,
+        };
+        let raw = self.client.execute::<InvokeFunction>(&params, body, target).await?;
+        InvokeOutput::decode(
+            raw.status,
+            raw.typed_headers,
+            raw.headers,
+            raw.body,
+            &self.response_version,
+        )
+    }
+}
+
+/// The outcome of a synchronous invocation: the function ran.
+///
+/// If the function raised an error the call still succeeds; check
+/// [`is_function_error`](Self::is_function_error) or [`function_error`](Self::function_error).
+/// Both response formats (`v1` JSON envelope, `v0` raw body) decode into this type.
+#[derive(Clone)]
+pub struct InvokeOutput {
+    status: StatusCode,
+    headers: HeaderMap,
+    typed_headers: InvokeFunctionResponseHeaders,
+    response_version: ResponseVersion,
+    request_id: Option<String>,
+    result: Bytes,
+    log: Option<String>,
+    function_status: Option<i32>,
+}
+
+impl fmt::Debug for InvokeOutput {
+    // The result and log are the user's data: shown by size only.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InvokeOutput")
+            .field("status", &self.status)
+            .field("request_id", &self.request_id)
+            .field("response_version", &self.response_version)
+            .field("is_function_error", &self.is_function_error())
+            .field("function_error_code", &self.function_error_code())
+            .field("summary", &self.summary())
+            .field("result_bytes", &self.result.len())
+            .field("log_bytes", &self.log.as_ref().map(String::len))
+            .finish_non_exhaustive()
+    }
+}
+
+impl InvokeOutput {
+    fn decode(
+        status: StatusCode,
+        typed_headers: InvokeFunctionResponseHeaders,
+        headers: HeaderMap,
+        body: Bytes,
+        requested: &ResponseVersion,
+    ) -> Result<Self, Error> {
+        let decode_error = |what: &str, body: Bytes, source: Box<dyn std::error::Error + Send + Sync>| {
+            Error::Decode(Box::new(DecodeError {
+                operation: "invokeFunction",
+                status: Some(status),
+                what: what.to_owned(),
+                headers: headers.clone(),
+                body,
+                source: Some(source),
+            }))
+        };
+        // The response says which format it is in; the request is only a fallback.
+        let version = typed_headers
+            .response_version
+            .clone()
+            .unwrap_or_else(|| requested.clone());
+        let header_log = match &typed_headers.function_log {
+            Some(encoded) => {
+                Some(decode_log(encoded).map_err(|e| decode_error("header X-Cff-Function-Log", body.clone(), e))?)
+            }
+            None => None,
+        };
+        let (request_id, result, body_log, function_status) = match version {
+            ResponseVersion::V0 => (typed_headers.request_id.clone(), body, None, None),
+            _ => {
+                let envelope: InvokeResult = serde_json::from_slice(&body)
+                    .map_err(|e| decode_error("the v1 response body", body.clone(), e.into()))?;
+                (
+                    Some(envelope.request_id),
+                    Bytes::from(envelope.result),
+                    envelope.log,
+                    envelope.status,
+                )
+            }
+        };
+        // The body carries the log as text in v1; the header is the only source in v0.
+        let log = body_log.filter(|log| !log.is_empty()).or(header_log);
+        Ok(InvokeOutput {
+            status,
+            headers,
+            request_id: request_id.or_else(|| typed_headers.request_id.clone()),
+            typed_headers,
+            response_version: version,
+            result,
+            log,
+            function_status,
+        })
+    }
+
+    /// HTTP status (200).
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// All response headers as received.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The typed response headers.
+    pub fn typed_headers(&self) -> &InvokeFunctionResponseHeaders {
+        &self.typed_headers
+    }
+
+    /// The format the response came in.
+    pub fn response_version(&self) -> &ResponseVersion {
+        &self.response_version
+    }
+
+    /// Request id of this invocation.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    /// The function's return value as the service sent it: usually JSON text.
+    pub fn result(&self) -> &Bytes {
+        &self.result
+    }
+
+    /// The result as text.
+    pub fn result_str(&self) -> Result<&str, Error> {
+        std::str::from_utf8(&self.result).map_err(|e| self.result_error("the function result as UTF-8", e.into()))
+    }
+
+    /// Decodes the result as JSON into `T` (the service returns the function's value as a
+    /// string, so this is the second of two parses).
+    pub fn result_json<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        serde_json::from_slice(&self.result).map_err(|e| self.result_error("the function result as JSON", e.into()))
+    }
+
+    /// The tail of the function's log, decoded, when it was asked for with
+    /// [`Invoke::log_tail`].
+    pub fn log(&self) -> Option<&str> {
+        self.log.as_deref()
+    }
+
+    /// The execution summary: duration, billed duration and memory.
+    pub fn summary(&self) -> Option<&InvokeSummary> {
+        self.typed_headers.invoke_summary.as_ref()
+    }
+
+    /// Billing information as sent (`X-CFF-Billing-Duration`).
+    pub fn billing_duration(&self) -> Option<&str> {
+        self.typed_headers.billing_duration.as_deref()
+    }
+
+    /// Whether the function raised an error (`X-Is-Func-Err`, or a non-zero
+    /// `X-Func-Err-Code`).
+    pub fn is_function_error(&self) -> bool {
+        self.typed_headers.is_function_error.unwrap_or(false)
+            || self
+                .function_error_code()
+                .is_some_and(|code| code.trim() != "0" && !code.trim().is_empty())
+    }
+
+    /// The invocation's error code (`X-Func-Err-Code`; `0` on success).
+    pub fn function_error_code(&self) -> Option<&str> {
+        self.typed_headers.function_error_code.as_deref()
+    }
+
+    /// The `status` field of the v1 body.
+    pub fn function_status(&self) -> Option<i32> {
+        self.function_status
+    }
+
+    /// The error the function raised, parsed from the result; `None` when it did not raise.
+    pub fn function_error(&self) -> Result<Option<FunctionError>, Error> {
+        if self.is_function_error() {
+            self.result_json().map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn result_error(&self, what: &str, source: Box<dyn std::error::Error + Send + Sync>) -> Error {
+        Error::Decode(Box::new(DecodeError {
+            operation: "invokeFunction",
+            status: Some(self.status),
+            what: what.to_owned(),
+            headers: self.headers.clone(),
+            body: self.result.clone(),
+            source: Some(source),
+        }))
+    }
+}
+
+fn decode_log(encoded: &str) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let bytes = base64::engine::general_purpose::STANDARD.decode(encoded.trim())?;
+    // The service cuts the log at a byte count, which can split a character.
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// An asynchronous invocation being set up; [`send`](InvokeAsync::send) queues it.
+#[must_use = "nothing is sent until `send` is awaited"]
+pub struct InvokeAsync<'a> {
+    client: &'a Client,
+    urn: FunctionUrn,
+    body: Result<Bytes, InvalidInput>,
+    memory: Option<InstanceMemory>,
+    timeout: Option<Duration>,
+}
+
+impl fmt::Debug for InvokeAsync<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InvokeAsync")
+            .field("urn", &self.urn)
+            .field("body_bytes", &self.body.as_ref().map(Bytes::len).ok())
+            .field("memory", &self.memory)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl InvokeAsync<'_> {
+    /// The event, serialised as JSON.
+    pub fn json<T: Serialize + ?Sized>(mut self, event: &T) -> Self {
+        self.body = serialize_event(event);
+        self
+    }
+
+    /// The event as JSON bytes, sent as they are. The default is `{}`.
+    pub fn body(mut self, event: impl Into<Bytes>) -> Self {
+        self.body = Ok(event.into());
+        self
+    }
+
+    /// Memory for this invocation only.
+    pub fn memory(mut self, memory: InstanceMemory) -> Self {
+        self.memory = Some(memory);
+        self
+    }
+
+    /// Overrides the client's whole-call timeout for this call.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Queues the run.
+    pub async fn send(self) -> Result<AsyncInvokeOutput, Error> {
+        let body = self.body?;
+        self.client.check_region(&self.urn)?;
+        let mut params = AsyncInvokeFunctionRequest::new(self.urn.project_id(), self.urn.as_str());
+        params.instance_memory = self.memory;
+        let target = CallTarget {
+            project_id: self.urn.project_id(),
+            region: self.urn.region(),
+            timeout: self.timeout,
+        };
+        let raw = self
+            .client
+            .execute::<AsyncInvokeFunction>(&params, body, target)
+            .await?;
+        let parsed: crate::generated::types::AsyncInvokeResult = serde_json::from_slice(&raw.body).map_err(|e| {
+            Error::Decode(Box::new(DecodeError {
+                operation: "asyncInvokeFunction",
+                status: Some(raw.status),
+                what: "the response body".into(),
+                headers: raw.headers.clone(),
+                body: raw.body.clone(),
+                source: Some(e.into()),
+            }))
+        })?;
+        Ok(AsyncInvokeOutput {
+            status: raw.status,
+            headers: raw.headers,
+            request_id: parsed.request_id,
+        })
+    }
+}
+
+/// An accepted asynchronous invocation.
+#[derive(Debug, Clone)]
+pub struct AsyncInvokeOutput {
+    status: StatusCode,
+    headers: HeaderMap,
+    request_id: String,
+}
+
+impl AsyncInvokeOutput {
+    /// Request id of the queued run.
+    pub fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
+    /// HTTP status (202).
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// All response headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+}
