@@ -50,7 +50,6 @@ struct Inner {
     authority: http::uri::Authority,
     /// Path of the base URL without a trailing `/`, usually empty.
     base_path: String,
-    /// Set when the endpoint was derived from a region.
     region: Option<String>,
     project_id: Option<String>,
     transport: Arc<dyn Transport>,
@@ -105,8 +104,8 @@ impl fmt::Debug for ClientBuilder {
 
 impl ClientBuilder {
     /// The region, e.g. `cn-north-4`. Without [`endpoint_url`](Self::endpoint_url) the
-    /// endpoint is `https://functiongraph.{region}.myhuaweicloud.com`, and URNs of other
-    /// regions are refused before sending.
+    /// endpoint is `https://functiongraph.{region}.myhuaweicloud.com`. With a region set,
+    /// URNs of other regions are refused before sending (the service would reject them).
     pub fn region(mut self, region: impl Into<String>) -> Self {
         self.region = Some(region.into());
         self
@@ -187,9 +186,9 @@ impl ClientBuilder {
             }
             None => None,
         };
-        let (url, derived) = match (&self.endpoint, &region) {
-            (Some(url), _) => (url.clone(), false),
-            (None, Some(region)) => (format!("https://functiongraph.{region}.myhuaweicloud.com"), true),
+        let url = match (&self.endpoint, &region) {
+            (Some(url), _) => url.clone(),
+            (None, Some(region)) => format!("https://functiongraph.{region}.myhuaweicloud.com"),
             (None, None) => return Err(config("set a region or an endpoint URL".into())),
         };
         let uri: Uri = url
@@ -235,7 +234,7 @@ impl ClientBuilder {
                 scheme,
                 authority,
                 base_path,
-                region: if derived { region } else { self.region },
+                region,
                 project_id: self.project_id,
                 transport,
                 auth,
@@ -314,12 +313,12 @@ impl Client {
         self.inner.timeout
     }
 
-    /// Refuses a URN in another region than a region-derived endpoint, which the
-    /// service would reject after a round trip.
+    /// Refuses a URN of another region than the client's, which the service would reject
+    /// after a round trip.
     pub(crate) fn check_region(&self, urn: &crate::FunctionUrn) -> Result<(), Error> {
         match &self.inner.region {
             Some(region) if region != urn.region() => Err(Error::InvalidInput(InvalidInput::Config(format!(
-                "function URN is in region {} but the client's endpoint is for region {region}",
+                "function URN is in region {} but the client is configured for region {region}",
                 urn.region()
             )))),
             _ => Ok(()),

@@ -24,3 +24,8 @@
 
 #[doc(inline)]
 pub use fgs_core::*;
+
+/// The README's examples, compiled as doc tests so they cannot rot.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

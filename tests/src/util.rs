@@ -1,0 +1,196 @@
+//! Small helpers: request ids, UTC timestamps, percent-decoding and log
+//! truncation. Written here so the crate needs no extra dependencies.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Process-wide counter making every id unique.
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Seed mixed into every id so that ids differ between runs.
+fn seed() -> u64 {
+    static SEED: OnceLock<u64> = OnceLock::new();
+    *SEED.get_or_init(|| {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        // Truncation is fine: only the low bits vary between runs.
+        let nanos = nanos as u64;
+        mix(nanos ^ u64::from(std::process::id()).rotate_left(32))
+    })
+}
+
+/// The SplitMix64 finalizer: a bijection on `u64` that scrambles the bits.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// 128 fresh bits, unique within the process: the low half is a bijection of
+/// the counter, so two calls never return the same value.
+fn next_bits() -> (u64, u64) {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let seed = seed();
+    let high = mix(seed ^ n.rotate_left(17));
+    let low = mix(n ^ seed.rotate_left(29));
+    (high, low)
+}
+
+/// A FunctionGraph-style request id: `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`
+/// in lowercase hexadecimal.
+pub(crate) fn uuid_like() -> String {
+    let (high, low) = next_bits();
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        high >> 32,
+        (high >> 16) & 0xFFFF,
+        high & 0xFFFF,
+        low >> 48,
+        low & 0xFFFF_FFFF_FFFF
+    )
+}
+
+/// An API-gateway-style request id: 32 lowercase hexadecimal digits.
+pub(crate) fn hex32() -> String {
+    let (high, low) = next_bits();
+    format!("{high:016x}{low:016x}")
+}
+
+/// Formats `time` as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC).
+pub(crate) fn format_utc(time: SystemTime) -> String {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let millis = since.subsec_millis();
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+/// Converts days since 1970-01-01 into a (year, month, day) civil date
+/// (Howard Hinnant's `civil_from_days`, restricted to dates after the epoch).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097; // [0, 146096]
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // [0, 399]
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // [0, 365]
+    let mp = (5 * doy + 2) / 153; // [0, 11], March-based
+    let day = doy - (153 * mp + 2) / 5 + 1; // [1, 31]
+    let month = if mp < 10 { mp + 3 } else { mp - 9 }; // [1, 12]
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Percent-decodes one path segment. Returns `None` for a malformed escape
+/// (`%` not followed by two hex digits) or a result that is not UTF-8.
+pub(crate) fn percent_decode(segment: &str) -> Option<String> {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&byte) = bytes.get(i) {
+        if byte == b'%' {
+            let high = hex_value(*bytes.get(i + 1)?)?;
+            let low = hex_value(*bytes.get(i + 2)?)?;
+            out.push(high << 4 | low);
+            i += 3;
+        } else {
+            out.push(byte);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+fn hex_value(byte: u8) -> Option<u8> {
+    match byte {
+        b'0'..=b'9' => Some(byte - b'0'),
+        b'a'..=b'f' => Some(byte - b'a' + 10),
+        b'A'..=b'F' => Some(byte - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Keeps only the last `max` bytes of `text`, moving the cut forward to the
+/// next character boundary so the result stays valid UTF-8.
+pub(crate) fn keep_tail(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut start = text.len() - max;
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    text.get(start..).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+    use std::time::Duration;
+
+    #[test]
+    fn ids_are_unique_and_well_formed() {
+        let mut seen = HashSet::new();
+        for _ in 0..1000 {
+            let id = uuid_like();
+            let lengths: Vec<usize> = id.split('-').map(str::len).collect();
+            assert_eq!(lengths, [8, 4, 4, 4, 12], "{id}");
+            assert!(
+                id.chars()
+                    .all(|c| c == '-' || c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+            );
+            assert!(seen.insert(id));
+            let hex = hex32();
+            assert_eq!(hex.len(), 32);
+            assert!(hex.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+            assert!(seen.insert(hex));
+        }
+    }
+
+    #[test]
+    fn formats_utc_times() {
+        assert_eq!(format_utc(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        // 2024-02-29T13:45:30.123Z (leap day)
+        let t = UNIX_EPOCH + Duration::from_millis(1_709_214_330_123);
+        assert_eq!(format_utc(t), "2024-02-29T13:45:30.123Z");
+        // 2000-03-01T00:00:00Z
+        let t = UNIX_EPOCH + Duration::from_secs(951_868_800);
+        assert_eq!(format_utc(t), "2000-03-01T00:00:00.000Z");
+        // 1999-12-31T23:59:59Z
+        let t = UNIX_EPOCH + Duration::from_secs(946_684_799);
+        assert_eq!(format_utc(t), "1999-12-31T23:59:59.000Z");
+    }
+
+    #[test]
+    fn percent_decodes() {
+        assert_eq!(
+            percent_decode("urn%3Afss%3Ax%3A%21prod").as_deref(),
+            Some("urn:fss:x:!prod")
+        );
+        assert_eq!(percent_decode("a:b").as_deref(), Some("a:b"));
+        assert_eq!(percent_decode("caf%c3%A9").as_deref(), Some("café"));
+        assert_eq!(percent_decode("%2"), None);
+        assert_eq!(percent_decode("%zz"), None);
+        assert_eq!(percent_decode("%FF"), None);
+    }
+
+    #[test]
+    fn keeps_tail_on_char_boundary() {
+        assert_eq!(keep_tail("hello", 10), "hello");
+        assert_eq!(keep_tail("hello", 3), "llo");
+        // "é" is two bytes; cutting inside it moves forward.
+        assert_eq!(keep_tail("aéb", 2), "b");
+        assert_eq!(keep_tail("aéb", 3), "éb");
+    }
+}
