@@ -88,14 +88,104 @@ pub fn run(root: &Path, mode: Mode) -> Result<String, String> {
 mod tests {
     use super::*;
 
+    fn workspace_root() -> &'static Path {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap_or(Path::new(".."))
+    }
+
     /// Fails when someone edits the spec (or the generator) without regenerating.
     #[test]
     fn generated_code_is_fresh() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .unwrap_or(Path::new(".."));
-        if let Err(message) = run(root, Mode::Check) {
+        if let Err(message) = run(workspace_root(), Mode::Check) {
             panic!("{message}");
         }
+    }
+
+    /// A scratch workspace holding a copy of the spec and nothing generated yet.
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let root = std::env::temp_dir().join(format!("fgs-xtask-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(root.join("spec")).unwrap();
+        fs::copy(workspace_root().join(SPEC), root.join(SPEC)).unwrap();
+        root
+    }
+
+    #[test]
+    fn check_names_stale_missing_and_extra_files_and_changes_nothing() {
+        let root = scratch("check");
+        run(&root, Mode::Write).unwrap();
+        assert_eq!(run(&root, Mode::Check), Ok(String::new()));
+
+        let output = root.join(OUTPUT);
+        fs::write(output.join("types.rs"), "// edited by hand\n").unwrap();
+        fs::remove_file(output.join("error_codes.rs")).unwrap();
+        fs::write(output.join("leftover.rs"), "").unwrap();
+        let message = run(&root, Mode::Check).unwrap_err();
+        assert!(message.contains(&format!("{OUTPUT}/types.rs differs")), "{message}");
+        assert!(
+            message.contains(&format!("{OUTPUT}/error_codes.rs differs")),
+            "{message}"
+        );
+        assert!(
+            message.contains(&format!("{OUTPUT}/leftover.rs is not produced")),
+            "{message}"
+        );
+        assert!(!message.contains("mod.rs"), "{message}");
+        assert!(
+            message.ends_with("run `cargo xtask codegen` and commit the result"),
+            "{message}"
+        );
+        // Check mode wrote nothing.
+        assert_eq!(
+            fs::read_to_string(output.join("types.rs")).unwrap(),
+            "// edited by hand\n"
+        );
+
+        let report = run(&root, Mode::Write).unwrap();
+        assert!(
+            report.contains("updated crates/fgs-core/src/generated/types.rs"),
+            "{report}"
+        );
+        assert!(
+            report.contains("removed crates/fgs-core/src/generated/leftover.rs"),
+            "{report}"
+        );
+        assert_eq!(run(&root, Mode::Check), Ok(String::new()));
+        let _ = fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn a_spec_change_makes_the_tree_stale() {
+        let root = scratch("spec-change");
+        run(&root, Mode::Write).unwrap();
+        let spec = fs::read_to_string(root.join(SPEC)).unwrap();
+        let changed = spec
+            .replace(r#""enum": ["tail"]"#, r#""enum": ["tail", "full"]"#)
+            .replace(
+                r#""x-enum-varnames": ["Tail"]"#,
+                r#""x-enum-varnames": ["Tail", "Full"]"#,
+            );
+        assert_ne!(spec, changed);
+        fs::write(root.join(SPEC), changed).unwrap();
+        let message = run(&root, Mode::Check).unwrap_err();
+        assert!(message.contains(&format!("{OUTPUT}/types.rs differs")), "{message}");
+        let _ = fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn a_broken_spec_is_reported_with_its_location() {
+        let root = scratch("broken");
+        fs::write(
+            root.join(SPEC),
+            r#"{"openapi": "3.0.3", "info": {"title": "t"}, "paths": {}}"#,
+        )
+        .unwrap();
+        let message = run(&root, Mode::Check).unwrap_err();
+        assert_eq!(
+            message,
+            format!("{SPEC}: spec error at /info: missing required field `version`")
+        );
+        let _ = fs::remove_dir_all(&root);
     }
 }

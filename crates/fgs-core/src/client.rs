@@ -181,7 +181,8 @@ impl ClientBuilder {
         let config = |message: String| Error::InvalidInput(InvalidInput::Config(message));
         let region = match &self.region {
             Some(region) => {
-                check_region(region).map_err(config)?;
+                fgs_urn::check_part(fgs_urn::UrnPart::Region, region)
+                    .map_err(|_| config(format!("region {region:?} is not a region id like cn-north-4")))?;
                 Some(region.clone())
             }
             None => None,
@@ -256,20 +257,6 @@ fn default_transport(_connect_timeout: Duration) -> Result<Arc<dyn Transport>, E
     Err(Error::InvalidInput(InvalidInput::Config(
         "no transport: enable the `reqwest` feature or call transport(...)".into(),
     )))
-}
-
-fn check_region(region: &str) -> Result<(), String> {
-    let valid = !region.is_empty()
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !region.starts_with('-')
-        && !region.ends_with('-');
-    if valid {
-        Ok(())
-    } else {
-        Err(format!("region {region:?} is not a region id like cn-north-4"))
-    }
 }
 
 fn is_loopback(host: &str) -> bool {

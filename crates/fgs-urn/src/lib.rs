@@ -102,3 +102,18 @@ mod tests;
 pub use encode::{encode_path_segment, encode_path_segment_into};
 pub use error::{UrnError, UrnErrorKind, UrnPart};
 pub use urn::{FunctionUrn, Qualifier};
+
+/// Checks one part on its own, e.g. a region from configuration or a function name
+/// from a `package/name` reference, with the same rules [`FunctionUrn::parse`] applies.
+/// The error's span is the byte range within `value`.
+///
+/// ```
+/// use fgs_urn::{UrnPart, check_part};
+///
+/// assert!(check_part(UrnPart::Region, "cn-north-4").is_ok());
+/// let err = check_part(UrnPart::Region, "CN North").unwrap_err();
+/// assert_eq!(err.part(), UrnPart::Region);
+/// ```
+pub fn check_part(part: UrnPart, value: &str) -> Result<(), UrnError> {
+    rules::check(part, value).map_err(|kind| UrnError::new(part, kind, 0..value.len(), value))
+}
