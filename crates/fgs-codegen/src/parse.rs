@@ -357,26 +357,8 @@ impl<'a> Parser<'a> {
         if values.is_empty() {
             return Err(node.require("enum")?.error("an enum needs at least one value"));
         }
-        let varnames = match node.get("x-enum-varnames")? {
-            Some(n) => {
-                let items = n.items()?;
-                if items.len() != values.len() {
-                    return Err(n.error(format!("{} names for {} values", items.len(), values.len())));
-                }
-                Some(items)
-            }
-            None => None,
-        };
-        let descriptions = match node.get("x-enum-descriptions")? {
-            Some(n) => {
-                let items = n.items()?;
-                if items.len() != values.len() {
-                    return Err(n.error(format!("{} descriptions for {} values", items.len(), values.len())));
-                }
-                Some(items)
-            }
-            None => None,
-        };
+        let varnames = parallel_list(node, "x-enum-varnames", "names", values.len())?;
+        let descriptions = parallel_list(node, "x-enum-descriptions", "descriptions", values.len())?;
         let mut variants = Vec::new();
         let mut seen_names = HashSet::new();
         let mut seen_values = HashSet::new();
@@ -765,6 +747,16 @@ impl<'a> Parser<'a> {
             json_body,
         })
     }
+}
+
+/// An optional array extension with one entry per enum value.
+fn parallel_list<'a>(node: &Node<'a>, key: &str, what: &str, len: usize) -> Result<Option<Vec<Node<'a>>>> {
+    let Some(list) = node.get(key)? else { return Ok(None) };
+    let items = list.items()?;
+    if items.len() != len {
+        return Err(list.error(format!("{} {what} for {len} values", items.len())));
+    }
+    Ok(Some(items))
 }
 
 fn error_codes(node: &Node<'_>) -> Result<Vec<ErrorCode>> {
