@@ -1,0 +1,370 @@
+//! Canonicalisation: URI, query string, headers, payload hash and the
+//! canonical request itself.
+
+use std::borrow::Cow;
+
+use fgs_urn::encode_path_segment_into;
+use http::{HeaderMap, HeaderName, Method, Uri};
+use sha2::{Digest, Sha256};
+
+use crate::error::{SigningError, SigningErrorKind};
+use crate::{CONTENT_SHA256, SECURITY_TOKEN};
+
+/// The canonical URI of a request path (step 2 of the algorithm).
+///
+/// The path is percent-decoded, split on `/` (so an encoded `%2F` separates
+/// segments exactly like a literal `/`, as in Huawei's Python signer, which
+/// decodes the whole path before splitting it), every segment is
+/// percent-encoded again keeping only `A-Z a-z 0-9 - _ . ~` (with
+/// [`fgs_urn::encode_path_segment_into`], uppercase hexadecimal), the
+/// segments are joined with `/` and a `/` is appended unless the result
+/// already ends with one.
+///
+/// Hence `:` and `%3A` give the same canonical URI, and so do `%3a` and
+/// `%3A`. A `%` that does not start a valid escape (`%zz`, `%4`) is kept
+/// literally and then encoded as `%25`. Anything from a `?` on is ignored.
+///
+/// **Non-UTF-8 segments.** If the decoded bytes of a segment are not valid
+/// UTF-8 (for example `%FF`), the segment is *not* decoded lossily; its text
+/// as sent is encoded instead (`%FF` becomes `%25FF`). Python's signer would
+/// replace the bytes by U+FFFD, which makes different paths sign alike; such
+/// paths therefore canonicalise differently here and in Python, but
+/// consistently between this crate's signer and verifier.
+///
+/// # Example
+///
+/// ```
+/// use fgs_signing::canonical_uri;
+///
+/// assert_eq!(canonical_uri("/v2/fgs/functions/urn%3Afss/invocations"), "/v2/fgs/functions/urn%3Afss/invocations/");
+/// assert_eq!(canonical_uri("/v2/fgs/functions/urn:fss/invocations"), "/v2/fgs/functions/urn%3Afss/invocations/");
+/// assert_eq!(canonical_uri("/a/b!c/"), "/a/b%21c/");
+/// ```
+#[must_use]
+pub fn canonical_uri(path: &str) -> String {
+    let path = match path.split_once('?') {
+        Some((path, _query)) => path,
+        None => path,
+    };
+    let bytes = path.as_bytes();
+    let mut out = String::with_capacity(path.len() + 1);
+    let mut decoded = Vec::new();
+    let mut segment_start = 0;
+    let mut index = 0;
+    while index < bytes.len() {
+        let (byte, width) = match escape_at(bytes, index) {
+            Some(byte) => (byte, 3),
+            None => (bytes.get(index).copied().unwrap_or(b'/'), 1),
+        };
+        if byte == b'/' {
+            push_segment(path.get(segment_start..index).unwrap_or(""), &decoded, &mut out);
+            out.push('/');
+            decoded.clear();
+            segment_start = index + width;
+        } else {
+            decoded.push(byte);
+        }
+        index += width;
+    }
+    push_segment(path.get(segment_start..).unwrap_or(""), &decoded, &mut out);
+    if !out.ends_with('/') {
+        out.push('/');
+    }
+    out
+}
+
+/// Encodes one decoded path segment, falling back to the raw text when the
+/// decoded bytes are not UTF-8 (see [`canonical_uri`]).
+fn push_segment(raw: &str, decoded: &[u8], out: &mut String) {
+    match std::str::from_utf8(decoded) {
+        Ok(text) => encode_path_segment_into(text, out),
+        Err(_) => encode_path_segment_into(raw, out),
+    }
+}
+
+/// The byte encoded by a `%XX` escape starting at `index`, if there is one.
+fn escape_at(bytes: &[u8], index: usize) -> Option<u8> {
+    match bytes.get(index..index + 3)? {
+        [b'%', high, low] => Some((hex_value(*high)? << 4) | hex_value(*low)?),
+        _ => None,
+    }
+}
+
+fn hex_value(digit: u8) -> Option<u8> {
+    match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'a'..=b'f' => Some(digit - b'a' + 10),
+        b'A'..=b'F' => Some(digit - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Percent-decodes `raw` (`+` stays `+`; invalid escapes stay literal).
+///
+/// Returns the decoded text if it is valid UTF-8, and `raw` unchanged
+/// otherwise (see [`canonical_uri`] for why nothing is decoded lossily).
+fn decode_component(raw: &str) -> Cow<'_, str> {
+    if !raw.contains('%') {
+        return Cow::Borrowed(raw);
+    }
+    let bytes = raw.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while let Some(&byte) = bytes.get(index) {
+        match escape_at(bytes, index) {
+            Some(escaped) => {
+                decoded.push(escaped);
+                index += 3;
+            }
+            None => {
+                decoded.push(byte);
+                index += 1;
+            }
+        }
+    }
+    match String::from_utf8(decoded) {
+        Ok(text) => Cow::Owned(text),
+        Err(_) => Cow::Borrowed(raw),
+    }
+}
+
+/// The canonical query string of a raw query (step 3 of the algorithm).
+///
+/// The query (without the leading `?`) is split on `&` (empty pieces are
+/// skipped), each piece on its first `=` (a piece without `=` has an empty
+/// value), keys and values are percent-decoded (`+` is *not* a space), the
+/// pairs are sorted by key and then by value (byte order, which for UTF-8 is
+/// Python's code-point order), keys and values are encoded again keeping only
+/// `A-Z a-z 0-9 - _ . ~` (a space becomes `%20`), and the pairs are joined as
+/// `k=v` with `&`. Repeated keys stay repeated pairs. No query, or an empty
+/// one, gives the empty string.
+///
+/// A key or value whose decoded bytes are not UTF-8 is encoded from its text
+/// as sent, like a path segment in [`canonical_uri`].
+///
+/// # Example
+///
+/// ```
+/// use fgs_signing::canonical_query;
+///
+/// assert_eq!(canonical_query(Some("b=2%203&a=x%3Ay")), "a=x%3Ay&b=2%203");
+/// assert_eq!(canonical_query(Some("k=2&k=1&flag")), "flag=&k=1&k=2");
+/// assert_eq!(canonical_query(None), "");
+/// ```
+#[must_use]
+pub fn canonical_query(query: Option<&str>) -> String {
+    let Some(query) = query else {
+        return String::new();
+    };
+    let mut pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> = query
+        .split('&')
+        .filter(|piece| !piece.is_empty())
+        .map(|piece| {
+            let (key, value) = piece.split_once('=').unwrap_or((piece, ""));
+            (decode_component(key), decode_component(value))
+        })
+        .collect();
+    pairs.sort_unstable();
+    let mut out = String::with_capacity(query.len());
+    for (index, (key, value)) in pairs.iter().enumerate() {
+        if index > 0 {
+            out.push('&');
+        }
+        encode_path_segment_into(key, &mut out);
+        out.push('=');
+        encode_path_segment_into(value, &mut out);
+    }
+    out
+}
+
+/// The headers Huawei's Python signer signs by default (step 4 of the
+/// algorithm): the name of every header in `headers` that contains no `_`,
+/// lowercase, sorted ascending, each name once.
+///
+/// A signer may sign any subset that includes `x-sdk-date`; a verifier uses
+/// the list from the `Authorization` header instead.
+///
+/// # Example
+///
+/// ```
+/// use fgs_signing::default_signed_headers;
+/// use http::{HeaderMap, HeaderValue};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("X-Sdk-Date", HeaderValue::from_static("20240101T120000Z"));
+/// headers.insert("Content-Type", HeaderValue::from_static("application/json"));
+/// headers.insert("X_Private", HeaderValue::from_static("not signed"));
+/// assert_eq!(default_signed_headers(&headers), ["content-type", "x-sdk-date"]);
+/// ```
+#[must_use]
+pub fn default_signed_headers(headers: &HeaderMap) -> Vec<String> {
+    let mut names: Vec<String> = headers
+        .keys()
+        .map(HeaderName::as_str)
+        .filter(|name| !name.contains('_'))
+        .map(str::to_ascii_lowercase)
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// The payload hash of a request (step 1 of the algorithm).
+///
+/// If the request has an `X-Sdk-Content-Sha256` header, its (trimmed) value
+/// is the payload hash, typically [`UNSIGNED_PAYLOAD`](crate::UNSIGNED_PAYLOAD).
+/// Otherwise it is the lowercase hexadecimal SHA-256 of the exact body bytes
+/// ([`EMPTY_PAYLOAD_SHA256`](crate::EMPTY_PAYLOAD_SHA256) for an empty body).
+///
+/// # Example
+///
+/// ```
+/// use fgs_signing::{payload_hash, EMPTY_PAYLOAD_SHA256, CONTENT_SHA256, UNSIGNED_PAYLOAD};
+/// use http::{HeaderMap, HeaderValue};
+///
+/// let mut headers = HeaderMap::new();
+/// assert_eq!(payload_hash(&headers, b""), EMPTY_PAYLOAD_SHA256);
+/// headers.insert(CONTENT_SHA256, HeaderValue::from_static(UNSIGNED_PAYLOAD));
+/// assert_eq!(payload_hash(&headers, b"ignored"), UNSIGNED_PAYLOAD);
+/// ```
+#[must_use]
+pub fn payload_hash(headers: &HeaderMap, body: &[u8]) -> String {
+    match headers.get(CONTENT_SHA256) {
+        Some(value) => String::from_utf8_lossy(value.as_bytes()).trim().to_owned(),
+        None => sha256_hex(body),
+    }
+}
+
+/// Lowercase hexadecimal SHA-256 of `data`.
+pub(crate) fn sha256_hex(data: &[u8]) -> String {
+    hex_lower(&Sha256::digest(data))
+}
+
+/// Lowercase hexadecimal form of `bytes`.
+pub(crate) fn hex_lower(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0x0F)]));
+    }
+    out
+}
+
+/// The canonical request (steps 2–6 of the algorithm):
+///
+/// ```text
+/// METHOD\nCanonicalURI\nCanonicalQuery\nCanonicalHeaders\nSignedHeaders\nPayloadHash
+/// ```
+///
+/// * `METHOD` is the method in uppercase;
+/// * `CanonicalURI` is [`canonical_uri`] of `uri.path()` and
+///   `CanonicalQuery` is [`canonical_query`] of `uri.query()`;
+/// * `CanonicalHeaders` has one line `name:value\n` for every name of
+///   `signed_headers`, in the given order, where `value` is the header value
+///   read as UTF-8 and trimmed; if the header occurs several times, its
+///   trimmed values are joined with `,`. An empty `signed_headers` gives a
+///   single `\n`, like Huawei's signers;
+/// * `SignedHeaders` is `signed_headers` joined with `;`;
+/// * `PayloadHash` is `payload_hash` as given (see [`payload_hash`]).
+///
+/// A signer normally passes [`default_signed_headers`]; a verifier passes
+/// the names from the `Authorization` header. Note that the `Host` header is
+/// only signed if it is in `headers` (HTTP/2 servers may have to add it from
+/// the URI authority first).
+///
+/// # Errors
+///
+/// A [`SigningError`] if a signed header name is empty, invalid or not
+/// lowercase ([`SigningErrorKind::InvalidSignedHeaderName`]), is missing from
+/// `headers` ([`SigningErrorKind::MissingSignedHeader`]) or has a value that
+/// is not UTF-8 ([`SigningErrorKind::InvalidHeaderValue`]).
+pub fn canonical_request(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    signed_headers: &[String],
+    payload_hash: &str,
+) -> Result<String, SigningError> {
+    build_canonical_request(method, uri, headers, signed_headers, payload_hash, false)
+}
+
+/// [`canonical_request`], optionally with every `X-Security-Token` value
+/// replaced by `***` in the header lines.
+pub(crate) fn build_canonical_request(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    signed_headers: &[String],
+    payload_hash: &str,
+    redact_security_token: bool,
+) -> Result<String, SigningError> {
+    let mut out = String::with_capacity(256);
+    out.push_str(&method.as_str().to_ascii_uppercase());
+    out.push('\n');
+    out.push_str(&canonical_uri(uri.path()));
+    out.push('\n');
+    out.push_str(&canonical_query(uri.query()));
+    out.push('\n');
+    for name in signed_headers {
+        let header = signed_header_name(name)?;
+        out.push_str(name);
+        out.push(':');
+        if redact_security_token && header == SECURITY_TOKEN {
+            out.push_str("***");
+        } else {
+            push_header_value(headers, &header, &mut out)?;
+        }
+        out.push('\n');
+    }
+    if signed_headers.is_empty() {
+        out.push('\n');
+    }
+    out.push('\n');
+    out.push_str(&signed_headers.join(";"));
+    out.push('\n');
+    out.push_str(payload_hash);
+    Ok(out)
+}
+
+/// Checks that `name` is a valid lowercase header name.
+pub(crate) fn signed_header_name(name: &str) -> Result<HeaderName, SigningError> {
+    let parsed = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+        SigningError::new(
+            SigningErrorKind::InvalidSignedHeaderName,
+            format!("signed header name {name:?} is not a valid header name"),
+        )
+    })?;
+    if parsed.as_str() != name {
+        return Err(SigningError::new(
+            SigningErrorKind::InvalidSignedHeaderName,
+            format!("signed header name {name:?} is not lowercase"),
+        ));
+    }
+    Ok(parsed)
+}
+
+/// Appends the canonical value of header `name` (values trimmed, joined with
+/// `,`).
+fn push_header_value(headers: &HeaderMap, name: &HeaderName, out: &mut String) -> Result<(), SigningError> {
+    let mut values = headers.get_all(name).iter().peekable();
+    if values.peek().is_none() {
+        return Err(SigningError::new(
+            SigningErrorKind::MissingSignedHeader,
+            format!("signed header {name:?} is missing from the request"),
+        ));
+    }
+    for (index, value) in values.enumerate() {
+        let text = std::str::from_utf8(value.as_bytes()).map_err(|_| {
+            SigningError::new(
+                SigningErrorKind::InvalidHeaderValue,
+                format!("the value of signed header {name:?} is not valid UTF-8"),
+            )
+        })?;
+        if index > 0 {
+            out.push(',');
+        }
+        out.push_str(text.trim());
+    }
+    Ok(())
+}

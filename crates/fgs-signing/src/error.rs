@@ -1,0 +1,134 @@
+//! Error types of the signing and verification functions.
+
+use std::error::Error;
+use std::fmt;
+
+/// What kind of problem a [`SigningError`] reports.
+///
+/// A verifier can map each kind onto the error code it wants to return; the
+/// [`Display`](fmt::Display) text of the [`SigningError`] says the details.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SigningErrorKind {
+    /// The `Authorization` header is not a well-formed `SDK-HMAC-SHA256`
+    /// authorization.
+    InvalidAuthorization,
+    /// The request has no `X-Sdk-Date` header, or has it more than once.
+    MissingDate,
+    /// An `X-Sdk-Date` value is not of the form `YYYYMMDDTHHMMSSZ`, names an
+    /// impossible date, or cannot be represented as a
+    /// [`SystemTime`](std::time::SystemTime).
+    InvalidDate,
+    /// The date given to [`sign`](crate::sign) differs from the request's
+    /// `X-Sdk-Date` header.
+    DateMismatch,
+    /// `x-sdk-date` is not one of the signed headers.
+    DateNotSigned,
+    /// A signed header is absent from the request.
+    MissingSignedHeader,
+    /// A signed header name is empty, not a valid header name, or not
+    /// lowercase.
+    InvalidSignedHeaderName,
+    /// A signed header's value is not valid UTF-8.
+    InvalidHeaderValue,
+    /// The access key given to [`sign`](crate::sign) is empty or contains
+    /// whitespace or `,`, so it cannot be written into an `Authorization`
+    /// header.
+    InvalidAccessKey,
+}
+
+/// A request cannot be canonicalised, signed or checked because it (or an
+/// argument) is malformed.
+///
+/// The [`Display`](fmt::Display) text says what is wrong. It names headers
+/// but never includes a header value, a signature or a secret key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SigningError {
+    kind: SigningErrorKind,
+    message: String,
+}
+
+impl SigningError {
+    pub(crate) fn new(kind: SigningErrorKind, message: impl Into<String>) -> SigningError {
+        SigningError {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// The kind of problem.
+    #[must_use]
+    pub fn kind(&self) -> SigningErrorKind {
+        self.kind
+    }
+}
+
+impl fmt::Display for SigningError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl Error for SigningError {}
+
+/// Why [`verify`](crate::verify) rejected a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// The request cannot be checked: the `X-Sdk-Date` header is missing or
+    /// malformed, `x-sdk-date` is not signed, a signed header is absent from
+    /// the request, or a signed header value is not UTF-8.
+    Malformed(SigningError),
+    /// The request's `X-Sdk-Date` is more than
+    /// [`MAX_CLOCK_SKEW`](crate::MAX_CLOCK_SKEW) away from the verifier's
+    /// clock.
+    ClockSkew {
+        /// The request's `X-Sdk-Date` value.
+        sdk_date: String,
+        /// The verifier's time, formatted like `X-Sdk-Date`.
+        server_date: String,
+    },
+    /// The signature in the `Authorization` header is not the one computed
+    /// from the request.
+    SignatureMismatch {
+        /// The canonical request the verifier computed, with every value of
+        /// `X-Security-Token` replaced by `***`, so that it can be shown to a
+        /// client to debug its signer.
+        canonical_request: String,
+    },
+}
+
+impl fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VerifyError::Malformed(error) => write!(f, "cannot verify the request signature: {error}"),
+            VerifyError::ClockSkew { sdk_date, server_date } => {
+                write!(
+                    f,
+                    "signature expired, signature time: {sdk_date}, server time: {server_date}"
+                )
+            }
+            VerifyError::SignatureMismatch { canonical_request } => write!(
+                f,
+                "the request signature does not match; the canonical request computed by the server is:\n\
+                 {canonical_request}"
+            ),
+        }
+    }
+}
+
+impl Error for VerifyError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            VerifyError::Malformed(error) => Some(error),
+            VerifyError::ClockSkew { .. } | VerifyError::SignatureMismatch { .. } => None,
+        }
+    }
+}
+
+impl From<SigningError> for VerifyError {
+    fn from(error: SigningError) -> VerifyError {
+        VerifyError::Malformed(error)
+    }
+}

@@ -1,0 +1,122 @@
+//! Huawei Cloud `SDK-HMAC-SHA256` AK/SK request signing.
+//!
+//! This crate is the one implementation of the signing canonicalisation in
+//! the `fgs` workspace: the emulator uses it to *verify* signed requests and
+//! the client uses it to *sign* them, and both produce canonical requests
+//! byte-identical to those of Huawei's official Python signer
+//! (`huaweicloudsdkcore.signer.Signer`).
+//!
+//! # Algorithm
+//!
+//! 1. **Payload hash** ([`payload_hash`]): the lowercase hexadecimal SHA-256
+//!    of the body, or the value of `X-Sdk-Content-Sha256` if present
+//!    (signers send [`UNSIGNED_PAYLOAD`] for non-JSON bodies, see
+//!    [`wants_unsigned_payload`]).
+//! 2. **Canonical URI** ([`canonical_uri`]): the path percent-decoded, split
+//!    on `/`, each segment re-encoded keeping only `A-Z a-z 0-9 - _ . ~`,
+//!    with a trailing `/`.
+//! 3. **Canonical query** ([`canonical_query`]): pairs decoded, sorted by key
+//!    then value, re-encoded, joined with `&`.
+//! 4. **Signed headers** ([`default_signed_headers`]): by default every
+//!    header whose name has no `_`, lowercase and sorted.
+//! 5. **Canonical headers**: `name:trimmed value\n` for each signed header.
+//! 6. **Canonical request** ([`canonical_request`]):
+//!    `METHOD\nURI\nQUERY\nHEADERS\nSIGNED_HEADERS\nPAYLOAD_HASH`.
+//! 7. **String to sign** ([`string_to_sign`]):
+//!    `SDK-HMAC-SHA256\nX-Sdk-Date\nhex(sha256(canonical request))`.
+//! 8. **Signature** ([`signature`]): hex HMAC-SHA256 keyed with the secret
+//!    key.
+//! 9. **Authorization** ([`authorization`], parsed by [`Authorization`]):
+//!    `SDK-HMAC-SHA256 Access=AK, SignedHeaders=a;b, Signature=hex`.
+//! 10. **Date** ([`format_sdk_date`], [`parse_sdk_date`]): `X-Sdk-Date` is
+//!     `YYYYMMDDTHHMMSSZ` in UTC and must be within [`MAX_CLOCK_SKEW`] of the
+//!     server's clock.
+//!
+//! [`sign`] and [`verify`] do all of it in one call.
+//!
+//! # Example
+//!
+//! Sign a request, then verify it as the emulator would:
+//!
+//! ```
+//! use fgs_signing::{Authorization, SDK_DATE, VerifyError, VerifyInput, parse_sdk_date, sign, verify};
+//! use http::{HeaderMap, HeaderValue, Method, Uri, header};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let uri: Uri = "https://functiongraph.cn-north-4.myhuaweicloud.com/v2/0123456789abcdef0123456789abcdef\
+//!                 /fgs/functions/urn%3Afss%3Acn-north-4%3A0123456789abcdef0123456789abcdef%3Afunction\
+//!                 %3Adefault%3Ahello%3Alatest/invocations"
+//!     .parse()?;
+//! let sdk_date = "20240101T120000Z";
+//! let body = br#"{"k": "v"}"#;
+//!
+//! // Client side.
+//! let mut headers = HeaderMap::new();
+//! headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+//! headers.insert(header::HOST, HeaderValue::from_static("functiongraph.cn-north-4.myhuaweicloud.com"));
+//! headers.insert(SDK_DATE, HeaderValue::from_static(sdk_date));
+//! let signed = sign(&Method::POST, &uri, &headers, body, "AKEXAMPLE", b"SKEXAMPLE", sdk_date)?;
+//! assert_eq!(signed.signed_headers, ["content-type", "host", "x-sdk-date"]);
+//! headers.insert(header::AUTHORIZATION, HeaderValue::from_str(&signed.authorization)?);
+//!
+//! // Server side.
+//! let authorization = Authorization::parse(headers[header::AUTHORIZATION].to_str()?)?;
+//! assert_eq!(authorization.access_key, "AKEXAMPLE");
+//! let request = VerifyInput { method: &Method::POST, uri: &uri, headers: &headers, body, authorization: &authorization };
+//! let now = parse_sdk_date(sdk_date)?;
+//! verify(&request, b"SKEXAMPLE", now)?;
+//!
+//! // A wrong secret key, or any change to the signed parts, is detected.
+//! let error = verify(&request, b"other secret", now).unwrap_err();
+//! assert!(matches!(error, VerifyError::SignatureMismatch { .. }));
+//! # Ok(())
+//! # }
+//! ```
+
+use std::time::Duration;
+
+use http::HeaderName;
+
+mod auth;
+mod canonical;
+mod date;
+mod error;
+mod verify;
+
+#[cfg(test)]
+mod tests;
+
+pub use auth::{Authorization, authorization, signature, signatures_match, string_to_sign, wants_unsigned_payload};
+pub use canonical::{canonical_query, canonical_request, canonical_uri, default_signed_headers, payload_hash};
+pub use date::{format_sdk_date, parse_sdk_date};
+pub use error::{SigningError, SigningErrorKind, VerifyError};
+pub use verify::{Signed, VerifyInput, sign, verify};
+
+/// The signing algorithm's name, the first word of the `Authorization`
+/// header and of the string to sign.
+pub const ALGORITHM: &str = "SDK-HMAC-SHA256";
+
+/// The `X-Sdk-Content-Sha256` value that exempts the body from the
+/// signature.
+pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+
+/// Lowercase hexadecimal SHA-256 of the empty body.
+pub const EMPTY_PAYLOAD_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/// `X-Sdk-Date`: the signing time, `YYYYMMDDTHHMMSSZ` in UTC; always signed.
+pub const SDK_DATE: HeaderName = HeaderName::from_static("x-sdk-date");
+
+/// `X-Sdk-Content-Sha256`: replaces the body hash in the canonical request
+/// (usually [`UNSIGNED_PAYLOAD`]).
+pub const CONTENT_SHA256: HeaderName = HeaderName::from_static("x-sdk-content-sha256");
+
+/// `X-Security-Token`: the security token of temporary credentials; its
+/// value is redacted from [`VerifyError::SignatureMismatch`].
+pub const SECURITY_TOKEN: HeaderName = HeaderName::from_static("x-security-token");
+
+/// `X-Project-Id`: the project a request acts on.
+pub const PROJECT_ID: HeaderName = HeaderName::from_static("x-project-id");
+
+/// How far `X-Sdk-Date` may be from the server's clock (15 minutes), in
+/// either direction, before the API gateway rejects the request as expired.
+pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);

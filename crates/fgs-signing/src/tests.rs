@@ -1,0 +1,433 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
+
+use crate::date::{civil_from_days, days_from_civil, days_in_month, is_leap_year};
+use crate::*;
+
+fn names(list: &[&str]) -> Vec<String> {
+    list.iter().map(|name| (*name).to_owned()).collect()
+}
+
+fn headers(list: &[(&str, &[u8])]) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (name, value) in list {
+        map.append(
+            HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            HeaderValue::from_bytes(value).unwrap(),
+        );
+    }
+    map
+}
+
+// ---------------------------------------------------------------- query
+
+#[test]
+fn query_absent_or_empty() {
+    assert_eq!(canonical_query(None), "");
+    assert_eq!(canonical_query(Some("")), "");
+    assert_eq!(canonical_query(Some("&&")), "");
+}
+
+#[test]
+fn query_spaces_are_percent_20_and_plus_is_literal() {
+    assert_eq!(canonical_query(Some("a=b%20c")), "a=b%20c");
+    assert_eq!(canonical_query(Some("a=b+c")), "a=b%2Bc");
+    assert_eq!(canonical_query(Some("a%20b=c")), "a%20b=c");
+}
+
+#[test]
+fn query_repeated_keys_sorted_by_value() {
+    assert_eq!(canonical_query(Some("k=b&k=a&j=z&k=a")), "j=z&k=a&k=a&k=b");
+    // Sorting happens on decoded values: "%41" is "A", which sorts before "a".
+    assert_eq!(canonical_query(Some("k=a&k=%41")), "k=A&k=a");
+}
+
+#[test]
+fn query_keys_without_equals_have_empty_values() {
+    assert_eq!(canonical_query(Some("flag&a=1")), "a=1&flag=");
+    assert_eq!(canonical_query(Some("flag=&a=1")), "a=1&flag=");
+    assert_eq!(canonical_query(Some("=v")), "=v");
+}
+
+#[test]
+fn query_value_keeps_everything_after_first_equals() {
+    assert_eq!(canonical_query(Some("a=b=c")), "a=b%3Dc");
+}
+
+#[test]
+fn query_reencodes_reserved_and_normalises_escapes() {
+    assert_eq!(canonical_query(Some("b=2%203&a=x%3Ay")), "a=x%3Ay&b=2%203");
+    assert_eq!(canonical_query(Some("a=x:y")), "a=x%3Ay");
+    assert_eq!(canonical_query(Some("a=x%3ay")), "a=x%3Ay");
+    assert_eq!(canonical_query(Some("a=%7E-_.")), "a=~-_.");
+    assert_eq!(canonical_query(Some("a=%C3%A9")), "a=%C3%A9");
+}
+
+#[test]
+fn query_invalid_escapes_and_non_utf8_stay_literal() {
+    assert_eq!(canonical_query(Some("a=%zz")), "a=%25zz");
+    assert_eq!(canonical_query(Some("a=%4")), "a=%254");
+    assert_eq!(canonical_query(Some("a=%FF")), "a=%25FF");
+}
+
+// ---------------------------------------------------------------- URI
+
+#[test]
+fn uri_encodes_reserved_characters() {
+    assert_eq!(canonical_uri("/a!b"), "/a%21b/");
+    assert_eq!(canonical_uri("/a%21b"), "/a%21b/");
+    assert_eq!(canonical_uri("/a b"), "/a%20b/");
+    assert_eq!(canonical_uri("/%7e"), "/~/");
+    assert_eq!(canonical_uri("/caf%C3%A9"), "/caf%C3%A9/");
+}
+
+#[test]
+fn uri_colon_raw_and_encoded_are_equal() {
+    assert_eq!(canonical_uri("/f/urn:fss:x"), "/f/urn%3Afss%3Ax/");
+    assert_eq!(canonical_uri("/f/urn%3Afss%3ax"), "/f/urn%3Afss%3Ax/");
+}
+
+#[test]
+fn uri_trailing_slash_is_single() {
+    assert_eq!(canonical_uri("/a"), "/a/");
+    assert_eq!(canonical_uri("/a/"), "/a/");
+    assert_eq!(canonical_uri("/"), "/");
+    assert_eq!(canonical_uri(""), "/");
+    // Empty segments are kept, as in Python.
+    assert_eq!(canonical_uri("//a//"), "//a//");
+}
+
+#[test]
+fn uri_encoded_slash_separates_segments_like_python() {
+    // Python's signer decodes the whole path before splitting it on `/`
+    // (`unquote(uri).split('/')`), and Go splits the decoded `URL.Path`, so
+    // `%2F` ends a segment exactly like `/`.
+    assert_eq!(canonical_uri("/a%2Fb"), "/a/b/");
+    assert_eq!(canonical_uri("/a%2fb/"), "/a/b/");
+    assert_eq!(canonical_uri("/a%2F"), "/a/");
+    // A doubly encoded slash is decoded once only.
+    assert_eq!(canonical_uri("/a%252Fb"), "/a%252Fb/");
+}
+
+#[test]
+fn uri_invalid_escapes_and_non_utf8_stay_literal() {
+    assert_eq!(canonical_uri("/a%zz"), "/a%25zz/");
+    assert_eq!(canonical_uri("/a%"), "/a%25/");
+    assert_eq!(canonical_uri("/x/%FF/y"), "/x/%25FF/y/");
+}
+
+#[test]
+fn uri_ignores_query() {
+    assert_eq!(canonical_uri("/a?b=c"), "/a/");
+}
+
+// ---------------------------------------------------------------- headers, payload, canonical request
+
+#[test]
+fn default_signed_headers_skip_underscores() {
+    let map = headers(&[
+        ("X-Sdk-Date", b"20240101T120000Z"),
+        ("Host", b"h"),
+        ("TEST_UNDERSCORE", b"v"),
+        ("accept", b"a"),
+        ("accept", b"b"),
+    ]);
+    assert_eq!(default_signed_headers(&map), names(&["accept", "host", "x-sdk-date"]));
+}
+
+#[test]
+fn payload_hash_uses_content_sha256_header() {
+    assert_eq!(payload_hash(&HeaderMap::new(), b""), EMPTY_PAYLOAD_SHA256);
+    let map = headers(&[("X-Sdk-Content-Sha256", b" UNSIGNED-PAYLOAD ")]);
+    assert_eq!(payload_hash(&map, b"body"), UNSIGNED_PAYLOAD);
+}
+
+#[test]
+fn canonical_request_layout() {
+    let map = headers(&[
+        ("Host", b"example.com"),
+        ("X-Sdk-Date", b"  20240101T120000Z "),
+        ("X-Multi", b"a"),
+        ("X-Multi", b" b "),
+        ("X-Utf8", "café".as_bytes()),
+    ]);
+    let uri: Uri = "/p?z=1&a".parse().unwrap();
+    let request = canonical_request(
+        &Method::from_bytes(b"patch").unwrap(),
+        &uri,
+        &map,
+        &names(&["host", "x-multi", "x-sdk-date", "x-utf8"]),
+        "HASH",
+    )
+    .unwrap();
+    assert_eq!(
+        request,
+        "PATCH\n/p/\na=&z=1\nhost:example.com\nx-multi:a,b\nx-sdk-date:20240101T120000Z\nx-utf8:café\n\n\
+         host;x-multi;x-sdk-date;x-utf8\nHASH"
+    );
+}
+
+#[test]
+fn canonical_request_without_signed_headers_matches_python() {
+    let uri: Uri = "/".parse().unwrap();
+    let request = canonical_request(&Method::GET, &uri, &HeaderMap::new(), &[], "H").unwrap();
+    assert_eq!(request, "GET\n/\n\n\n\n\nH");
+}
+
+#[test]
+fn canonical_request_errors() {
+    let uri: Uri = "/".parse().unwrap();
+    let map = headers(&[("X-Bad", &[0xFF, 0xFE]), ("Host", b"h")]);
+    let kind = |signed: &[&str]| {
+        canonical_request(&Method::GET, &uri, &map, &names(signed), "H")
+            .unwrap_err()
+            .kind()
+    };
+    assert_eq!(kind(&["x-missing"]), SigningErrorKind::MissingSignedHeader);
+    assert_eq!(kind(&["Host"]), SigningErrorKind::InvalidSignedHeaderName);
+    assert_eq!(kind(&[""]), SigningErrorKind::InvalidSignedHeaderName);
+    assert_eq!(kind(&["a b"]), SigningErrorKind::InvalidSignedHeaderName);
+    assert_eq!(kind(&["x-bad"]), SigningErrorKind::InvalidHeaderValue);
+    let message = canonical_request(&Method::GET, &uri, &map, &names(&["x-missing"]), "H")
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("x-missing"), "{message}");
+}
+
+// ---------------------------------------------------------------- signature, authorization
+
+#[test]
+fn signature_is_hmac_sha256_hex() {
+    // RFC 4231 test case 2.
+    assert_eq!(
+        signature(b"Jefe", "what do ya want for nothing?"),
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+    );
+}
+
+#[test]
+fn signatures_match_cases() {
+    assert!(signatures_match("abc", "abc"));
+    assert!(!signatures_match("abc", "abd"));
+    assert!(!signatures_match("abc", "ab"));
+    assert!(!signatures_match("", ""));
+}
+
+#[test]
+fn wants_unsigned_payload_cases() {
+    assert!(!wants_unsigned_payload(None));
+    assert!(!wants_unsigned_payload(Some("application/json")));
+    assert!(!wants_unsigned_payload(Some("application/json; charset=utf-8")));
+    assert!(!wants_unsigned_payload(Some("application/bson")));
+    assert!(wants_unsigned_payload(Some("application/octet-stream")));
+    assert!(wants_unsigned_payload(Some("text/plain")));
+    assert!(wants_unsigned_payload(Some("multipart/form-data; boundary=x")));
+    assert!(wants_unsigned_payload(Some("")));
+    assert!(wants_unsigned_payload(Some("Application/JSON")));
+}
+
+#[test]
+fn authorization_parse_tolerates_spaces_and_order() {
+    let expected = Authorization {
+        access_key: "AK".to_owned(),
+        signed_headers: names(&["host", "x-sdk-date"]),
+        signature: "0a1B".to_owned(),
+    };
+    for text in [
+        "SDK-HMAC-SHA256 Access=AK, SignedHeaders=host;x-sdk-date, Signature=0a1B",
+        "  SDK-HMAC-SHA256   Access = AK ,SignedHeaders= host;x-sdk-date ,  Signature =0a1B  ",
+        "SDK-HMAC-SHA256 Signature=0a1B,Access=AK,SignedHeaders=host;x-sdk-date",
+    ] {
+        assert_eq!(Authorization::parse(text).unwrap(), expected, "{text}");
+    }
+    assert_eq!(
+        expected.to_string(),
+        "SDK-HMAC-SHA256 Access=AK, SignedHeaders=host;x-sdk-date, Signature=0a1B"
+    );
+}
+
+#[test]
+fn authorization_parse_errors() {
+    for text in [
+        "",
+        "SDK-HMAC-SHA256",
+        "SDK-HMAC-SHA256Access=AK, SignedHeaders=host, Signature=ab",
+        "sdk-hmac-sha256 Access=AK, SignedHeaders=host, Signature=ab",
+        "SDK-HMAC-SHA1 Access=AK, SignedHeaders=host, Signature=ab",
+        "AWS4-HMAC-SHA256 Credential=AK/20240101/x/y/aws4_request, SignedHeaders=host, Signature=ab",
+        "SDK-HMAC-SHA256 SignedHeaders=host, Signature=ab",
+        "SDK-HMAC-SHA256 Access=AK, Signature=ab",
+        "SDK-HMAC-SHA256 Access=AK, SignedHeaders=host",
+        "SDK-HMAC-SHA256 Access=AK, Access=AK, SignedHeaders=host, Signature=ab",
+        "SDK-HMAC-SHA256 Access=AK, SignedHeaders=host, Signature=ab, Extra=1",
+        "SDK-HMAC-SHA256 Access=AK, SignedHeaders=host, Signature=ab,",
+        "SDK-HMAC-SHA256 Access=AK SignedHeaders=host Signature=ab",
+        "SDK-HMAC-SHA256 access=AK, SignedHeaders=host, Signature=ab",
+        "SDK-HMAC-SHA256 Access=, SignedHeaders=host, Signature=ab",
+        "SDK-HMAC-SHA256 Access=A K, SignedHeaders=host, Signature=ab",
+        "SDK-HMAC-SHA256 Access=AK, SignedHeaders=Host;x-sdk-date, Signature=ab",
+        "SDK-HMAC-SHA256 Access=AK, SignedHeaders=host;;x-sdk-date, Signature=ab",
+        "SDK-HMAC-SHA256 Access=AK, SignedHeaders=, Signature=ab",
+        "SDK-HMAC-SHA256 Access=AK, SignedHeaders=host; x-sdk-date, Signature=ab",
+        "SDK-HMAC-SHA256 Access=AK, SignedHeaders=host, Signature=",
+        "SDK-HMAC-SHA256 Access=AK, SignedHeaders=host, Signature=xyz",
+    ] {
+        let error = Authorization::parse(text).unwrap_err();
+        assert_eq!(error.kind(), SigningErrorKind::InvalidAuthorization, "{text}");
+        assert!(
+            error.to_string().starts_with("invalid Authorization header: "),
+            "{error}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------- dates
+
+fn at(seconds: i64) -> SystemTime {
+    if seconds >= 0 {
+        UNIX_EPOCH + Duration::from_secs(seconds.unsigned_abs())
+    } else {
+        UNIX_EPOCH - Duration::from_secs(seconds.unsigned_abs())
+    }
+}
+
+#[test]
+fn date_known_values() {
+    for (text, seconds) in [
+        ("19700101T000000Z", 0),
+        ("20240101T120000Z", 1_704_110_400),
+        ("20191115T033655Z", 1_573_789_015),
+        ("20000229T000000Z", 951_782_400),
+        ("20000229T235959Z", 951_868_799),
+        ("20000301T000000Z", 951_868_800),
+        ("19991231T235959Z", 946_684_799),
+        ("20240229T120000Z", 1_709_208_000),
+        ("19691231T235959Z", -1),
+        ("19000101T000000Z", -2_208_988_800),
+        ("00000101T000000Z", -62_167_219_200),
+        ("99991231T235959Z", 253_402_300_799),
+    ] {
+        assert_eq!(parse_sdk_date(text).unwrap(), at(seconds), "{text}");
+        assert_eq!(format_sdk_date(at(seconds)), text, "{seconds}");
+    }
+}
+
+#[test]
+fn date_round_trip_every_day_of_some_centuries() {
+    // Every day from 1899-01-01 to 2401-12-31, at a varying time of day.
+    let mut expected_days = days_from_civil(1899, 1, 1);
+    for year in 1899..=2401 {
+        for month in 1..=12 {
+            for day in 1..=days_in_month(year, month) {
+                let days = days_from_civil(year, month, day);
+                assert_eq!(days, expected_days, "{year}-{month}-{day}");
+                assert_eq!(civil_from_days(days), (year, month, day));
+                let second_of_day = (days * 7919).rem_euclid(86_400);
+                let text = format!(
+                    "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
+                    second_of_day / 3600,
+                    second_of_day / 60 % 60,
+                    second_of_day % 60
+                );
+                let time = parse_sdk_date(&text).unwrap();
+                assert_eq!(time, at(days * 86_400 + second_of_day), "{text}");
+                assert_eq!(format_sdk_date(time), text);
+                expected_days += 1;
+            }
+        }
+    }
+}
+
+#[test]
+fn date_leap_years() {
+    assert!(is_leap_year(2000));
+    assert!(is_leap_year(2024));
+    assert!(is_leap_year(1600));
+    assert!(!is_leap_year(1900));
+    assert!(!is_leap_year(2100));
+    assert!(!is_leap_year(2023));
+    assert!(parse_sdk_date("20000229T000000Z").is_ok());
+    assert!(parse_sdk_date("16000229T000000Z").is_ok());
+    assert!(parse_sdk_date("19000229T000000Z").is_err());
+    assert!(parse_sdk_date("21000229T000000Z").is_err());
+    assert!(parse_sdk_date("20230229T000000Z").is_err());
+    assert!(parse_sdk_date("20240230T000000Z").is_err());
+}
+
+#[test]
+fn date_drops_fractions_towards_the_past() {
+    assert_eq!(
+        format_sdk_date(UNIX_EPOCH + Duration::from_millis(1_999)),
+        "19700101T000001Z"
+    );
+    assert_eq!(
+        format_sdk_date(UNIX_EPOCH - Duration::from_millis(500)),
+        "19691231T235959Z"
+    );
+}
+
+#[test]
+fn date_parse_errors() {
+    for text in [
+        "",
+        "20240101T120000",
+        "20240101T120000z",
+        "20240101t120000Z",
+        "2024-01-01T12:00:00Z",
+        "20240101T1200000Z",
+        "20241301T120000Z",
+        "20240001T120000Z",
+        "20240100T120000Z",
+        "20240132T120000Z",
+        "20240431T120000Z",
+        "20240101T240000Z",
+        "20240101T126000Z",
+        "20240101T120060Z",
+        "+0240101T120000Z",
+        "2024010aT120000Z",
+        " 20240101T120000Z",
+        "20240101T12000éZ",
+    ] {
+        let error = parse_sdk_date(text).unwrap_err();
+        assert_eq!(error.kind(), SigningErrorKind::InvalidDate, "{text}");
+    }
+}
+
+// ---------------------------------------------------------------- sign
+
+#[test]
+fn sign_checks_its_arguments() {
+    let uri: Uri = "/".parse().unwrap();
+    let date = "20240101T120000Z";
+    let with_date = headers(&[("X-Sdk-Date", date.as_bytes())]);
+    let kind = |map: &HeaderMap, access_key: &str, sdk_date: &str| {
+        sign(&Method::GET, &uri, map, b"", access_key, b"SECRET-KEY", sdk_date)
+            .unwrap_err()
+            .kind()
+    };
+    assert_eq!(kind(&with_date, "AK", "2024"), SigningErrorKind::InvalidDate);
+    assert_eq!(kind(&HeaderMap::new(), "AK", date), SigningErrorKind::MissingDate);
+    assert_eq!(
+        kind(&with_date, "AK", "20240101T120001Z"),
+        SigningErrorKind::DateMismatch
+    );
+    assert_eq!(kind(&with_date, "", date), SigningErrorKind::InvalidAccessKey);
+    assert_eq!(kind(&with_date, "A,K", date), SigningErrorKind::InvalidAccessKey);
+    let error = sign(&Method::GET, &uri, &with_date, b"", "A K", b"SECRET-KEY", date).unwrap_err();
+    assert!(!error.to_string().contains("SECRET-KEY"));
+
+    let signed = sign(&Method::GET, &uri, &with_date, b"", "AK", b"SECRET-KEY", date).unwrap();
+    assert_eq!(signed.signed_headers, names(&["x-sdk-date"]));
+    assert_eq!(
+        signed.canonical_request,
+        format!("GET\n/\n\nx-sdk-date:{date}\n\nx-sdk-date\n{EMPTY_PAYLOAD_SHA256}")
+    );
+    assert!(
+        signed
+            .authorization
+            .starts_with("SDK-HMAC-SHA256 Access=AK, SignedHeaders=x-sdk-date, Signature=")
+    );
+}
