@@ -1,11 +1,12 @@
-//! The main job: start a local FunctionGraph on 127.0.0.1, invoke a function through the
-//! fgs client over HTTP, and print its typed result, log and summary.
+//! The main job: start a local FunctionGraph (the fgs emulator) on 127.0.0.1, register a
+//! function, invoke it through the fgs client over HTTP with an IAM token the emulator
+//! issued and verifies, and print the typed result, log and summary.
 //!
 //! Run with `cargo run -p fgs-tests --example invoke_local`.
 
 use fgs::auth::StaticToken;
 use fgs::{Client, FunctionUrn};
-use fgs_tests::{LocalFunctionGraph, Outcome};
+use fgs_emulator::{Emulator, Function, FunctionError, Handler};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize)]
@@ -21,22 +22,25 @@ struct HelloOut {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let local = LocalFunctionGraph::start().await?;
-    local.register("default", "hello", |invocation| {
-        let name = invocation.event["name"].as_str().unwrap_or("world").to_owned();
-        Outcome::Return {
-            result: serde_json::json!({ "message": format!("Hello, {name}!"), "length": name.len() }),
-            log: vec![format!("greeting {name}")],
-        }
+    let hello = Handler::from_fn(|event, ctx| async move {
+        let Some(name) = event["name"].as_str() else {
+            return Err(FunctionError::new("ValueError", "name is required"));
+        };
+        ctx.log(format!("greeting {name}"));
+        Ok(serde_json::json!({ "message": format!("Hello, {name}!"), "length": name.len() }))
     });
-    println!("local FunctionGraph listening on {}", local.endpoint());
+    let emulator = Emulator::builder()
+        .function(Function::new("default", "hello", hello))
+        .start()
+        .await?;
+    println!("local FunctionGraph listening on {}", emulator.endpoint());
 
     let client = Client::builder()
-        .endpoint_url(local.endpoint())
-        .region(LocalFunctionGraph::REGION)
-        .auth(StaticToken::new(LocalFunctionGraph::TOKEN))
+        .endpoint_url(emulator.endpoint())
+        .region(emulator.region())
+        .auth(StaticToken::new(emulator.issue_token()))
         .build()?;
-    let urn: FunctionUrn = local.urn("default", "hello", Some("latest")).parse()?;
+    let urn: FunctionUrn = emulator.urn("default", "hello", Some("latest")).parse()?;
     println!("invoking {urn}");
 
     let output = client
@@ -64,5 +68,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for line in output.log().unwrap_or_default().lines() {
         println!("  {line}");
     }
+    emulator.shutdown().await;
     Ok(())
 }

@@ -8,28 +8,38 @@ use std::time::Duration;
 use fgs::auth::StaticToken;
 use fgs::transport::{Delivery, TransportErrorKind};
 use fgs::{Client, Error, ErrorCode, FunctionUrn, InstanceMemory, InvalidInput, ResponseVersion};
-use fgs_tests::{LocalFunctionGraph, Outcome};
+use fgs_emulator::{Emulator, Fault, FaultRule, Function, FunctionError, Handler};
 use serde::Deserialize;
 use serde_json::json;
 
-async fn server() -> LocalFunctionGraph {
-    let server = LocalFunctionGraph::start().await.expect("start the local server");
-    server.register("default", "hello", |invocation| Outcome::Return {
-        result: json!({ "greeting": format!("hello, {}", invocation.event["name"].as_str().unwrap_or("nobody")) }),
-        log: vec!["saying hello".into()],
+const TOKEN: &str = "e2e-token";
+
+fn hello() -> Function {
+    let greet = Handler::from_fn(|event, ctx| async move {
+        ctx.log("saying hello");
+        Ok(json!({ "greeting": format!("hello, {}", event["name"].as_str().unwrap_or("nobody")) }))
     });
-    server
+    Function::new("default", "hello", greet).alias("prod", "latest")
 }
 
-fn client(server: &LocalFunctionGraph) -> Client {
+async fn server() -> Emulator {
+    Emulator::builder()
+        .token(TOKEN)
+        .function(hello())
+        .start()
+        .await
+        .expect("start the emulator")
+}
+
+fn client(server: &Emulator) -> Client {
     Client::builder()
         .endpoint_url(server.endpoint())
-        .auth(StaticToken::new(LocalFunctionGraph::TOKEN))
+        .auth(StaticToken::new(TOKEN))
         .build()
         .expect("client")
 }
 
-fn urn(server: &LocalFunctionGraph, name: &str, qualifier: Option<&str>) -> FunctionUrn {
+fn urn(server: &Emulator, name: &str, qualifier: Option<&str>) -> FunctionUrn {
     server.urn("default", name, qualifier).parse().expect("valid URN")
 }
 
@@ -77,7 +87,7 @@ async fn v1_returns_typed_result_log_and_summary() {
     assert_eq!(request.headers["x-cff-request-version"], "v1");
     assert_eq!(request.headers["x-cff-log-type"], "tail");
     assert_eq!(request.headers["content-type"], "application/json");
-    assert_eq!(request.headers["x-auth-token"], LocalFunctionGraph::TOKEN);
+    assert_eq!(request.headers["x-auth-token"], TOKEN);
     assert!(request.headers["user-agent"].to_str().unwrap().starts_with("fgs-rust/"));
     assert_eq!(&request.body[..], br#"{"name":"fgs"}"#);
 }
@@ -133,12 +143,11 @@ async fn raw_bytes_are_sent_as_given() {
 #[tokio::test]
 async fn a_function_that_raises_is_data_not_an_error() {
     let server = server().await;
-    server.register("default", "broken", |_| Outcome::Raise {
-        error_type: "ValueError".into(),
-        error_message: "bad input".into(),
-        stack_trace: vec!["File \"index.py\", line 3, in handler".into()],
-        log: vec!["about to fail".into()],
+    let broken = Handler::from_fn(|_, ctx| async move {
+        ctx.log("about to fail");
+        Err(FunctionError::new("ValueError", "bad input").with_stack_trace(["File \"index.py\", line 3, in handler"]))
     });
+    server.add_function(Function::new("default", "broken", broken));
     let output = client(&server)
         .invoke(&urn(&server, "broken", None))
         .log_tail(true)
@@ -158,7 +167,6 @@ async fn a_function_that_raises_is_data_not_an_error() {
 #[tokio::test]
 async fn alias_urns_are_percent_encoded_in_the_path() {
     let server = server().await;
-    server.register_alias("default", "hello", "prod", "latest");
     let output = client(&server)
         .invoke(&urn(&server, "hello", Some("!prod")))
         .send()
@@ -170,7 +178,7 @@ async fn alias_urns_are_percent_encoded_in_the_path() {
         path,
         &format!(
             "/v2/{p}/fgs/functions/urn%3Afss%3Acn-north-4%3A{p}%3Afunction%3Adefault%3Ahello%3A%21prod/invocations",
-            p = LocalFunctionGraph::PROJECT_ID
+            p = server.project_id()
         )
     );
 }
@@ -200,13 +208,17 @@ async fn async_invoke_is_accepted_and_runs_once() {
     assert_eq!(output.status(), 202);
     assert!(!output.request_id().is_empty());
     assert!(server.requests()[0].path.ends_with("/invocations-async"));
-    for _ in 0..100 {
-        if server.invocations("default", "hello") == 1 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the asynchronous run did not happen");
+    let record = server
+        .wait_for_invocation(output.request_id(), Duration::from_secs(5))
+        .await
+        .expect("the run");
+    assert_eq!(
+        record.outcome,
+        Some(fgs_emulator::RunOutcome::Returned(
+            json!({ "greeting": "hello, nobody" })
+        ))
+    );
+    assert_eq!(server.invocation_count("default", "hello"), 1);
 }
 
 #[tokio::test]
@@ -251,7 +263,7 @@ async fn a_wrong_token_is_a_gateway_401_that_does_not_echo_the_token() {
     assert!(err.request_id().is_some());
     assert!(!err.to_string().contains("wrong-token-value"));
     assert!(!format!("{err:?}").contains("wrong-token-value"));
-    assert_eq!(server.invocations("default", "hello"), 0);
+    assert_eq!(server.invocation_count("default", "hello"), 0);
 }
 
 /// Every documented error status, with FunctionGraph's and the gateway's body shapes.
@@ -341,7 +353,11 @@ async fn every_error_status_maps_to_a_typed_service_error() {
         ),
     ];
     for (status, body, code, retry_safe) in cases {
-        server.respond_next(*status, vec![("Content-Type".into(), "application/json".into())], *body);
+        server.inject(FaultRule::once(Fault::response(
+            *status,
+            vec![("Content-Type".into(), "application/json".into())],
+            *body,
+        )));
         let err = client.invoke(&urn).send().await.unwrap_err();
         let Error::Service(service) = &err else {
             panic!("expected a service error for {status}, got {err:?}")
@@ -369,14 +385,14 @@ async fn every_error_status_maps_to_a_typed_service_error() {
 async fn an_html_page_from_a_proxy_is_still_a_readable_service_error() {
     let server = server().await;
     let html = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>";
-    server.respond_next(
+    server.inject(FaultRule::once(Fault::response(
         502,
         vec![
             ("Content-Type".into(), "text/html".into()),
             ("X-Request-Id".into(), "proxy-1".into()),
         ],
         html,
-    );
+    )));
     let err = client(&server)
         .invoke(&urn(&server, "hello", None))
         .send()
@@ -402,7 +418,11 @@ async fn an_html_page_from_a_proxy_is_still_a_readable_service_error() {
 #[tokio::test]
 async fn a_malformed_success_body_is_a_decode_error_that_keeps_the_bytes() {
     let server = server().await;
-    server.respond_next(200, vec![("X-Cff-Response-Version".into(), "v1".into())], "{not json");
+    server.inject(FaultRule::once(Fault::response(
+        200,
+        vec![("X-Cff-Response-Version".into(), "v1".into())],
+        "{not json",
+    )));
     let err = client(&server)
         .invoke(&urn(&server, "hello", None))
         .send()
@@ -424,11 +444,11 @@ async fn a_malformed_success_body_is_a_decode_error_that_keeps_the_bytes() {
 #[tokio::test]
 async fn a_malformed_summary_header_is_a_decode_error_naming_the_header() {
     let server = server().await;
-    server.respond_next(
+    server.inject(FaultRule::once(Fault::response(
         200,
         vec![("X-Cff-Invoke-Summary".into(), "duration=3".into())],
         r#"{"request_id":"r","result":"{}","log":"","status":200}"#,
-    );
+    )));
     let err = client(&server)
         .invoke(&urn(&server, "hello", None))
         .send()
@@ -441,10 +461,11 @@ async fn a_malformed_summary_header_is_a_decode_error_naming_the_header() {
 #[tokio::test]
 async fn a_result_that_is_not_json_is_reported_with_its_bytes() {
     let server = server().await;
-    server.register("default", "text", |_| Outcome::Return {
-        result: json!("plain words"),
-        log: vec![],
-    });
+    server.add_function(Function::new(
+        "default",
+        "text",
+        Handler::from_fn(|_, _| async { Ok(json!("plain words")) }),
+    ));
     let output = client(&server)
         .invoke(&urn(&server, "text", None))
         .send()
@@ -545,7 +566,7 @@ async fn a_urn_from_another_region_is_refused_before_sending() {
     let client = Client::builder()
         .region("ap-southeast-1")
         .endpoint_url(server.endpoint())
-        .auth(StaticToken::new(LocalFunctionGraph::TOKEN))
+        .auth(StaticToken::new(TOKEN))
         .build()
         .unwrap();
     let err = client.invoke(&urn(&server, "hello", None)).send().await.unwrap_err();
@@ -591,13 +612,11 @@ async fn a_refused_connection_is_not_sent_and_safe_to_retry() {
 #[tokio::test]
 async fn a_slow_function_times_out_with_an_unknown_outcome() {
     let server = server().await;
-    server.register("default", "slow", |_| {
-        std::thread::sleep(Duration::from_millis(1500));
-        Outcome::Return {
-            result: json!("late"),
-            log: vec![],
-        }
+    let slow = Handler::from_fn(|_, _| async {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        Ok(json!("late"))
     });
+    server.add_function(Function::new("default", "slow", slow));
     let client = client(&server);
     let err = client
         .invoke(&urn(&server, "slow", None))

@@ -1,62 +1,76 @@
-//! Request handling: recording, canned responses, routing, authentication
-//! and the invoke API itself.
+//! Request handling: recording, routing, authentication, faults, and the invoke API.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine as _;
 use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use fgs_core::generated::types::{AsyncInvokeResult, ErrorResponse, InvokeResult, InvokeSummary};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use serde::Serialize;
+use serde_json::Value;
 
-use crate::server::{Canned, Invocation, Outcome, RecordedRequest, Resolved, Shared};
+use crate::auth;
+use crate::fault::{Fault, PacedBody, ResponseBody, full};
+use crate::function::{Context, Handler, MEMORY_SIZES_MB};
+use crate::record::{InvocationRecord, InvokeMode, RecordedRequest, RunOutcome};
+use crate::server::Shared;
 use crate::util;
 
 /// Largest request body of a synchronous invocation (6 MiB).
 pub(crate) const SYNC_BODY_LIMIT: usize = 6 * 1024 * 1024;
 /// Largest request body of an asynchronous invocation (256 KiB).
 pub(crate) const ASYNC_BODY_LIMIT: usize = 256 * 1024;
+/// Largest body of other requests (IAM).
+const OTHER_BODY_LIMIT: usize = 64 * 1024;
 /// The function log is cut to its last this many bytes.
 const LOG_LIMIT: usize = 4096;
-/// Instance memory sizes (MB) the service accepts.
-const MEMORY_SIZES: [u32; 15] = [
-    128, 256, 512, 768, 1024, 1280, 1536, 1792, 2048, 2560, 3072, 3584, 4096, 8192, 10240,
-];
-/// Memory used when no `X-Cff-Instance-Memory` header is sent.
-const DEFAULT_MEMORY: u32 = 128;
-/// How much of an oversized body is read and thrown away (without buffering)
-/// after the 413 response, so that a client still writing it sees the
-/// response rather than a connection reset.
+/// How much of an oversized body is read and thrown away (without buffering) after the
+/// 413, so that a client still writing it sees the response rather than a reset.
 const DRAIN_MAX: usize = 64 * 1024 * 1024;
-/// How long an oversized body is drained at most.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// `X-Func-Err-Code` values. The service's codes for these cases are not documented; the
+/// emulator's are its own.
+const FUNC_ERR_RAISED: &str = "1";
+const FUNC_ERR_TIMEOUT: &str = "2";
 
 const APPLICATION_JSON: &str = "application/json";
-const X_AUTH_TOKEN: &str = "x-auth-token";
-const X_CFF_REQUEST_ID: &str = "x-cff-request-id";
-const X_REQUEST_ID: &str = "x-request-id";
+const X_CFF_REQUEST_ID: HeaderName = HeaderName::from_static("x-cff-request-id");
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Which invocation endpoint a request is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Mode {
-    Sync,
-    Async,
+/// Returned by the service to make hyper close the connection without a response.
+#[derive(Debug)]
+pub(crate) struct DropConnection;
+
+impl std::fmt::Display for DropConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by fault injection")
+    }
 }
 
-/// A request path that matched an invocation route.
-struct Route<'a> {
-    project_id: &'a str,
-    urn_segment: &'a str,
-    mode: Mode,
+impl std::error::Error for DropConnection {}
+
+pub(crate) type Reply = Response<ResponseBody>;
+
+/// Which endpoint a request is for.
+enum Route<'a> {
+    Invoke {
+        project_id: &'a str,
+        urn_segment: &'a str,
+        mode: InvokeMode,
+    },
+    IamTokens,
 }
 
-/// Matches `POST /v2/{project_id}/fgs/functions/{function_urn}/invocations[-async]`.
 fn route<'a>(method: &Method, path: &'a str) -> Option<Route<'a>> {
     if method != Method::POST {
         return None;
+    }
+    if path == "/v3/auth/tokens" {
+        return Some(Route::IamTokens);
     }
     let mut segments = path.strip_prefix('/')?.split('/');
     let (Some("v2"), Some(project_id), Some("fgs"), Some("functions"), Some(urn_segment), Some(last), None) = (
@@ -71,116 +85,110 @@ fn route<'a>(method: &Method, path: &'a str) -> Option<Route<'a>> {
         return None;
     };
     let mode = match last {
-        "invocations" => Mode::Sync,
-        "invocations-async" => Mode::Async,
+        "invocations" => InvokeMode::Sync,
+        "invocations-async" => InvokeMode::Async,
         _ => return None,
     };
-    if project_id.is_empty() || urn_segment.is_empty() {
-        return None;
-    }
-    Some(Route {
+    (!project_id.is_empty() && !urn_segment.is_empty()).then_some(Route::Invoke {
         project_id,
         urn_segment,
         mode,
     })
 }
 
-/// How reading the request body went.
 enum BodyRead {
     Complete(Bytes),
     TooLarge,
     Failed,
 }
 
-/// Handles one request. Never fails: every problem is an HTTP response.
-pub(crate) async fn serve(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Full<Bytes>> {
+/// Handles one request. `Err` closes the connection without a response.
+pub(crate) async fn serve(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Reply, DropConnection> {
     let (parts, mut body) = request.into_parts();
-    let path = parts.uri.path();
-    let matched = route(&parts.method, path);
-    let limit = match matched.as_ref().map(|r| r.mode) {
-        Some(Mode::Async) => ASYNC_BODY_LIMIT,
-        _ => SYNC_BODY_LIMIT,
+    let route = route(&parts.method, parts.uri.path());
+    let limit = match &route {
+        Some(Route::Invoke {
+            mode: InvokeMode::Sync, ..
+        }) => SYNC_BODY_LIMIT,
+        Some(Route::Invoke {
+            mode: InvokeMode::Async,
+            ..
+        }) => ASYNC_BODY_LIMIT,
+        _ => OTHER_BODY_LIMIT,
     };
-
     let read = read_body(&parts.headers, &mut body, limit).await;
     if matches!(read, BodyRead::TooLarge) {
         drain_in_background(body);
     }
-    let body_bytes = match &read {
+    let recorded_body = match &read {
         BodyRead::Complete(bytes) => bytes.clone(),
         BodyRead::TooLarge | BodyRead::Failed => Bytes::new(),
     };
+    shared.lock().requests.push(RecordedRequest {
+        method: parts.method.clone(),
+        path: parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| parts.uri.to_string(), |pq| pq.as_str().to_owned()),
+        headers: parts.headers.clone(),
+        body: recorded_body,
+    });
 
-    let canned = {
-        let mut state = shared.lock();
-        state.record(RecordedRequest {
-            method: parts.method.clone(),
-            path: parts
-                .uri
-                .path_and_query()
-                .map_or_else(|| parts.uri.to_string(), |pq| pq.as_str().to_owned()),
-            headers: parts.headers.clone(),
-            body: body_bytes.clone(),
-        });
-        state.next_canned()
-    };
-    if let Some(canned) = canned {
-        return canned_response(canned);
-    }
-
-    let Some(route) = matched else {
-        return gateway_error(
+    let Some(route) = route else {
+        return Ok(gateway_error(
             StatusCode::NOT_FOUND,
             "APIGW.0101",
             "The API does not exist or has not been published in the environment",
-        );
+        ));
     };
-
-    match parts.headers.get(X_AUTH_TOKEN) {
-        None => {
-            return gateway_error(
-                StatusCode::UNAUTHORIZED,
-                "APIGW.0301",
-                "Incorrect IAM authentication information: x-auth-token not found",
-            );
-        }
-        Some(token) if token.as_bytes() != shared.token.as_bytes() => {
-            return gateway_error(
-                StatusCode::UNAUTHORIZED,
-                "APIGW.0301",
-                "Incorrect IAM authentication information: decrypt token fail",
-            );
-        }
-        Some(_) => {}
-    }
-
-    let request_id = util::uuid_like();
     let body = match read {
         BodyRead::Complete(bytes) => bytes,
         BodyRead::TooLarge => {
-            return fss_error(
-                &request_id,
+            return Ok(fss_error(
+                &util::uuid_like(),
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "FSS.1201",
                 "The request body is too large",
-            );
+            ));
         }
         BodyRead::Failed => {
-            return fss_error(
-                &request_id,
+            return Ok(fss_error(
+                &util::uuid_like(),
                 StatusCode::BAD_REQUEST,
                 "FSS.0400",
                 "Bad request: the request body could not be read",
-            );
+            ));
         }
     };
-    match invoke(&shared, &route, &parts.headers, &body, &request_id).await {
-        Ok(response) | Err(response) => response,
+    match route {
+        Route::IamTokens => Ok(auth::issue_token(&shared, &parts.headers, &body)),
+        Route::Invoke {
+            project_id,
+            urn_segment,
+            mode,
+        } => {
+            if let Err(rejection) = auth::authenticate(&shared, &parts.method, &parts.uri, &parts.headers, &body) {
+                return Ok(gateway_error(
+                    StatusCode::UNAUTHORIZED,
+                    rejection.code,
+                    &rejection.message,
+                ));
+            }
+            let call = Call {
+                project_id,
+                urn_segment,
+                mode,
+                headers: &parts.headers,
+                body,
+            };
+            match invoke(&shared, call).await {
+                Ok(reply) | Err(Early(reply)) => Ok(reply),
+                Err(Dropped) => Err(DropConnection),
+            }
+        }
     }
 }
 
-/// Reads the body up to `limit` bytes. A `Content-Length` over the limit is
-/// rejected without reading anything.
 async fn read_body(headers: &HeaderMap, body: &mut Incoming, limit: usize) -> BodyRead {
     let declared = headers
         .get(CONTENT_LENGTH)
@@ -196,9 +204,6 @@ async fn read_body(headers: &HeaderMap, body: &mut Incoming, limit: usize) -> Bo
     }
 }
 
-/// Reads and discards the rest of an oversized body in the background, up to
-/// [`DRAIN_MAX`] bytes and [`DRAIN_TIMEOUT`], so that the connection can
-/// deliver the 413 response to a client that is still sending.
 fn drain_in_background(mut body: Incoming) {
     tokio::spawn(async move {
         let drain = async {
@@ -214,57 +219,13 @@ fn drain_in_background(mut body: Incoming) {
     });
 }
 
-/// The body of an error response, in the service's field order.
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error_code: &'a str,
-    error_msg: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    request_id: Option<&'a str>,
+pub(crate) fn json_bytes(value: &impl Serialize) -> Bytes {
+    // Serialising the plain structs here cannot fail; `null` keeps the server answering.
+    Bytes::from(serde_json::to_vec(value).unwrap_or_else(|_| b"null".to_vec()))
 }
 
-/// The value reported by a function that raised.
-#[derive(Serialize)]
-struct FunctionError<'a> {
-    #[serde(rename = "errorMessage")]
-    error_message: &'a str,
-    #[serde(rename = "errorType")]
-    error_type: &'a str,
-    #[serde(rename = "stackTrace")]
-    stack_trace: &'a [String],
-}
-
-/// The `X-Cff-Invoke-Summary` header.
-#[derive(Serialize)]
-struct InvokeSummary {
-    duration: f64,
-    #[serde(rename = "billingDuration")]
-    billing_duration: u64,
-    #[serde(rename = "memorySize")]
-    memory_size: u32,
-    #[serde(rename = "memoryUsed")]
-    memory_used: f64,
-}
-
-/// The body of a v1 synchronous response.
-#[derive(Serialize)]
-struct V1Body<'a> {
-    request_id: &'a str,
-    result: &'a str,
-    log: &'a str,
-    status: u16,
-}
-
-/// The body of an asynchronous response.
-#[derive(Serialize)]
-struct AsyncBody<'a> {
-    request_id: &'a str,
-}
-
-/// Builds a response, leaving out headers whose value is not a valid header
-/// value.
-fn response(status: StatusCode, headers: Vec<(HeaderName, String)>, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(body.into()));
+pub(crate) fn response(status: StatusCode, headers: Vec<(HeaderName, String)>, body: ResponseBody) -> Reply {
+    let mut response = Response::new(body);
     *response.status_mut() = status;
     let map = response.headers_mut();
     for (name, value) in headers {
@@ -275,56 +236,354 @@ fn response(status: StatusCode, headers: Vec<(HeaderName, String)>, body: impl I
     response
 }
 
-fn json_bytes(value: &impl Serialize) -> Vec<u8> {
-    serde_json::to_vec(value).unwrap_or_else(|_| b"null".to_vec())
-}
-
-/// An error of FunctionGraph itself: `X-Cff-Request-Id` header, no
-/// `request_id` in the body.
-fn fss_error(request_id: &str, status: StatusCode, code: &str, message: &str) -> Response<Full<Bytes>> {
-    let body = json_bytes(&ErrorBody {
-        error_code: code,
-        error_msg: message,
+/// An error of FunctionGraph itself: `X-Cff-Request-Id`, no `request_id` in the body.
+pub(crate) fn fss_error(request_id: &str, status: StatusCode, code: &str, message: &str) -> Reply {
+    let body = json_bytes(&ErrorResponse {
+        error_code: code.into(),
+        error_msg: message.into(),
         request_id: None,
     });
     response(
         status,
         vec![
             (CONTENT_TYPE, APPLICATION_JSON.to_owned()),
-            (HeaderName::from_static(X_CFF_REQUEST_ID), request_id.to_owned()),
+            (X_CFF_REQUEST_ID, request_id.to_owned()),
         ],
-        body,
+        full(body),
     )
 }
 
-/// An error of the API gateway: `X-Request-Id` header and the same id as
-/// `request_id` in the body.
-fn gateway_error(status: StatusCode, code: &str, message: &str) -> Response<Full<Bytes>> {
+/// An error of the API gateway: `X-Request-Id` and the same id as `request_id`.
+pub(crate) fn gateway_error(status: StatusCode, code: &str, message: &str) -> Reply {
     let request_id = util::hex32();
-    let body = json_bytes(&ErrorBody {
-        error_code: code,
-        error_msg: message,
-        request_id: Some(&request_id),
+    let body = json_bytes(&ErrorResponse {
+        error_code: code.into(),
+        error_msg: message.into(),
+        request_id: Some(request_id.clone()),
     });
     response(
         status,
-        vec![
-            (CONTENT_TYPE, APPLICATION_JSON.to_owned()),
-            (HeaderName::from_static(X_REQUEST_ID), request_id.clone()),
-        ],
-        body,
+        vec![(CONTENT_TYPE, APPLICATION_JSON.to_owned()), (X_REQUEST_ID, request_id)],
+        full(body),
     )
 }
 
-fn canned_response(canned: Canned) -> Response<Full<Bytes>> {
-    let status = StatusCode::from_u16(canned.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = Response::new(Full::new(canned.body));
-    *response.status_mut() = status;
+/// The parts of an authenticated invoke request.
+struct Call<'a> {
+    project_id: &'a str,
+    urn_segment: &'a str,
+    mode: InvokeMode,
+    headers: &'a HeaderMap,
+    body: Bytes,
+}
+
+/// Why an invocation ended before a normal response.
+enum Stop {
+    /// An error response.
+    Early(Reply),
+    /// Close the connection without a response.
+    Dropped,
+}
+use Stop::{Dropped, Early};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BodyVersion {
+    V0,
+    V1,
+}
+
+async fn invoke(shared: &Arc<Shared>, call: Call<'_>) -> Result<Reply, Stop> {
+    let request_id = util::uuid_like();
+    let bad_request = |code: &str, message: &str| Early(fss_error(&request_id, StatusCode::BAD_REQUEST, code, message));
+
+    // Both wire forms are accepted: percent-encoded (the Python SDK) and raw (Go, Node).
+    let decoded = util::percent_decode(call.urn_segment)
+        .ok_or_else(|| bad_request("FSS.1309", "Invalid function URN: not valid percent-encoded UTF-8"))?;
+    let urn = fgs_urn::FunctionUrn::parse(&decoded).map_err(|error| {
+        let text = error.to_string();
+        let reason = text.strip_prefix("invalid function URN: ").unwrap_or(&text);
+        bad_request("FSS.1309", &format!("Invalid function URN: {reason}"))
+    })?;
+    if urn.project_id() != call.project_id {
+        return Err(bad_request(
+            "FSS.0400",
+            "Bad request: the project id in the path does not match the function URN",
+        ));
+    }
+    if call.project_id != shared.config.project_id {
+        return Err(Early(fss_error(
+            &request_id,
+            StatusCode::FORBIDDEN,
+            "FSS.0403",
+            "Forbidden: the project id does not match the credentials' project",
+        )));
+    }
+
+    let fault = shared.lock().take_fault(Some(urn.package()), Some(urn.name()));
+    let fault = match fault {
+        Some(Fault::Latency(delay)) => {
+            tokio::time::sleep(delay).await;
+            None
+        }
+        Some(Fault::Error {
+            status,
+            code,
+            message,
+            retry_after,
+        }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut reply = if code.starts_with("APIGW.") {
+                gateway_error(status, &code, &message)
+            } else {
+                fss_error(&request_id, status, &code, &message)
+            };
+            if let Some(after) = retry_after.and_then(|d| HeaderValue::from_str(&d.as_secs().to_string()).ok()) {
+                reply.headers_mut().insert(RETRY_AFTER, after);
+            }
+            return Err(Early(reply));
+        }
+        Some(Fault::Response { status, headers, body }) => return Err(Early(canned(status, headers, body))),
+        Some(Fault::DropBeforeRun) => return Err(Dropped),
+        other => other,
+    };
+
+    let body_version = match call.headers.get("x-cff-request-version").map(HeaderValue::as_bytes) {
+        None | Some(b"v0") => BodyVersion::V0,
+        Some(b"v1") => BodyVersion::V1,
+        Some(_) if call.mode == InvokeMode::Async => BodyVersion::V0,
+        Some(_) => {
+            return Err(bad_request(
+                "FSS.0400",
+                "Bad request: X-CFF-Request-Version must be v0 or v1",
+            ));
+        }
+    };
+    let requested_memory = match call.headers.get("x-cff-instance-memory") {
+        None => None,
+        Some(value) => Some(
+            value
+                .to_str()
+                .ok()
+                .and_then(|v| v.trim().parse::<u32>().ok())
+                .filter(|m| MEMORY_SIZES_MB.contains(m))
+                .ok_or_else(|| bad_request("FSS.1007", "Invalid function memory"))?,
+        ),
+    };
+    let tail_log = call
+        .headers
+        .get("x-cff-log-type")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"tail"));
+
+    let (handler, version, timeout, memory_mb, slots) = {
+        let state = shared.lock();
+        let Some(registered) = state.functions.get(&(urn.package().to_owned(), urn.name().to_owned())) else {
+            return Err(Early(fss_error(
+                &request_id,
+                StatusCode::NOT_FOUND,
+                "FSS.1051",
+                "Not found the function",
+            )));
+        };
+        let function = &registered.function;
+        let version = match urn.qualifier() {
+            None => "latest".to_owned(),
+            Some(fgs_urn::Qualifier::Version(version)) => version.to_owned(),
+            Some(fgs_urn::Qualifier::Alias(alias)) => match function.aliases.get(alias) {
+                Some(version) => version.clone(),
+                None => {
+                    return Err(Early(fss_error(
+                        &request_id,
+                        StatusCode::NOT_FOUND,
+                        "FSS.1053",
+                        "Not found the function alias",
+                    )));
+                }
+            },
+        };
+        let Some(handler) = function.versions.get(&version) else {
+            return Err(Early(fss_error(
+                &request_id,
+                StatusCode::NOT_FOUND,
+                "FSS.1052",
+                "Not found the function version",
+            )));
+        };
+        let memory = requested_memory.unwrap_or(function.memory_mb);
+        (
+            handler.clone(),
+            version,
+            function.timeout,
+            memory,
+            registered.slots.clone(),
+        )
+    };
+
+    let event: Value = if call.body.is_empty() {
+        Value::Object(serde_json::Map::new())
+    } else {
+        serde_json::from_slice(&call.body).map_err(|_| {
+            bad_request(
+                "FSS.0406",
+                "Not acceptable: the request body is not in the required JSON format",
+            )
+        })?
+    };
+
+    let permit = match slots {
+        None => None,
+        Some(slots) => Some(slots.try_acquire_owned().map_err(|_| {
+            Early(fss_error(
+                &request_id,
+                StatusCode::TOO_MANY_REQUESTS,
+                "FSS.0429",
+                "Too many concurrent requests. Please try again later",
+            ))
+        })?),
+    };
+
+    let context = Context {
+        request_id: request_id.clone(),
+        urn: urn.as_str().to_owned(),
+        version: version.clone(),
+        memory_mb,
+        deadline: Instant::now() + timeout,
+        log: Arc::new(Mutex::new(Vec::new())),
+    };
+    let started_at = SystemTime::now();
+    shared.lock().invocations.push(InvocationRecord {
+        request_id: request_id.clone(),
+        mode: call.mode,
+        urn: urn.as_str().to_owned(),
+        package: urn.package().to_owned(),
+        name: urn.name().to_owned(),
+        version: version.clone(),
+        headers: call.headers.clone(),
+        event: event.clone(),
+        memory_mb,
+        started_at,
+        outcome: None,
+        duration: None,
+        log: Vec::new(),
+    });
+
+    if call.mode == InvokeMode::Async {
+        let shared = Arc::clone(shared);
+        tokio::spawn(async move {
+            let (outcome, elapsed) = run(handler, event, context.clone(), timeout).await;
+            drop(permit);
+            finish(&shared, &context, outcome, elapsed);
+        });
+        let body = json_bytes(&AsyncInvokeResult {
+            request_id: request_id.clone(),
+        });
+        return Ok(response(
+            StatusCode::ACCEPTED,
+            vec![
+                (CONTENT_TYPE, APPLICATION_JSON.to_owned()),
+                (X_CFF_REQUEST_ID, request_id),
+            ],
+            full(body),
+        ));
+    }
+
+    let (outcome, elapsed) = run(handler, event, context.clone(), timeout).await;
+    drop(permit);
+    let finished_at = SystemTime::now();
+    finish(shared, &context, outcome.clone(), elapsed);
+    if fault == Some(Fault::DropAfterRun) {
+        return Err(Dropped);
+    }
+
+    let measured = Measured {
+        request_id: &request_id,
+        version: &version,
+        memory_mb,
+        duration_ms: elapsed.as_micros() as f64 / 1000.0,
+        memory_used_mb: memory_used(memory_mb, call.body.len()),
+        started_at,
+        finished_at,
+    };
+    let mut reply = sync_response(&measured, &outcome, &context.log_lines(), body_version, tail_log);
+    match fault {
+        Some(Fault::SlowBody { chunk, delay }) => {
+            let body = std::mem::replace(reply.body_mut(), full(Bytes::new()));
+            let bytes = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+            *reply.body_mut() = PacedBody::slow(bytes, chunk, delay);
+        }
+        Some(Fault::TruncatedBody) => {
+            let body = std::mem::replace(reply.body_mut(), full(Bytes::new()));
+            let bytes = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+            *reply.body_mut() = PacedBody::truncated(bytes);
+        }
+        _ => {}
+    }
+    Ok(reply)
+}
+
+/// Runs a handler under the function's timeout. A closure runs as its own task so that
+/// a panic is contained and a timeout can abort it; a command's process is killed when
+/// its future is dropped.
+async fn run(handler: Handler, event: Value, context: Context, timeout: Duration) -> (RunOutcome, Duration) {
+    let started = Instant::now();
+    let outcome = match handler {
+        Handler::Closure(function) => {
+            let mut task = tokio::spawn(function(event, context));
+            match tokio::time::timeout(timeout, &mut task).await {
+                Ok(Ok(Ok(value))) => RunOutcome::Returned(value),
+                Ok(Ok(Err(error))) => RunOutcome::Raised(error),
+                Ok(Err(join_error)) => RunOutcome::Raised(crate::FunctionError::new(
+                    "RuntimeError",
+                    if join_error.is_panic() {
+                        "the handler panicked"
+                    } else {
+                        "the handler was cancelled"
+                    },
+                )),
+                Err(_) => {
+                    task.abort();
+                    RunOutcome::TimedOut
+                }
+            }
+        }
+        Handler::Command(command) => {
+            match tokio::time::timeout(timeout, crate::command::run(&command, &event, &context)).await {
+                Ok(Ok(value)) => RunOutcome::Returned(value),
+                Ok(Err(error)) => RunOutcome::Raised(error),
+                Err(_) => RunOutcome::TimedOut,
+            }
+        }
+    };
+    (outcome, started.elapsed())
+}
+
+fn finish(shared: &Shared, context: &Context, outcome: RunOutcome, elapsed: Duration) {
+    let finished = {
+        let mut state = shared.lock();
+        state
+            .invocations
+            .iter_mut()
+            .rev()
+            .find(|r| r.request_id == context.request_id)
+            .map(|record| {
+                record.outcome = Some(outcome);
+                record.duration = Some(elapsed);
+                record.log = context.log_lines();
+                record.clone()
+            })
+    };
+    shared.finished.notify_waiters();
+    if let (Some(observer), Some(record)) = (&shared.config.observer, finished) {
+        observer(&record);
+    }
+}
+
+fn canned(status: u16, headers: Vec<(String, String)>, body: Bytes) -> Reply {
+    let mut response = Response::new(full(body));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let map = response.headers_mut();
-    for (name, value) in canned.headers {
+    for (name, value) in headers {
         if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
-            // Hyper sets Content-Length from the body; a canned one could
-            // only disagree with it.
+            // hyper sets Content-Length from the body; a given one could only disagree.
             if name != CONTENT_LENGTH {
                 map.append(name, value);
             }
@@ -333,167 +592,15 @@ fn canned_response(canned: Canned) -> Response<Full<Bytes>> {
     response
 }
 
-/// The response format asked for with `X-CFF-Request-Version`.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum ResponseVersion {
-    V0,
-    V1,
-}
-
-impl ResponseVersion {
-    fn as_str(self) -> &'static str {
-        match self {
-            ResponseVersion::V0 => "v0",
-            ResponseVersion::V1 => "v1",
-        }
-    }
-}
-
-type Reply = Result<Response<Full<Bytes>>, Response<Full<Bytes>>>;
-
-/// Validates and runs an invocation. Both variants are responses; `Err` is
-/// an early error response.
-async fn invoke(shared: &Arc<Shared>, route: &Route<'_>, headers: &HeaderMap, body: &Bytes, request_id: &str) -> Reply {
-    let bad_request = |code: &str, message: &str| fss_error(request_id, StatusCode::BAD_REQUEST, code, message);
-
-    let decoded = util::percent_decode(route.urn_segment).ok_or_else(|| {
-        bad_request(
-            "FSS.1309",
-            "Invalid function URN: the path segment is not valid percent-encoded UTF-8",
-        )
-    })?;
-    let urn = fgs_urn::FunctionUrn::parse(&decoded).map_err(|error| {
-        let text = error.to_string();
-        let reason = text.strip_prefix("invalid function URN: ").unwrap_or(&text);
-        bad_request("FSS.1309", &format!("Invalid function URN: {reason}"))
-    })?;
-    if urn.project_id() != route.project_id {
-        return Err(bad_request(
-            "FSS.0400",
-            "Bad request: the project id in the path does not match the function URN",
-        ));
-    }
-
-    let version_header = headers.get("x-cff-request-version").map(HeaderValue::as_bytes);
-    let response_version = match version_header {
-        None | Some(b"v0") => ResponseVersion::V0,
-        Some(b"v1") => ResponseVersion::V1,
-        Some(_) if route.mode == Mode::Async => ResponseVersion::V0,
-        Some(_) => {
-            return Err(bad_request(
-                "FSS.0400",
-                "Bad request: X-CFF-Request-Version must be v0 or v1",
-            ));
-        }
-    };
-
-    let memory_mb = match headers.get("x-cff-instance-memory") {
-        None => DEFAULT_MEMORY,
-        Some(value) => value
-            .to_str()
-            .ok()
-            .and_then(|v| v.trim().parse::<u32>().ok())
-            .filter(|m| MEMORY_SIZES.contains(m))
-            .ok_or_else(|| bad_request("FSS.1007", "Invalid function memory"))?,
-    };
-    let tail_log = headers
-        .get("x-cff-log-type")
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"tail"));
-
-    let resolved = shared.lock().resolve(urn.package(), urn.name(), urn.qualifier());
-    let (handler, version) = match resolved {
-        Resolved::Found { handler, version } => (handler, version),
-        Resolved::NoFunction => {
-            return Err(not_found(request_id, "FSS.1051", "Not found the function"));
-        }
-        Resolved::NoVersion => {
-            return Err(not_found(request_id, "FSS.1052", "Not found the function version"));
-        }
-        Resolved::NoAlias => {
-            return Err(not_found(request_id, "FSS.1053", "Not found the function alias"));
-        }
-    };
-
-    let event: serde_json::Value = if body.is_empty() {
-        serde_json::Value::Object(serde_json::Map::new())
-    } else {
-        serde_json::from_slice(body).map_err(|_| {
-            bad_request(
-                "FSS.0406",
-                "Not acceptable: the request body is not in the required JSON format",
-            )
-        })?
-    };
-
-    let invocation = Invocation {
-        event,
-        request_id: request_id.to_owned(),
-        urn: urn.as_str().to_owned(),
-        version: version.clone(),
-        memory_mb,
-    };
-    let package = urn.package().to_owned();
-    let name = urn.name().to_owned();
-
-    if route.mode == Mode::Async {
-        let shared = Arc::clone(shared);
-        tokio::spawn(async move {
-            let _ = tokio::task::spawn_blocking(move || handler(invocation)).await;
-            shared.lock().count_invocation(&package, &name);
-        });
-        let body = json_bytes(&AsyncBody { request_id });
-        return Ok(response(
-            StatusCode::ACCEPTED,
-            vec![
-                (CONTENT_TYPE, APPLICATION_JSON.to_owned()),
-                (HeaderName::from_static(X_CFF_REQUEST_ID), request_id.to_owned()),
-            ],
-            body,
-        ));
-    }
-
-    let started_at = SystemTime::now();
-    let started = Instant::now();
-    let outcome = tokio::task::spawn_blocking(move || handler(invocation)).await;
-    let elapsed = started.elapsed();
-    let finished_at = SystemTime::now();
-    shared.lock().count_invocation(&package, &name);
-    let Ok(outcome) = outcome else {
-        return Err(fss_error(
-            request_id,
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "FSS.0500",
-            "Internal error: the function handler panicked",
-        ));
-    };
-
-    let run = Run {
-        request_id,
-        version: &version,
-        memory_mb,
-        // Whole microseconds, in milliseconds: `0.123` rather than
-        // `0.12345678`.
-        duration_ms: elapsed.as_micros() as f64 / 1000.0,
-        memory_used_mb: memory_used(memory_mb, body.len()),
-        started_at,
-        finished_at,
-    };
-    Ok(sync_response(&run, &outcome, response_version, tail_log))
-}
-
-fn not_found(request_id: &str, code: &str, message: &str) -> Response<Full<Bytes>> {
-    fss_error(request_id, StatusCode::NOT_FOUND, code, message)
-}
-
-/// A plausible memory use in MB: a fixed runtime footprint plus twice the
-/// event size, rounded to three decimals and capped at the instance memory.
+/// A plausible memory use in MB: a fixed runtime footprint plus twice the event size,
+/// capped at the instance memory.
 fn memory_used(memory_mb: u32, event_len: usize) -> f64 {
     let used = 24.0 + 2.0 * event_len as f64 / (1024.0 * 1024.0);
     (used.min(f64::from(memory_mb)) * 1000.0).round() / 1000.0
 }
 
 /// The measurements of one synchronous run.
-struct Run<'a> {
+struct Measured<'a> {
     request_id: &'a str,
     version: &'a str,
     memory_mb: u32,
@@ -503,15 +610,13 @@ struct Run<'a> {
     finished_at: SystemTime,
 }
 
-impl Run<'_> {
-    /// The billed duration: whole milliseconds, rounded up, at least 1.
+impl Measured<'_> {
+    /// Billed duration: whole milliseconds, rounded up, at least 1.
     fn billing_ms(&self) -> u64 {
-        // `duration_ms` is small and non-negative, so the cast is exact.
         (self.duration_ms.ceil() as u64).max(1)
     }
 
-    /// The function log as the service writes it, cut to its last
-    /// [`LOG_LIMIT`] bytes.
+    /// The log as the service writes it, cut to its last [`LOG_LIMIT`] bytes.
     fn log_text(&self, lines: &[String], failed: bool) -> String {
         let mut text = format!(
             "{} Start invoke request '{}', version: {}\n",
@@ -538,56 +643,63 @@ impl Run<'_> {
     }
 }
 
-/// The 200 response of a synchronous invocation.
-fn sync_response(run: &Run<'_>, outcome: &Outcome, version: ResponseVersion, tail_log: bool) -> Response<Full<Bytes>> {
-    let (result, lines, failed) = match outcome {
-        Outcome::Return { result, log } => (serde_json::to_string(result).unwrap_or_default(), log, false),
-        Outcome::Raise {
-            error_type,
-            error_message,
-            stack_trace,
-            log,
-        } => (
-            serde_json::to_string(&FunctionError {
-                error_message,
-                error_type,
-                stack_trace,
-            })
-            .unwrap_or_default(),
-            log,
-            true,
-        ),
+fn sync_response(
+    measured: &Measured<'_>,
+    outcome: &RunOutcome,
+    lines: &[String],
+    version: BodyVersion,
+    tail_log: bool,
+) -> Reply {
+    let (result, error_code) = match outcome {
+        RunOutcome::Returned(value) => (value.to_string(), None),
+        RunOutcome::Raised(error) => (error.to_json().to_string(), Some(FUNC_ERR_RAISED)),
+        RunOutcome::TimedOut => {
+            let error = crate::FunctionError::new(
+                "TimeoutError",
+                format!("invocation timed out after {:.3} s", measured.duration_ms / 1000.0),
+            );
+            (error.to_json().to_string(), Some(FUNC_ERR_TIMEOUT))
+        }
     };
     let log = if tail_log {
-        run.log_text(lines, failed)
+        measured.log_text(lines, error_code.is_some())
     } else {
         String::new()
     };
-    let summary = serde_json::to_string(&InvokeSummary {
-        duration: run.duration_ms,
-        billing_duration: run.billing_ms(),
-        memory_size: run.memory_mb,
-        memory_used: run.memory_used_mb,
-    })
-    .unwrap_or_default();
-
+    let summary = json_bytes(&InvokeSummary {
+        duration: Some(measured.duration_ms),
+        billing_duration: Some(measured.billing_ms() as f64),
+        memory_size: Some(i64::from(measured.memory_mb)),
+        memory_used: Some(measured.memory_used_mb),
+        additional: serde_json::Map::new(),
+    });
     let mut headers = vec![
         (CONTENT_TYPE, APPLICATION_JSON.to_owned()),
-        (HeaderName::from_static(X_CFF_REQUEST_ID), run.request_id.to_owned()),
-        (HeaderName::from_static("x-cff-invoke-summary"), summary),
+        (X_CFF_REQUEST_ID, measured.request_id.to_owned()),
+        (
+            HeaderName::from_static("x-cff-invoke-summary"),
+            String::from_utf8_lossy(&summary).into_owned(),
+        ),
         (
             HeaderName::from_static("x-cff-billing-duration"),
-            run.billing_ms().to_string(),
+            measured.billing_ms().to_string(),
         ),
         (
             HeaderName::from_static("x-cff-response-version"),
-            version.as_str().to_owned(),
+            match version {
+                BodyVersion::V0 => "v0",
+                BodyVersion::V1 => "v1",
+            }
+            .to_owned(),
         ),
         (
             HeaderName::from_static("x-func-err-code"),
-            if failed { "1" } else { "0" }.to_owned(),
+            error_code.unwrap_or("0").to_owned(),
         ),
-        (HeaderName::from_static("x-is-func-err"), failed.to_string()),
+        (
+            HeaderName::from_static("x-is-func-err"),
+            error_code.is_some().to_string(),
+        ),
     ];
     if tail_log {
         headers.push((
@@ -596,13 +708,13 @@ fn sync_response(run: &Run<'_>, outcome: &Outcome, version: ResponseVersion, tai
         ));
     }
     let body = match version {
-        ResponseVersion::V0 => result.into_bytes(),
-        ResponseVersion::V1 => json_bytes(&V1Body {
-            request_id: run.request_id,
-            result: &result,
-            log: &log,
-            status: 200,
+        BodyVersion::V0 => Bytes::from(result),
+        BodyVersion::V1 => json_bytes(&InvokeResult {
+            request_id: measured.request_id.to_owned(),
+            result,
+            log: Some(log),
+            status: Some(200),
         }),
     };
-    response(StatusCode::OK, headers, body)
+    response(StatusCode::OK, headers, full(body))
 }

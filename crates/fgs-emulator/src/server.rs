@@ -1,270 +1,356 @@
-//! The server: public types, shared state and the accept loop.
+//! The running emulator, its builder, and the state shared with connection tasks.
 
-use std::collections::{HashMap, VecDeque};
-use std::convert::Infallible;
+use std::collections::HashMap;
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
+use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
+use crate::fault::FaultRule;
+use crate::function::Function;
 use crate::handle;
+use crate::record::{InvocationRecord, RecordedRequest};
+use crate::util;
 
-/// A function handler: called once per invocation with the event, returns
-/// what the function did.
-pub(crate) type Handler = Arc<dyn Fn(Invocation) -> Outcome + Send + Sync>;
+/// The project id used when none is configured.
+pub const DEFAULT_PROJECT_ID: &str = "0123456789abcdef0123456789abcdef";
+/// The region used when none is configured.
+pub const DEFAULT_REGION: &str = "cn-north-4";
+/// How long issued IAM tokens live unless configured (the service's 24 h).
+pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+/// How long `shutdown` lets open connections finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// One invocation of a registered function, as seen by its handler.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Invocation {
-    /// The event: the request body parsed as JSON (`{}` for an empty body).
-    pub event: serde_json::Value,
-    /// The request id, also sent back in the `X-Cff-Request-Id` header.
-    pub request_id: String,
-    /// The function URN from the request path, percent-decoded.
-    pub urn: String,
-    /// The version that was invoked, after resolving an alias or a missing
-    /// qualifier (`latest`).
-    pub version: String,
-    /// The instance memory in MB (`X-Cff-Instance-Memory`, default 128).
-    pub memory_mb: u32,
+/// An access key pair the emulator accepts.
+#[derive(Clone)]
+pub(crate) struct AccessKey {
+    pub(crate) secret: String,
+    /// Required as `X-Security-Token` for temporary keys.
+    pub(crate) security_token: Option<String>,
 }
 
-/// What a function handler did.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Outcome {
-    /// The function returned `result` (serialized to a string with serde_json for the v1 `result` field / v0 body)
-    /// and wrote `log` lines.
-    Return {
-        /// The return value.
-        result: serde_json::Value,
-        /// Log lines written by the function, without trailing newlines.
-        log: Vec<String>,
-    },
-    /// The function raised an error.
-    Raise {
-        /// The error type, e.g. `ValueError` (`errorType` in the result).
-        error_type: String,
-        /// The error message (`errorMessage` in the result).
-        error_message: String,
-        /// The stack trace lines (`stackTrace` in the result).
-        stack_trace: Vec<String>,
-        /// Log lines written by the function before it raised.
-        log: Vec<String>,
-    },
+/// An IAM user that may obtain tokens.
+#[derive(Clone)]
+pub(crate) struct IamUser {
+    pub(crate) domain: String,
+    pub(crate) name: String,
+    pub(crate) password: String,
 }
 
-impl Outcome {
-    /// A successful return of `result` without log lines.
-    #[must_use]
-    pub fn ok(result: serde_json::Value) -> Outcome {
-        Outcome::Return {
-            result,
-            log: Vec::new(),
-        }
-    }
-
-    /// A raised error without stack trace or log lines.
-    #[must_use]
-    pub fn error(error_type: impl Into<String>, error_message: impl Into<String>) -> Outcome {
-        Outcome::Raise {
-            error_type: error_type.into(),
-            error_message: error_message.into(),
-            stack_trace: Vec::new(),
-            log: Vec::new(),
-        }
-    }
+/// Settings fixed at start.
+pub(crate) struct Config {
+    pub(crate) project_id: String,
+    pub(crate) region: String,
+    pub(crate) auth_required: bool,
+    pub(crate) access_keys: HashMap<String, AccessKey>,
+    pub(crate) iam_users: Vec<IamUser>,
+    pub(crate) token_lifetime: Duration,
+    /// Called with each finished run.
+    pub(crate) observer: Option<Observer>,
 }
 
-/// A request as it reached the server, recorded before any handling.
-#[derive(Clone, Debug)]
-pub struct RecordedRequest {
-    /// The request method.
-    pub method: http::Method,
-    /// The request target as received (path and query, percent-encoding
-    /// kept), e.g. `/v2/{project}/fgs/functions/urn%3Afss%3A.../invocations`.
-    pub path: String,
-    /// The request headers.
-    pub headers: http::HeaderMap,
-    /// The request body. Empty when the body was over the size limit (it is
-    /// not buffered then) or could not be read.
-    pub body: Bytes,
+/// A callback for finished runs.
+pub(crate) type Observer = Arc<dyn Fn(&InvocationRecord) + Send + Sync>;
+
+/// A registered function and its concurrency slots.
+pub(crate) struct Registered {
+    pub(crate) function: Function,
+    pub(crate) slots: Option<Arc<Semaphore>>,
 }
 
-/// A canned response queued with [`LocalFunctionGraph::respond_next`].
-#[derive(Clone, Debug)]
-pub(crate) struct Canned {
-    pub(crate) status: u16,
-    pub(crate) headers: Vec<(String, String)>,
-    pub(crate) body: Bytes,
-}
-
-/// The versions and aliases of one registered function.
-#[derive(Default)]
-struct Function {
-    versions: HashMap<String, Handler>,
-    /// Alias name (without `!`) → version.
-    aliases: HashMap<String, String>,
-}
-
-/// The result of looking up a function by package, name and qualifier.
-pub(crate) enum Resolved {
-    /// The handler to run and the version it was registered for.
-    Found { handler: Handler, version: String },
-    /// No function with that package and name.
-    NoFunction,
-    /// The function exists but not the version (also when an alias points
-    /// to a version that is not registered).
-    NoVersion,
-    /// The function exists but not the alias.
-    NoAlias,
-}
-
-/// Mutable server state.
+/// Mutable state.
 #[derive(Default)]
 pub(crate) struct State {
-    functions: HashMap<(String, String), Function>,
-    canned: VecDeque<Canned>,
-    requests: Vec<RecordedRequest>,
-    invocations: HashMap<(String, String), usize>,
+    pub(crate) functions: HashMap<(String, String), Registered>,
+    pub(crate) faults: Vec<FaultRule>,
+    pub(crate) requests: Vec<RecordedRequest>,
+    pub(crate) invocations: Vec<InvocationRecord>,
+    /// Accepted tokens and when they expire (`None`: never).
+    pub(crate) tokens: HashMap<String, Option<SystemTime>>,
 }
 
 impl State {
-    pub(crate) fn record(&mut self, request: RecordedRequest) {
-        self.requests.push(request);
+    pub(crate) fn add_function(&mut self, function: Function) {
+        let slots = function.max_concurrency.map(|max| Arc::new(Semaphore::new(max)));
+        self.functions.insert(
+            (function.package.clone(), function.name.clone()),
+            Registered { function, slots },
+        );
     }
 
-    pub(crate) fn next_canned(&mut self) -> Option<Canned> {
-        self.canned.pop_front()
+    /// Takes the first fault rule that applies, using up one of its repetitions.
+    pub(crate) fn take_fault(&mut self, package: Option<&str>, name: Option<&str>) -> Option<crate::fault::Fault> {
+        let index = self.faults.iter().position(|rule| rule.matches(package, name))?;
+        let rule = self.faults.get_mut(index)?;
+        let fault = rule.fault.clone();
+        match &mut rule.remaining {
+            Some(1) => {
+                self.faults.remove(index);
+            }
+            Some(n) => *n -= 1,
+            None => {}
+        }
+        Some(fault)
+    }
+}
+
+/// State shared between the [`Emulator`] handle and the connection tasks.
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    state: Mutex<State>,
+    /// Woken whenever a run finishes.
+    pub(crate) finished: Notify,
+}
+
+impl Shared {
+    /// Locks the state. Poisoning is ignored: no code panics while holding the lock.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn count_invocation(&mut self, package: &str, name: &str) {
-        *self
-            .invocations
-            .entry((package.to_owned(), name.to_owned()))
-            .or_default() += 1;
+    /// Issues a token valid for the configured lifetime.
+    pub(crate) fn issue_token(&self) -> (String, SystemTime) {
+        let token = format!("MIIemu{}", util::hex32());
+        let expires_at = SystemTime::now() + self.config.token_lifetime;
+        self.lock().tokens.insert(token.clone(), Some(expires_at));
+        (token, expires_at)
     }
+}
 
-    /// Looks a function up. `qualifier` is `None` for `latest`.
-    pub(crate) fn resolve(&self, package: &str, name: &str, qualifier: Option<fgs_urn::Qualifier<'_>>) -> Resolved {
-        let Some(function) = self.functions.get(&(package.to_owned(), name.to_owned())) else {
-            return Resolved::NoFunction;
-        };
-        let version = match qualifier {
-            None => "latest",
-            Some(fgs_urn::Qualifier::Version(version)) => version,
-            Some(fgs_urn::Qualifier::Alias(alias)) => match function.aliases.get(alias) {
-                Some(version) => version.as_str(),
-                None => return Resolved::NoAlias,
+/// Builds an [`Emulator`].
+///
+/// Authentication is on by default: configure at least one [`token`](Self::token),
+/// [`access_key`](Self::access_key) or [`iam_user`](Self::iam_user), or turn it off with
+/// [`without_auth`](Self::without_auth).
+#[must_use]
+pub struct EmulatorBuilder {
+    bind: SocketAddr,
+    config: Config,
+    functions: Vec<Function>,
+    tokens: Vec<String>,
+}
+
+impl fmt::Debug for EmulatorBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmulatorBuilder")
+            .field("bind", &self.bind)
+            .field("project_id", &self.config.project_id)
+            .field("region", &self.config.region)
+            .field(
+                "functions",
+                &self.functions.iter().map(Function::id).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for EmulatorBuilder {
+    fn default() -> Self {
+        EmulatorBuilder {
+            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            config: Config {
+                project_id: DEFAULT_PROJECT_ID.to_owned(),
+                region: DEFAULT_REGION.to_owned(),
+                auth_required: true,
+                access_keys: HashMap::new(),
+                iam_users: Vec::new(),
+                token_lifetime: DEFAULT_TOKEN_LIFETIME,
+                observer: None,
             },
-        };
-        match function.versions.get(version) {
-            Some(handler) => Resolved::Found {
-                handler: Arc::clone(handler),
-                version: version.to_owned(),
-            },
-            None => Resolved::NoVersion,
+            functions: Vec::new(),
+            tokens: Vec::new(),
         }
     }
 }
 
-/// State shared between the [`LocalFunctionGraph`] handle and the
-/// connection tasks.
-pub(crate) struct Shared {
-    /// The expected `X-Auth-Token`.
-    pub(crate) token: String,
-    state: Mutex<State>,
-}
-
-impl Shared {
-    /// Locks the state, ignoring poisoning (a panicking handler never holds
-    /// the lock, and the state stays consistent between statements).
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// An in-process stand-in for the FunctionGraph invoke API, serving HTTP/1.1
-/// on `127.0.0.1` and an ephemeral port.
-///
-/// See the [crate documentation](crate) for the routes and responses.
-/// Dropping it stops the server: the accept loop and every open connection
-/// are aborted.
-pub struct LocalFunctionGraph {
-    addr: SocketAddr,
-    shared: Arc<Shared>,
-    accept_task: JoinHandle<()>,
-}
-
-impl LocalFunctionGraph {
-    /// The project id of the URNs the server is used with.
-    pub const PROJECT_ID: &'static str = "0123456789abcdef0123456789abcdef";
-    /// The region of the URNs the server is used with.
-    pub const REGION: &'static str = "cn-north-4";
-    /// The `X-Auth-Token` expected by a server built with [`start`](Self::start).
-    pub const TOKEN: &'static str = "local-test-token";
-
-    /// Starts a server expecting [`TOKEN`](Self::TOKEN).
-    ///
-    /// Must be called inside a Tokio runtime; the server runs on it until
-    /// dropped.
-    ///
-    /// # Errors
-    ///
-    /// Returns the error of binding the listening socket.
-    pub async fn start() -> std::io::Result<LocalFunctionGraph> {
-        Self::start_with_token(Self::TOKEN).await
+impl EmulatorBuilder {
+    /// The address to listen on (default `127.0.0.1:0`, an ephemeral port on loopback).
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.bind = addr;
+        self
     }
 
-    /// Starts a server expecting `token` as `X-Auth-Token`.
-    ///
-    /// # Errors
-    ///
-    /// Returns the error of binding the listening socket.
-    pub async fn start_with_token(token: impl Into<String>) -> std::io::Result<LocalFunctionGraph> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
-        let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared {
-            token: token.into(),
-            state: Mutex::new(State::default()),
+    /// The project id URNs must carry (default [`DEFAULT_PROJECT_ID`]).
+    pub fn project_id(mut self, project_id: impl Into<String>) -> Self {
+        self.config.project_id = project_id.into();
+        self
+    }
+
+    /// The region (default [`DEFAULT_REGION`]); IAM tokens are scoped to it.
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.config.region = region.into();
+        self
+    }
+
+    /// Registers a function.
+    pub fn function(mut self, function: Function) -> Self {
+        self.functions.push(function);
+        self
+    }
+
+    /// Accepts `token` as `X-Auth-Token`; it never expires.
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.tokens.push(token.into());
+        self
+    }
+
+    /// Accepts requests signed with this permanent key pair.
+    pub fn access_key(mut self, access_key: impl Into<String>, secret_key: impl Into<String>) -> Self {
+        self.config.access_keys.insert(
+            access_key.into(),
+            AccessKey {
+                secret: secret_key.into(),
+                security_token: None,
+            },
+        );
+        self
+    }
+
+    /// Accepts requests signed with this temporary key pair, which must carry
+    /// `X-Security-Token: security_token`.
+    pub fn temporary_access_key(
+        mut self,
+        access_key: impl Into<String>,
+        secret_key: impl Into<String>,
+        security_token: impl Into<String>,
+    ) -> Self {
+        self.config.access_keys.insert(
+            access_key.into(),
+            AccessKey {
+                secret: secret_key.into(),
+                security_token: Some(security_token.into()),
+            },
+        );
+        self
+    }
+
+    /// An IAM user that may obtain tokens from `POST /v3/auth/tokens` (password method).
+    pub fn iam_user(mut self, domain: impl Into<String>, name: impl Into<String>, password: impl Into<String>) -> Self {
+        self.config.iam_users.push(IamUser {
+            domain: domain.into(),
+            name: name.into(),
+            password: password.into(),
         });
-        let accept_task = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
-        Ok(LocalFunctionGraph {
+        self
+    }
+
+    /// How long issued tokens live (default 24 h); short lifetimes test expiry.
+    pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.config.token_lifetime = lifetime;
+        self
+    }
+
+    /// Calls `observer` with each finished run (from the server's tasks; keep it quick).
+    pub fn on_invocation(mut self, observer: impl Fn(&InvocationRecord) + Send + Sync + 'static) -> Self {
+        self.config.observer = Some(Arc::new(observer));
+        self
+    }
+
+    /// Accepts every request without credentials.
+    pub fn without_auth(mut self) -> Self {
+        self.config.auth_required = false;
+        self
+    }
+
+    /// Binds the listener and starts serving on the current Tokio runtime.
+    pub async fn start(self) -> std::io::Result<Emulator> {
+        let listener = TcpListener::bind(self.bind).await?;
+        let addr = listener.local_addr()?;
+        let mut state = State::default();
+        for function in self.functions {
+            state.add_function(function);
+        }
+        state.tokens.extend(self.tokens.into_iter().map(|token| (token, None)));
+        let shared = Arc::new(Shared {
+            config: self.config,
+            state: Mutex::new(state),
+            finished: Notify::new(),
+        });
+        let (stop, stopped) = watch::channel(false);
+        let accept_task = tokio::spawn(accept_loop(listener, Arc::clone(&shared), stopped));
+        Ok(Emulator {
             addr,
             shared,
-            accept_task,
+            stop,
+            accept_task: Some(accept_task),
         })
     }
+}
 
-    /// The base URL of the server: `http://127.0.0.1:<port>`.
-    #[must_use]
+/// A running emulator. Dropping it stops the server at once; [`shutdown`](Self::shutdown)
+/// stops it cleanly.
+///
+/// ```
+/// use fgs_emulator::{Emulator, Function, Handler};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let emulator = Emulator::builder()
+///     .token("local-token")
+///     .function(Function::new("default", "echo", Handler::from_fn(|event, _ctx| async move { Ok(event) })))
+///     .start()
+///     .await?;
+/// println!("FunctionGraph at {}", emulator.endpoint());
+/// println!("invoke {}", emulator.urn("default", "echo", Some("latest")));
+/// emulator.shutdown().await;
+/// # Ok(()) }
+/// ```
+pub struct Emulator {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    accept_task: Option<JoinHandle<()>>,
+}
+
+impl fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Emulator")
+            .field("endpoint", &self.endpoint())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Emulator {
+    /// A builder with the defaults: `127.0.0.1:0`, [`DEFAULT_PROJECT_ID`],
+    /// [`DEFAULT_REGION`], authentication on.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder::default()
+    }
+
+    /// Base URL, e.g. `http://127.0.0.1:38123`; also the IAM endpoint.
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
     }
 
-    /// The address the server listens on (always `127.0.0.1`).
-    #[must_use]
+    /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
-    /// The URN of a function in [`REGION`](Self::REGION) and
-    /// [`PROJECT_ID`](Self::PROJECT_ID), not percent-encoded.
-    ///
-    /// `qualifier` is written as in a URN: `Some("latest")`, `Some("!prod")`,
-    /// or `None` for an unqualified URN.
-    #[must_use]
+    /// The project id URNs must carry.
+    pub fn project_id(&self) -> &str {
+        &self.shared.config.project_id
+    }
+
+    /// The region.
+    pub fn region(&self) -> &str {
+        &self.shared.config.region
+    }
+
+    /// The URN of a function here; `qualifier` as in a URN (`Some("latest")`,
+    /// `Some("!prod")`) or `None`.
     pub fn urn(&self, package: &str, name: &str, qualifier: Option<&str>) -> String {
         let mut urn = format!(
             "urn:fss:{}:{}:function:{package}:{name}",
-            Self::REGION,
-            Self::PROJECT_ID
+            self.region(),
+            self.project_id()
         );
         if let Some(qualifier) = qualifier {
             urn.push(':');
@@ -273,126 +359,134 @@ impl LocalFunctionGraph {
         urn
     }
 
-    /// Registers `handler` as version `latest` of a function, which also
-    /// answers URNs without a qualifier. Replaces an earlier handler.
-    pub fn register(&self, package: &str, name: &str, handler: impl Fn(Invocation) -> Outcome + Send + Sync + 'static) {
-        self.register_version(package, name, "latest", handler);
+    /// Registers a function, replacing one with the same package and name.
+    pub fn add_function(&self, function: Function) {
+        self.shared.lock().add_function(function);
     }
 
-    /// Registers `handler` as `version` of a function. Replaces an earlier
-    /// handler of that version.
-    pub fn register_version(
-        &self,
-        package: &str,
-        name: &str,
-        version: &str,
-        handler: impl Fn(Invocation) -> Outcome + Send + Sync + 'static,
-    ) {
-        let mut state = self.shared.lock();
-        state
-            .functions
-            .entry((package.to_owned(), name.to_owned()))
-            .or_default()
-            .versions
-            .insert(version.to_owned(), Arc::new(handler));
+    /// Adds a fault rule. Rules are tried in the order added; the first that applies
+    /// to a request is used.
+    pub fn inject(&self, rule: FaultRule) {
+        self.shared.lock().faults.push(rule);
     }
 
-    /// Points `alias` (with or without its leading `!`) of a function at
-    /// `version`. Invoking the alias of an unregistered version answers
-    /// 404 FSS.1052.
-    pub fn register_alias(&self, package: &str, name: &str, alias: &str, version: &str) {
-        let alias = alias.strip_prefix('!').unwrap_or(alias);
-        let mut state = self.shared.lock();
-        state
-            .functions
-            .entry((package.to_owned(), name.to_owned()))
-            .or_default()
-            .aliases
-            .insert(alias.to_owned(), version.to_owned());
+    /// Removes every fault rule.
+    pub fn clear_faults(&self) {
+        self.shared.lock().faults.clear();
     }
 
-    /// Queues a canned response. Each queued response answers exactly one
-    /// later request, in order, instead of the normal handling (the request
-    /// is still recorded first).
-    ///
-    /// An invalid status code is sent as 500; headers with an invalid name or
-    /// value are left out. `Content-Length` is set from the body.
-    pub fn respond_next(&self, status: u16, headers: Vec<(String, String)>, body: impl Into<Bytes>) {
-        self.shared.lock().canned.push_back(Canned {
-            status,
-            headers,
-            body: body.into(),
-        });
+    /// Issues a token as `POST /v3/auth/tokens` would, valid for the configured lifetime.
+    pub fn issue_token(&self) -> String {
+        self.shared.issue_token().0
     }
 
-    /// Every request that reached the server so far, in arrival order.
-    #[must_use]
+    /// Every request that reached the server, in arrival order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.lock().requests.clone()
     }
 
-    /// The number of requests that reached the server so far.
-    #[must_use]
+    /// How many requests reached the server.
     pub fn request_count(&self) -> usize {
         self.shared.lock().requests.len()
     }
 
-    /// How many times a handler of the function (any version) has finished
-    /// running, synchronous and asynchronous invocations alike.
-    #[must_use]
-    pub fn invocations(&self, package: &str, name: &str) -> usize {
+    /// Every run of any function, in start order, finished or not.
+    pub fn invocations(&self) -> Vec<InvocationRecord> {
+        self.shared.lock().invocations.clone()
+    }
+
+    /// How many times function `package/name` (any version) started running.
+    pub fn invocation_count(&self, package: &str, name: &str) -> usize {
         self.shared
             .lock()
             .invocations
-            .get(&(package.to_owned(), name.to_owned()))
-            .copied()
-            .unwrap_or(0)
+            .iter()
+            .filter(|r| r.package == package && r.name == name)
+            .count()
+    }
+
+    /// The run with this request id.
+    pub fn invocation(&self, request_id: &str) -> Option<InvocationRecord> {
+        self.shared
+            .lock()
+            .invocations
+            .iter()
+            .find(|r| r.request_id == request_id)
+            .cloned()
+    }
+
+    /// Waits until the run with this request id has finished (or `timeout` passes) and
+    /// returns it; for asynchronous invocations.
+    pub async fn wait_for_invocation(&self, request_id: &str, timeout: Duration) -> Option<InvocationRecord> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.shared.finished.notified();
+            if let Some(record) = self.invocation(request_id).filter(|r| r.outcome.is_some()) {
+                return Some(record);
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return None;
+            }
+        }
+    }
+
+    /// Stops accepting connections, lets open ones finish their current exchange (up to
+    /// 5 s), and waits for the server to stop.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.accept_task.take() {
+            let _ = task.await;
+        }
     }
 }
 
-impl fmt::Debug for LocalFunctionGraph {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LocalFunctionGraph")
-            .field("addr", &self.addr)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Drop for LocalFunctionGraph {
+impl Drop for Emulator {
     fn drop(&mut self) {
-        self.accept_task.abort();
+        if let Some(task) = &self.accept_task {
+            task.abort();
+        }
     }
 }
 
-/// Accepts connections until aborted. Connections live in a `JoinSet` owned
-/// by this task, so aborting it also aborts them.
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+/// Accepts connections until told to stop, then shuts the open ones down gracefully.
+/// Connections live in a `JoinSet` owned by this task, so aborting it aborts them too.
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let mut connections = JoinSet::new();
     loop {
-        // Reap finished connections so the set does not grow without bound.
         while connections.try_join_next().is_some() {}
-        let stream = match listener.accept().await {
-            Ok((stream, _peer)) => stream,
-            Err(_) => {
-                // E.g. too many open files: back off instead of spinning.
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                continue;
-            }
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(_) => {
+                    // E.g. too many open files: back off instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+            _ = stop.changed() => break,
         };
-        // Small request/response exchanges: send them without delay.
         let _ = stream.set_nodelay(true);
         let shared = Arc::clone(&shared);
+        let mut stop = stop.clone();
         connections.spawn(async move {
-            let service = service_fn(move |request| {
-                let shared = Arc::clone(&shared);
-                async move { Ok::<_, Infallible>(handle::serve(shared, request).await) }
-            });
-            // Connection errors (client gone, malformed request) only end
-            // this connection.
-            let _ = http1::Builder::new()
+            let service = service_fn(move |request| handle::serve(Arc::clone(&shared), request));
+            let connection = http1::Builder::new()
                 .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                _ = stop.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
         });
     }
+    drop(listener);
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    connections.abort_all();
 }

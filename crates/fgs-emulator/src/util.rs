@@ -60,16 +60,23 @@ pub(crate) fn hex32() -> String {
     format!("{high:016x}{low:016x}")
 }
 
-/// Formats `time` as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC).
+/// Formats `time` as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC), as function logs do.
 pub(crate) fn format_utc(time: SystemTime) -> String {
     let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs();
-    let millis = since.subsec_millis();
-    let days = secs / 86_400;
+    format!("{}.{:03}Z", format_seconds(since.as_secs()), since.subsec_millis())
+}
+
+/// Formats `time` as `YYYY-MM-DDTHH:MM:SS.ffffffZ` (UTC), as IAM's `expires_at` is.
+pub(crate) fn format_utc_micros(time: SystemTime) -> String {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    format!("{}.{:06}Z", format_seconds(since.as_secs()), since.subsec_micros())
+}
+
+fn format_seconds(secs: u64) -> String {
+    let (year, month, day) = civil_from_days(secs / 86_400);
     let rem = secs % 86_400;
-    let (year, month, day) = civil_from_days(days);
     format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
         rem / 3600,
         (rem % 3600) / 60,
         rem % 60

@@ -1,0 +1,277 @@
+//! The command-line front end: `fgs-emulator --function default/hello=./hello.sh`.
+//!
+//! [`Args`] is a clap parser so that other binaries (the `fgs` CLI's `local` command) can
+//! embed the same flags and call [`run`].
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::record::{InvocationRecord, RunOutcome};
+use crate::{Emulator, Function, Handler, util};
+
+/// Runs a local FunctionGraph on 127.0.0.1 with functions given as shell commands.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "fgs-emulator", version, about, long_about = None)]
+pub struct Args {
+    /// A function as `PACKAGE/NAME=COMMAND`: the event on stdin, the result on stdout,
+    /// stderr into the log, a non-zero exit a function error. Repeatable.
+    #[arg(long = "function", value_name = "PACKAGE/NAME=COMMAND", value_parser = parse_function)]
+    pub functions: Vec<FunctionArg>,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+    /// Address to listen on. Anything but loopback exposes the emulator to the network.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub bind: IpAddr,
+    /// Project id of the URNs.
+    #[arg(long, default_value = crate::DEFAULT_PROJECT_ID)]
+    pub project_id: String,
+    /// Region of the URNs.
+    #[arg(long, default_value = crate::DEFAULT_REGION)]
+    pub region: String,
+    /// An accepted X-Auth-Token (generated when no credentials are given). Repeatable.
+    #[arg(long = "token", value_name = "TOKEN", env = "FGS_EMULATOR_TOKEN")]
+    pub tokens: Vec<String>,
+    /// An accepted access key (with --secret-key; generated when no credentials are given).
+    #[arg(long, requires = "secret_key", env = "FGS_EMULATOR_ACCESS_KEY")]
+    pub access_key: Option<String>,
+    /// The secret key of --access-key.
+    #[arg(
+        long,
+        requires = "access_key",
+        env = "FGS_EMULATOR_SECRET_KEY",
+        hide_env_values = true
+    )]
+    pub secret_key: Option<String>,
+    /// An IAM user for POST /v3/auth/tokens, as DOMAIN/NAME:PASSWORD. Repeatable.
+    #[arg(long = "iam-user", value_name = "DOMAIN/NAME:PASSWORD", value_parser = parse_iam_user)]
+    pub iam_users: Vec<IamUserArg>,
+    /// Lifetime of issued tokens, in seconds.
+    #[arg(long, default_value_t = 86_400)]
+    pub token_lifetime: u64,
+    /// Accept requests without credentials.
+    #[arg(long)]
+    pub no_auth: bool,
+    /// Function timeout in seconds.
+    #[arg(long, default_value_t = 3.0)]
+    pub timeout: f64,
+    /// Function memory in MB.
+    #[arg(long, default_value_t = crate::DEFAULT_MEMORY_MB)]
+    pub memory: u32,
+    /// At most this many concurrent runs per function.
+    #[arg(long)]
+    pub max_concurrency: Option<usize>,
+}
+
+/// `PACKAGE/NAME=COMMAND`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionArg {
+    /// Package.
+    pub package: String,
+    /// Name.
+    pub name: String,
+    /// Shell command line.
+    pub command: String,
+}
+
+/// `DOMAIN/NAME:PASSWORD`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IamUserArg {
+    /// Account (domain) name.
+    pub domain: String,
+    /// User name.
+    pub name: String,
+    /// Password.
+    pub password: String,
+}
+
+fn parse_function(text: &str) -> Result<FunctionArg, String> {
+    let (id, command) = text.split_once('=').ok_or("expected PACKAGE/NAME=COMMAND")?;
+    let (package, name) = id.split_once('/').ok_or("expected PACKAGE/NAME before `=`")?;
+    fgs_urn::check_part(fgs_urn::UrnPart::Package, package).map_err(|e| e.to_string())?;
+    fgs_urn::check_part(fgs_urn::UrnPart::Name, name).map_err(|e| e.to_string())?;
+    if command.trim().is_empty() {
+        return Err("the command after `=` is empty".into());
+    }
+    Ok(FunctionArg {
+        package: package.to_owned(),
+        name: name.to_owned(),
+        command: command.to_owned(),
+    })
+}
+
+fn parse_iam_user(text: &str) -> Result<IamUserArg, String> {
+    let (id, password) = text.split_once(':').ok_or("expected DOMAIN/NAME:PASSWORD")?;
+    let (domain, name) = id.split_once('/').ok_or("expected DOMAIN/NAME before `:`")?;
+    Ok(IamUserArg {
+        domain: domain.to_owned(),
+        name: name.to_owned(),
+        password: password.to_owned(),
+    })
+}
+
+/// One line per finished run, for the terminal.
+pub fn describe(record: &InvocationRecord) -> String {
+    let outcome = match &record.outcome {
+        Some(RunOutcome::Returned(_)) => "ok".to_owned(),
+        Some(RunOutcome::Raised(error)) => format!("error {error}"),
+        Some(RunOutcome::TimedOut) => "timed out".to_owned(),
+        None => "running".to_owned(),
+    };
+    let duration = record.duration.map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+    format!(
+        "{} {:?} {}/{}:{} {} in {duration:.1} ms [{}]",
+        util::format_utc(record.started_at),
+        record.mode,
+        record.package,
+        record.name,
+        record.version,
+        outcome,
+        record.request_id
+    )
+}
+
+/// Starts the emulator described by `args`, prints how to reach it, logs each run to
+/// stderr, and stops cleanly on Ctrl-C.
+pub async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let timeout = Duration::try_from_secs_f64(args.timeout).map_err(|e| format!("--timeout: {e}"))?;
+    let mut builder = Emulator::builder()
+        .bind(SocketAddr::new(args.bind, args.port))
+        .project_id(&args.project_id)
+        .region(&args.region)
+        .token_lifetime(Duration::from_secs(args.token_lifetime))
+        .on_invocation(|record| eprintln!("{}", describe(record)));
+    for f in &args.functions {
+        let mut function = Function::new(&f.package, &f.name, Handler::command(&f.command))
+            .timeout(timeout)
+            .memory_mb(args.memory);
+        if let Some(max) = args.max_concurrency {
+            function = function.max_concurrency(max);
+        }
+        builder = builder.function(function);
+    }
+    let no_credentials_given = args.tokens.is_empty() && args.access_key.is_none() && args.iam_users.is_empty();
+    let mut tokens = args.tokens.clone();
+    let mut access = args.access_key.clone().zip(args.secret_key.clone());
+    if args.no_auth {
+        builder = builder.without_auth();
+    } else if no_credentials_given {
+        tokens.push(format!("local-{}", util::hex32()));
+        access = Some((
+            format!("AK{}", &util::hex32()[..18].to_ascii_uppercase()),
+            util::hex32(),
+        ));
+    }
+    for token in &tokens {
+        builder = builder.token(token);
+    }
+    if let Some((ak, sk)) = &access {
+        builder = builder.access_key(ak, sk);
+    }
+    for user in &args.iam_users {
+        builder = builder.iam_user(&user.domain, &user.name, &user.password);
+    }
+
+    let emulator = builder.start().await?;
+    let endpoint = emulator.endpoint();
+    println!("fgs-emulator listening on {endpoint}");
+    println!("  project id  {}", emulator.project_id());
+    println!("  region      {}", emulator.region());
+    if args.no_auth {
+        println!("  auth        off (--no-auth)");
+    }
+    for token in &tokens {
+        println!("  token       {token}   (X-Auth-Token)");
+    }
+    if let Some((ak, sk)) = &access {
+        println!("  access key  {ak}");
+        println!("  secret key  {sk}");
+    }
+    for user in &args.iam_users {
+        println!(
+            "  IAM user    {}/{}   (POST {endpoint}/v3/auth/tokens)",
+            user.domain, user.name
+        );
+    }
+    for f in &args.functions {
+        println!("  function    {}/{} -> {}", f.package, f.name, f.command);
+    }
+    if let Some(f) = args.functions.first() {
+        let urn = emulator.urn(&f.package, &f.name, Some("latest"));
+        let auth = match tokens.first() {
+            Some(token) => format!(" \\\n    -H 'X-Auth-Token: {token}'"),
+            None => String::new(),
+        };
+        println!("\nInvoke it:");
+        println!(
+            "  curl -s -X POST {endpoint}/v2/{}/fgs/functions/{}/invocations{auth} \\\n    -H 'Content-Type: application/json' -H 'X-CFF-Request-Version: v1' -d '{{}}'",
+            emulator.project_id(),
+            fgs_urn::encode_path_segment(&urn),
+        );
+        println!("\nor from Rust: Client::builder().endpoint_url(\"{endpoint}\") and invoke {urn}");
+    }
+    println!("\nPress Ctrl-C to stop.");
+
+    tokio::signal::ctrl_c().await?;
+    eprintln!("stopping");
+    emulator.shutdown().await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_function_arguments() {
+        let f = parse_function("default/hello=./hello.sh --fast").unwrap();
+        assert_eq!(
+            f,
+            FunctionArg {
+                package: "default".into(),
+                name: "hello".into(),
+                command: "./hello.sh --fast".into()
+            }
+        );
+        assert!(parse_function("hello=./x").unwrap_err().contains("PACKAGE/NAME"));
+        assert!(
+            parse_function("default/9bad=./x")
+                .unwrap_err()
+                .contains("function name")
+        );
+        assert!(parse_function("default/hello=").unwrap_err().contains("empty"));
+        assert!(parse_function("default/hello").is_err());
+    }
+
+    #[test]
+    fn parses_iam_users() {
+        let u = parse_iam_user("acme/alice:s3cr:et").unwrap();
+        assert_eq!(
+            (u.domain.as_str(), u.name.as_str(), u.password.as_str()),
+            ("acme", "alice", "s3cr:et")
+        );
+        assert!(parse_iam_user("alice:pw").is_err());
+    }
+
+    #[test]
+    fn flags_parse() {
+        let args = Args::try_parse_from([
+            "fgs-emulator",
+            "--function",
+            "default/hello=cat",
+            "--port",
+            "0",
+            "--no-auth",
+        ])
+        .unwrap();
+        assert_eq!(args.functions.len(), 1);
+        assert_eq!(args.port, 0);
+        assert!(args.no_auth);
+        assert!(
+            Args::try_parse_from(["fgs-emulator", "--access-key", "AK"]).is_err(),
+            "needs --secret-key"
+        );
+    }
+}

@@ -1,0 +1,223 @@
+//! Fault injection: make the emulator misbehave the way networks and services do, so that
+//! client code can be tested against it.
+
+use std::collections::VecDeque;
+use std::future::Future as _;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::BodyExt as _;
+use http_body_util::combinators::BoxBody;
+use hyper::body::{Body, Frame};
+
+/// One way to misbehave.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Wait this long before handling the request (the function still runs).
+    Latency(Duration),
+    /// Answer with an error of the service (`FSS.*`) or its gateway (`APIGW.*`, which
+    /// adds `request_id`), without running the function.
+    Error {
+        /// HTTP status.
+        status: u16,
+        /// `error_code`.
+        code: String,
+        /// `error_msg`.
+        message: String,
+        /// Sent as `Retry-After` in whole seconds.
+        retry_after: Option<Duration>,
+    },
+    /// Answer with exactly this response, without running the function (a proxy's HTML
+    /// page, a malformed body, ...).
+    Response {
+        /// HTTP status.
+        status: u16,
+        /// Headers.
+        headers: Vec<(String, String)>,
+        /// Body.
+        body: Bytes,
+    },
+    /// Read the request, then close the connection without answering and without
+    /// running the function.
+    DropBeforeRun,
+    /// Run the function to the end, then close the connection without answering: the
+    /// client cannot know whether it ran.
+    DropAfterRun,
+    /// Run the function and send the response body in pieces of `chunk` bytes, waiting
+    /// `delay` before each.
+    SlowBody {
+        /// Bytes per piece.
+        chunk: usize,
+        /// Wait before each piece.
+        delay: Duration,
+    },
+    /// Run the function, announce the full body length, send half of it and close.
+    TruncatedBody,
+}
+
+impl Fault {
+    /// An error response with a service error code; the status decides nothing else.
+    pub fn error(status: u16, code: impl Into<String>, message: impl Into<String>) -> Fault {
+        Fault::Error {
+            status,
+            code: code.into(),
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 429 FSS.0429 with `Retry-After`.
+    pub fn throttled(retry_after: Duration) -> Fault {
+        Fault::Error {
+            status: 429,
+            code: "FSS.0429".into(),
+            message: "Too many concurrent requests. Please try again later".into(),
+            retry_after: Some(retry_after),
+        }
+    }
+
+    /// An arbitrary response.
+    pub fn response(status: u16, headers: Vec<(String, String)>, body: impl Into<Bytes>) -> Fault {
+        Fault::Response {
+            status,
+            headers,
+            body: body.into(),
+        }
+    }
+}
+
+/// When a [`Fault`] applies: to which function, and how many times.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultRule {
+    pub(crate) fault: Fault,
+    pub(crate) function: Option<(String, String)>,
+    pub(crate) remaining: Option<usize>,
+}
+
+impl FaultRule {
+    /// `fault` for every invocation request, until removed.
+    pub fn always(fault: Fault) -> Self {
+        FaultRule {
+            fault,
+            function: None,
+            remaining: None,
+        }
+    }
+
+    /// `fault` for the next `times` invocation requests.
+    pub fn times(fault: Fault, times: usize) -> Self {
+        FaultRule {
+            fault,
+            function: None,
+            remaining: Some(times),
+        }
+    }
+
+    /// `fault` for the next invocation request only.
+    pub fn once(fault: Fault) -> Self {
+        Self::times(fault, 1)
+    }
+
+    /// Only for requests to function `package/name` (any version).
+    pub fn for_function(mut self, package: impl Into<String>, name: impl Into<String>) -> Self {
+        self.function = Some((package.into(), name.into()));
+        self
+    }
+
+    pub(crate) fn matches(&self, package: Option<&str>, name: Option<&str>) -> bool {
+        match &self.function {
+            None => true,
+            Some((p, n)) => package == Some(p.as_str()) && name == Some(n.as_str()),
+        }
+    }
+}
+
+/// The response body type of the server.
+pub(crate) type ResponseBody = BoxBody<Bytes, std::io::Error>;
+
+pub(crate) fn full(bytes: impl Into<Bytes>) -> ResponseBody {
+    http_body_util::Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+/// A body that yields pieces with a delay before each, then optionally fails (which
+/// makes hyper abort the connection with the announced length unmet).
+pub(crate) struct PacedBody {
+    pieces: VecDeque<Bytes>,
+    delay: Duration,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    fail_at_end: bool,
+    length: u64,
+}
+
+impl PacedBody {
+    pub(crate) fn slow(bytes: Bytes, chunk: usize, delay: Duration) -> ResponseBody {
+        let length = bytes.len() as u64;
+        let chunk = chunk.max(1);
+        let mut pieces = VecDeque::new();
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let piece = rest.split_to(chunk.min(rest.len()));
+            pieces.push_back(piece);
+        }
+        PacedBody {
+            pieces,
+            delay,
+            sleep: None,
+            fail_at_end: false,
+            length,
+        }
+        .boxed()
+    }
+
+    pub(crate) fn truncated(bytes: Bytes) -> ResponseBody {
+        let length = bytes.len() as u64;
+        let half = bytes.slice(..bytes.len() / 2);
+        let pieces = if half.is_empty() {
+            VecDeque::new()
+        } else {
+            VecDeque::from([half])
+        };
+        PacedBody {
+            pieces,
+            delay: Duration::ZERO,
+            sleep: None,
+            fail_at_end: true,
+            length,
+        }
+        .boxed()
+    }
+}
+
+impl Body for PacedBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        if self.pieces.is_empty() {
+            return Poll::Ready(if self.fail_at_end {
+                self.fail_at_end = false;
+                Some(Err(std::io::Error::other("response body cut short by fault injection")))
+            } else {
+                None
+            });
+        }
+        if !self.delay.is_zero() {
+            let delay = self.delay;
+            let sleep = self.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep(delay)));
+            if sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.sleep = None;
+        }
+        Poll::Ready(self.pieces.pop_front().map(|piece| Ok(Frame::data(piece))))
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.length)
+    }
+}
