@@ -47,6 +47,14 @@ pub enum Error {
     /// A response arrived but does not have the documented shape.
     #[error("{0}")]
     Decode(#[source] Box<DecodeError>),
+    /// The function ran and raised an error. Only calls that turn function errors into
+    /// `Err` return it ([`InvokeOutput::into_result`](crate::InvokeOutput::into_result) and
+    /// `#[fgs_function]` stubs); otherwise a raised error is data in the output.
+    #[error("{0}")]
+    Function(#[source] Box<FunctionFailed>),
+    /// A function behind API Gateway answered with a status outside 2xx.
+    #[error("{0}")]
+    FunctionStatus(#[source] Box<FunctionStatusError>),
 }
 
 impl From<fgs_urn::UrnError> for Error {
@@ -69,6 +77,8 @@ impl Error {
     pub fn request_id(&self) -> Option<&str> {
         match self {
             Error::Service(e) => e.request_id(),
+            Error::Function(e) => e.request_id.as_deref(),
+            Error::FunctionStatus(e) => e.request_id.as_deref(),
             _ => None,
         }
     }
@@ -97,7 +107,7 @@ impl Error {
             Error::InvalidInput(_) | Error::Auth(_) => true,
             Error::Transport(e) | Error::Timeout(e) => e.delivery() == Delivery::NotSent,
             Error::Service(e) => e.catalogue().is_some_and(|info| info.not_executed),
-            Error::Decode(_) => false,
+            Error::Decode(_) | Error::Function(_) | Error::FunctionStatus(_) => false,
         }
     }
 
@@ -268,3 +278,71 @@ impl std::error::Error for DecodeError {
         self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
+
+/// What a function that raised an error returned: `errorType`, `errorMessage`,
+/// `stackTrace`, with the invocation's error code and request id.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct FunctionFailed {
+    /// `errorType`, e.g. `ValueError`.
+    pub error_type: Option<String>,
+    /// `errorMessage`.
+    pub error_message: Option<String>,
+    /// `stackTrace`.
+    pub stack_trace: Vec<String>,
+    /// `X-Func-Err-Code`.
+    pub error_code: Option<String>,
+    /// Request id of the invocation.
+    pub request_id: Option<String>,
+    /// The result exactly as returned.
+    pub result: Bytes,
+}
+
+impl fmt::Display for FunctionFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the function raised ")?;
+        match (&self.error_type, &self.error_message) {
+            (Some(kind), Some(message)) => write!(f, "{kind}: {message}")?,
+            (Some(kind), None) => f.write_str(kind)?,
+            (None, Some(message)) => f.write_str(message)?,
+            (None, None) => write!(f, "an error ({} bytes of result)", self.result.len())?,
+        }
+        if let Some(id) = &self.request_id {
+            write!(f, " [request id {id}]")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for FunctionFailed {}
+
+/// A function behind API Gateway answered `{statusCode, headers, body}` with a status
+/// outside 2xx.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct FunctionStatusError {
+    /// `statusCode`.
+    pub status_code: u16,
+    /// `headers`.
+    pub headers: serde_json::Map<String, serde_json::Value>,
+    /// `body`, Base64-decoded when `isBase64Encoded` was set.
+    pub body: Bytes,
+    /// Request id of the invocation.
+    pub request_id: Option<String>,
+}
+
+impl fmt::Display for FunctionStatusError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the function answered HTTP {}", self.status_code)?;
+        match std::str::from_utf8(&self.body) {
+            Ok(text) if !text.is_empty() && text.len() <= 200 => write!(f, ": {}", text.trim())?,
+            _ => write!(f, " ({} bytes of body)", self.body.len())?,
+        }
+        if let Some(id) = &self.request_id {
+            write!(f, " [request id {id}]")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for FunctionStatusError {}

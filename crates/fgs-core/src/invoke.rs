@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 
 use crate::FunctionUrn;
 use crate::client::{CallTarget, Client};
-use crate::error::{DecodeError, Error, InvalidInput};
+use crate::error::{DecodeError, Error, FunctionFailed, FunctionStatusError, InvalidInput};
 use crate::generated::operations::{
     AsyncInvokeFunction, AsyncInvokeFunctionRequest, InvokeFunction, InvokeFunctionRequest,
     InvokeFunctionResponseHeaders,
@@ -35,6 +35,7 @@ impl Client {
             response_version: ResponseVersion::V1,
             memory: None,
             timeout: None,
+            idempotent: false,
         }
     }
 
@@ -67,6 +68,7 @@ pub struct Invoke<'a> {
     response_version: ResponseVersion,
     memory: Option<InstanceMemory>,
     timeout: Option<Duration>,
+    idempotent: bool,
 }
 
 impl fmt::Debug for Invoke<'_> {
@@ -78,6 +80,7 @@ impl fmt::Debug for Invoke<'_> {
             .field("response_version", &self.response_version)
             .field("memory", &self.memory)
             .field("timeout", &self.timeout)
+            .field("idempotent", &self.idempotent)
             .finish()
     }
 }
@@ -118,6 +121,19 @@ impl Invoke<'_> {
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
+    }
+
+    /// Declares that running the function twice for one call is harmless. The client
+    /// never sends a request again by itself; this is the only flag under which a retry
+    /// policy may re-send a call that may have reached the service.
+    pub fn idempotent(mut self, idempotent: bool) -> Self {
+        self.idempotent = idempotent;
+        self
+    }
+
+    /// Whether the call was declared [`idempotent`](Self::idempotent).
+    pub fn is_idempotent(&self) -> bool {
+        self.idempotent
     }
 
     /// Sends the request once and waits for the function's result.
@@ -318,6 +334,89 @@ impl InvokeOutput {
         }
     }
 
+    /// The decoded result, or [`Error::Function`] when the function raised an error.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: fgs_core::Client, urn: fgs_core::FunctionUrn) -> Result<(), fgs_core::Error> {
+    /// let sum: i64 = client.invoke(&urn).json(&[1, 2]).send().await?.into_result()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn into_result<T: DeserializeOwned>(self) -> Result<T, Error> {
+        self.raised()?;
+        self.result_json()
+    }
+
+    /// The result read as the response of a function behind API Gateway,
+    /// `{statusCode, isBase64Encoded, body, headers}`, with `body` Base64-decoded when so
+    /// marked.
+    pub fn api_gateway_response(&self) -> Result<ApiGatewayResponse, Error> {
+        let envelope: ApiGatewayEnvelope = self.result_json()?;
+        let body = match envelope.body {
+            serde_json::Value::Null => Bytes::new(),
+            serde_json::Value::String(text) if envelope.is_base64_encoded => Bytes::from(
+                base64::engine::general_purpose::STANDARD
+                    .decode(text.trim())
+                    .map_err(|e| self.result_error("the Base64 body of the API Gateway response", e.into()))?,
+            ),
+            serde_json::Value::String(text) => Bytes::from(text),
+            // Some runtimes put the JSON value itself in `body`.
+            other => Bytes::from(other.to_string()),
+        };
+        Ok(ApiGatewayResponse {
+            status_code: envelope.status_code,
+            headers: envelope.headers,
+            body,
+        })
+    }
+
+    /// For a function behind API Gateway: [`Error::Function`] when it raised,
+    /// [`Error::FunctionStatus`] when `statusCode` is not 2xx, else `body` decoded as
+    /// JSON into `T`.
+    pub fn into_api_gateway_result<T: DeserializeOwned>(self) -> Result<T, Error> {
+        self.raised()?;
+        let response = self.api_gateway_response()?;
+        if !(200..300).contains(&response.status_code) {
+            return Err(Error::FunctionStatus(Box::new(FunctionStatusError {
+                status_code: response.status_code,
+                headers: response.headers,
+                body: response.body,
+                request_id: self.request_id.clone(),
+            })));
+        }
+        serde_json::from_slice(&response.body).map_err(|e| {
+            Error::Decode(Box::new(DecodeError {
+                operation: "invokeFunction",
+                status: Some(self.status),
+                what: "the API Gateway response body as JSON".into(),
+                headers: self.headers.clone(),
+                body: response.body.clone(),
+                source: Some(e.into()),
+            }))
+        })
+    }
+
+    /// `Err(Error::Function)` when the function raised.
+    fn raised(&self) -> Result<(), Error> {
+        if !self.is_function_error() {
+            return Ok(());
+        }
+        // A result that is not the documented error document still means the function
+        // failed; it is kept whole in `result`.
+        let details: FunctionError = self.result_json().unwrap_or(FunctionError {
+            error_message: None,
+            error_type: None,
+            stack_trace: None,
+        });
+        Err(Error::Function(Box::new(FunctionFailed {
+            error_type: details.error_type,
+            error_message: details.error_message,
+            stack_trace: details.stack_trace.unwrap_or_default(),
+            error_code: self.function_error_code().map(str::to_owned),
+            request_id: self.request_id.clone(),
+            result: self.result.clone(),
+        })))
+    }
+
     fn result_error(&self, what: &str, source: Box<dyn std::error::Error + Send + Sync>) -> Error {
         Error::Decode(Box::new(DecodeError {
             operation: "invokeFunction",
@@ -328,6 +427,30 @@ impl InvokeOutput {
             source: Some(source),
         }))
     }
+}
+
+/// The response of a function behind API Gateway.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ApiGatewayResponse {
+    /// `statusCode`.
+    pub status_code: u16,
+    /// `headers`.
+    pub headers: serde_json::Map<String, serde_json::Value>,
+    /// `body`, Base64-decoded when `isBase64Encoded` was set.
+    pub body: Bytes,
+}
+
+#[derive(serde::Deserialize)]
+struct ApiGatewayEnvelope {
+    #[serde(rename = "statusCode")]
+    status_code: u16,
+    #[serde(rename = "isBase64Encoded", default)]
+    is_base64_encoded: bool,
+    #[serde(default)]
+    body: serde_json::Value,
+    #[serde(default)]
+    headers: serde_json::Map<String, serde_json::Value>,
 }
 
 fn decode_log(encoded: &str) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {

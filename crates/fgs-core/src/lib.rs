@@ -40,6 +40,8 @@ pub mod error;
 pub mod generated;
 mod invoke;
 pub mod protocol;
+#[doc(hidden)]
+pub mod stub;
 pub mod transport;
 
 pub use async_trait::async_trait;
@@ -48,7 +50,7 @@ pub use fgs_urn::{FunctionUrn, Qualifier, UrnError, UrnErrorKind, UrnPart};
 pub use http;
 
 pub use client::{Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
-pub use error::{DecodeError, Error, InvalidInput, ServiceError};
+pub use error::{DecodeError, Error, FunctionFailed, FunctionStatusError, InvalidInput, ServiceError};
 pub use generated::error_codes::ErrorCode;
 pub use generated::types::{FunctionError, InstanceMemory, InvokeSummary, LogType, ResponseVersion};
-pub use invoke::{AsyncInvokeOutput, Invoke, InvokeAsync, InvokeOutput};
+pub use invoke::{ApiGatewayResponse, AsyncInvokeOutput, Invoke, InvokeAsync, InvokeOutput};

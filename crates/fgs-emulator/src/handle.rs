@@ -299,11 +299,8 @@ async fn invoke(shared: &Arc<Shared>, call: Call<'_>) -> Result<Reply, Stop> {
     // Both wire forms are accepted: percent-encoded (the Python SDK) and raw (Go, Node).
     let decoded = util::percent_decode(call.urn_segment)
         .ok_or_else(|| bad_request("FSS.1309", "Invalid function URN: not valid percent-encoded UTF-8"))?;
-    let urn = fgs_urn::FunctionUrn::parse(&decoded).map_err(|error| {
-        let text = error.to_string();
-        let reason = text.strip_prefix("invalid function URN: ").unwrap_or(&text);
-        bad_request("FSS.1309", &format!("Invalid function URN: {reason}"))
-    })?;
+    let urn = fgs_urn::FunctionUrn::parse(&decoded)
+        .map_err(|error| bad_request("FSS.1309", &format!("Invalid function URN: {}", error.problem())))?;
     if urn.project_id() != call.project_id {
         return Err(bad_request(
             "FSS.0400",

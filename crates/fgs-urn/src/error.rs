@@ -163,6 +163,27 @@ impl UrnError {
 impl fmt::Display for UrnError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("invalid function URN: ")?;
+        self.write_problem(f)
+    }
+}
+
+/// [`UrnError::problem`]: the message without the "invalid function URN" lead-in.
+struct Problem<'a>(&'a UrnError);
+
+impl fmt::Display for Problem<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.write_problem(f)
+    }
+}
+
+impl UrnError {
+    /// What is wrong, without the "invalid function URN: " lead-in, for messages that
+    /// are about one part on its own (`function name "9hello" must start with a letter`).
+    pub fn problem(&self) -> impl fmt::Display + '_ {
+        Problem(self)
+    }
+
+    fn write_problem(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let part = self.part;
         let text = self.text.as_str();
         let rule = rules::rule_for(part);

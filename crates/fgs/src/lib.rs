@@ -25,6 +25,16 @@
 #[doc(inline)]
 pub use fgs_core::*;
 
+pub use fgs_macros::{fgs_function, fgs_functions};
+
+/// What `#[fgs_function]` expansions refer to. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use fgs_core::async_trait;
+    pub use fgs_core::stub;
+    pub use fgs_core::{InstanceMemory, Qualifier, ResponseVersion};
+}
+
 /// The README's examples, compiled as doc tests so they cannot rot.
 #[doc = include_str!("../../../README.md")]
 #[cfg(doctest)]

@@ -1,0 +1,209 @@
+//! What `#[fgs_function]` stubs expand to call. Not a public API: the expansion refers to
+//! it through `fgs::__private`, and it changes with the macro.
+//!
+//! Keeping the logic here (rather than in the expansion) keeps expansions small and lets
+//! this code be tested like any other.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, InvalidInput};
+use crate::{Client, FunctionUrn, InstanceMemory, InvokeOutput, Qualifier, ResponseVersion};
+
+/// Which function a stub calls.
+#[derive(Debug, Clone, Copy)]
+pub enum Target {
+    /// A full URN, checked at compile time.
+    Urn(&'static str),
+    /// `package/name` with an optional qualifier, in the client's region and project.
+    Function {
+        /// Package.
+        package: &'static str,
+        /// Name.
+        name: &'static str,
+        /// `Some(Qualifier::Version(..))` or `Some(Qualifier::Alias(..))`.
+        qualifier: Option<Qualifier<'static>>,
+    },
+}
+
+/// A stub's settings, built as a constant by the expansion.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec {
+    /// The function.
+    pub target: Target,
+    /// `log = true`.
+    pub log_tail: bool,
+    /// `response_version = "v0"`.
+    pub response_version: Option<&'static str>,
+    /// `memory = 512`, as the header value.
+    pub memory: Option<&'static str>,
+    /// `timeout = "30s"`.
+    pub timeout: Option<Duration>,
+    /// `idempotent`.
+    pub idempotent: bool,
+}
+
+impl Spec {
+    /// The URN this stub calls with `client`.
+    pub fn urn(&self, client: &Client) -> Result<FunctionUrn, Error> {
+        match self.target {
+            Target::Urn(urn) => Ok(FunctionUrn::parse(urn)?),
+            Target::Function {
+                package,
+                name,
+                qualifier,
+            } => {
+                let missing = |what: &str| {
+                    Error::InvalidInput(InvalidInput::Config(format!(
+                        "function {package}/{name} is resolved against the client's region and project, but the \
+                         client has no {what}; set it on the client builder or give the stub a full URN"
+                    )))
+                };
+                let region = client.region().ok_or_else(|| missing("region"))?;
+                let project_id = client.project_id().ok_or_else(|| missing("project id"))?;
+                Ok(FunctionUrn::from_parts(region, project_id, package, name, qualifier)?)
+            }
+        }
+    }
+}
+
+/// Invokes the stub's function with `input` (`None` sends `{}`) and returns the raw
+/// output.
+pub async fn invoke<I: Serialize + ?Sized>(
+    client: &Client,
+    spec: &Spec,
+    input: Option<&I>,
+) -> Result<InvokeOutput, Error> {
+    let urn = spec.urn(client)?;
+    let mut call = client.invoke(&urn).log_tail(spec.log_tail).idempotent(spec.idempotent);
+    if let Some(input) = input {
+        call = call.json(input);
+    }
+    if let Some(version) = spec.response_version {
+        call = call.response_version(ResponseVersion::from(version));
+    }
+    if let Some(memory) = spec.memory {
+        call = call.memory(InstanceMemory::from(memory));
+    }
+    if let Some(timeout) = spec.timeout {
+        call = call.timeout(timeout);
+    }
+    call.send().await
+}
+
+/// `output = "json"` (the default): the result decoded into `O`, a raised error as
+/// [`Error::Function`].
+pub async fn call_json<I: Serialize + ?Sized, O: DeserializeOwned>(
+    client: &Client,
+    spec: &Spec,
+    input: Option<&I>,
+) -> Result<O, Error> {
+    invoke(client, spec, input).await?.into_result()
+}
+
+/// `output = "api_gateway"`: the `{statusCode, isBase64Encoded, body, headers}` result,
+/// `body` decoded into `O`, a non-2xx status as [`Error::FunctionStatus`].
+pub async fn call_api_gateway<I: Serialize + ?Sized, O: DeserializeOwned>(
+    client: &Client,
+    spec: &Spec,
+    input: Option<&I>,
+) -> Result<O, Error> {
+    invoke(client, spec, input).await?.into_api_gateway_result()
+}
+
+/// Fails compilation (when used in a constant) if `value` is not one of `allowed`: the
+/// expansion checks option values against the lists generated from the spec.
+// A panic in const evaluation is a compile error, which is the point; the expansion only
+// calls this in `const _: () = ...`.
+#[allow(clippy::panic)]
+pub const fn assert_one_of(allowed: &[&str], value: &str, option: &str) {
+    let mut i = 0;
+    while i < allowed.len() {
+        if bytes_equal(allowed[i].as_bytes(), value.as_bytes()) {
+            return;
+        }
+        i += 1;
+    }
+    // The message cannot be formatted in a const fn; the option name says where to look.
+    let _ = option;
+    panic!("#[fgs_function]: the value of this option is not one the API description allows");
+}
+
+const fn bytes_equal(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(region: Option<&str>, project: Option<&str>) -> Client {
+        let mut builder = Client::builder()
+            .endpoint_url("http://127.0.0.1:9")
+            .auth(crate::auth::StaticToken::new("t"));
+        if let Some(region) = region {
+            builder = builder.region(region);
+        }
+        if let Some(project) = project {
+            builder = builder.project_id(project);
+        }
+        builder.build().unwrap()
+    }
+
+    fn spec(target: Target) -> Spec {
+        Spec {
+            target,
+            log_tail: false,
+            response_version: None,
+            memory: None,
+            timeout: None,
+            idempotent: false,
+        }
+    }
+
+    #[test]
+    fn resolves_functions_against_the_client() {
+        let target = Target::Function {
+            package: "default",
+            name: "hello",
+            qualifier: Some(Qualifier::Alias("prod")),
+        };
+        let urn = spec(target)
+            .urn(&client(Some("ap-southeast-1"), Some("abc123")))
+            .unwrap();
+        assert_eq!(
+            urn.as_str(),
+            "urn:fss:ap-southeast-1:abc123:function:default:hello:!prod"
+        );
+
+        let err = spec(target).urn(&client(Some("ap-southeast-1"), None)).unwrap_err();
+        assert!(err.to_string().contains("no project id"), "{err}");
+        let err = spec(target).urn(&client(None, Some("abc123"))).unwrap_err();
+        assert!(err.to_string().contains("no region"), "{err}");
+    }
+
+    #[test]
+    fn pinned_urns_parse() {
+        let urn = "urn:fss:cn-north-4:abc:function:default:hello:latest";
+        assert_eq!(spec(Target::Urn(urn)).urn(&client(None, None)).unwrap().as_str(), urn);
+    }
+
+    #[test]
+    fn option_values_are_checked_against_the_spec_lists() {
+        assert_one_of(InstanceMemory::VALUES, "512", "memory");
+        assert_one_of(ResponseVersion::VALUES, "v0", "response_version");
+        assert!(std::panic::catch_unwind(|| assert_one_of(InstanceMemory::VALUES, "500", "memory")).is_err());
+    }
+}

@@ -1,0 +1,436 @@
+//! The expansions. Each function takes the attribute's arguments and the item and returns
+//! the code; on any error it returns every error plus a version of the item that still
+//! compiles, so the user sees the real problems rather than a cascade.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned as _;
+use syn::{FnArg, ForeignItemFn, ItemTrait, Pat, ReturnType, Signature, TraitItem, Type};
+
+use crate::options::{self, Errors, Options, Output, Target};
+
+/// `#[fgs_function(...)]` on a bodiless `async fn`.
+pub fn function(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let item: ForeignItemFn = match syn::parse2(item.clone()) {
+        Ok(item) => item,
+        Err(_) => {
+            let message = match syn::parse2::<syn::ItemFn>(item.clone()) {
+                Ok(with_body) => {
+                    return error_with_item(
+                        syn::Error::new(
+                            with_body.block.span(),
+                            "a stub has no body: end the signature with `;` and the macro writes the call",
+                        ),
+                        quote!(#with_body),
+                    );
+                }
+                Err(_) => "#[fgs_function] goes on an `async fn` without a body, or use #[fgs_functions] on a trait",
+            };
+            return error_with_item(syn::Error::new(Span::call_site(), message), item);
+        }
+    };
+    let options = options::parse(args, &mut errors, item.sig.ident.span());
+    let shape = check_free_signature(&item.sig, &mut errors);
+    let krate = options.krate();
+    let spec = spec(&options, &mut errors);
+    let attrs = &item.attrs;
+    let vis = &item.vis;
+    let sig = &item.sig;
+    match (errors.is_empty(), shape, spec) {
+        (true, Some(shape), Some(spec)) => {
+            let call = call(&krate, &options, &spec, &shape.client, shape.input.as_ref());
+            quote! {
+                #(#attrs)*
+                #vis #sig {
+                    #call
+                }
+            }
+        }
+        _ => {
+            let errors = errors.to_compile_errors();
+            quote! {
+                #errors
+                #(#attrs)*
+                #[allow(unused_variables)]
+                #vis #sig {
+                    ::core::panic!("#[fgs_function] has errors")
+                }
+            }
+        }
+    }
+}
+
+/// `#[fgs_functions]` on a trait whose methods carry `#[function(...)]`.
+pub fn functions(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let mut item: ItemTrait = match syn::parse2(item.clone()) {
+        Ok(item) => item,
+        Err(_) => {
+            return error_with_item(
+                syn::Error::new(
+                    Span::call_site(),
+                    "#[fgs_functions] goes on a trait whose methods are the functions",
+                ),
+                item,
+            );
+        }
+    };
+    let krate = crate_option(args, &mut errors);
+    if !item.generics.params.is_empty() {
+        errors.push(item.generics.span(), "a functions trait cannot be generic");
+    }
+
+    let trait_name = &item.ident;
+    let client_name = format_ident!("{}Client", item.ident);
+    let mut methods = Vec::new();
+    for trait_item in &mut item.items {
+        let TraitItem::Fn(method) = trait_item else {
+            errors.push(
+                trait_item.span(),
+                "a functions trait holds only `async fn` methods, one per function",
+            );
+            continue;
+        };
+        let mut function_attrs = Vec::new();
+        method.attrs.retain(|attr| {
+            if attr.path().is_ident("function") {
+                function_attrs.push(attr.clone());
+                false
+            } else {
+                true
+            }
+        });
+        if let Some(body) = &method.default {
+            errors.push(
+                body.span(),
+                "a function method has no body: the generated client writes the call",
+            );
+        }
+        let [attr] = function_attrs.as_slice() else {
+            let span = function_attrs.get(1).map_or(method.sig.ident.span(), |a| a.span());
+            errors.push(
+                span,
+                "each method needs exactly one `#[function(...)]` naming its function",
+            );
+            continue;
+        };
+        let args = match &attr.meta {
+            syn::Meta::List(list) => list.tokens.clone(),
+            _ => TokenStream::new(),
+        };
+        let mut options = options::parse(args, &mut errors, attr.span());
+        if options.krate.is_some() {
+            errors.push(attr.span(), "`crate` goes on #[fgs_functions], not on a method");
+        }
+        options.krate = None;
+        let shape = check_method_signature(&method.sig, &mut errors);
+        let spec = spec(&options, &mut errors);
+        if let (Some(shape), Some(spec)) = (shape, spec) {
+            let client = quote!(&self.client);
+            let call = call(&krate, &options, &spec, &client, shape.input.as_ref());
+            let sig = &method.sig;
+            methods.push(quote! {
+                #sig {
+                    #call
+                }
+            });
+        }
+    }
+
+    let async_trait = quote!(#krate::__private::async_trait);
+    if !errors.is_empty() {
+        let errors = errors.to_compile_errors();
+        // The trait as written (minus our helper attributes) compiles on its own.
+        return quote! {
+            #errors
+            #item
+        };
+    }
+    let vis = &item.vis;
+    if item.supertraits.is_empty() {
+        item.colon_token = Some(Default::default());
+    }
+    item.supertraits.push(syn::parse_quote!(::core::marker::Send));
+    item.supertraits.push(syn::parse_quote!(::core::marker::Sync));
+    let client_doc =
+        format!(" Calls the functions of [`{trait_name}`] on FunctionGraph. Generated by `#[fgs_functions]`.");
+    quote! {
+        #[#async_trait]
+        #item
+
+        #[doc = #client_doc]
+        #[derive(Clone, Debug)]
+        #vis struct #client_name {
+            client: #krate::Client,
+        }
+
+        impl #client_name {
+            /// Calls the functions through `client`.
+            #vis fn new(client: #krate::Client) -> Self {
+                Self { client }
+            }
+
+            /// The client calls go through.
+            #vis fn client(&self) -> &#krate::Client {
+                &self.client
+            }
+        }
+
+        #[#async_trait]
+        impl #trait_name for #client_name {
+            #(#methods)*
+        }
+    }
+}
+
+fn error_with_item(error: syn::Error, item: TokenStream) -> TokenStream {
+    let error = error.to_compile_error();
+    quote!(#error #item)
+}
+
+fn crate_option(args: TokenStream, errors: &mut Errors) -> TokenStream {
+    let mut krate = None;
+    let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident("crate") {
+            let text: syn::LitStr = meta.value()?.parse()?;
+            match text.parse::<syn::Path>() {
+                Ok(path) => krate = Some(quote!(#path)),
+                Err(_) => errors.push(text.span(), "`crate` must be a path, e.g. \"my_sdk::fgs\""),
+            }
+        } else {
+            errors.push(
+                meta.path.span(),
+                "#[fgs_functions] takes only `crate = \"...\"`; put function options on each method's #[function(...)]",
+            );
+            if meta.input.peek(syn::Token![=]) {
+                let _: syn::Expr = meta.value()?.parse()?;
+            }
+        }
+        Ok(())
+    });
+    if let Err(error) = syn::parse::Parser::parse2(parser, args) {
+        errors.push_error(error);
+    }
+    krate.unwrap_or_else(|| quote!(::fgs))
+}
+
+/// The parts of a signature the call needs.
+struct Shape {
+    client: TokenStream,
+    input: Option<TokenStream>,
+}
+
+fn check_common(sig: &Signature, errors: &mut Errors) {
+    if sig.asyncness.is_none() {
+        errors.push(
+            sig.fn_token.span(),
+            "a stub is an `async fn`: calling a function takes a network round trip",
+        );
+    }
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        errors.push(
+            sig.generics.span(),
+            "a stub cannot be generic: its input and output types are fixed",
+        );
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.push(variadic.span(), "a stub cannot be variadic");
+    }
+    match &sig.output {
+        ReturnType::Default => errors.push(
+            sig.paren_token.span.close(),
+            "missing the output type: a stub returns `Result<Output, fgs::Error>`",
+        ),
+        ReturnType::Type(_, ty) => {
+            if !is_result(ty) {
+                errors.push(
+                    ty.span(),
+                    "a stub returns `Result<Output, fgs::Error>` (or an error type that is `From<fgs::Error>`)",
+                );
+            }
+        }
+    }
+}
+
+fn is_result(ty: &Type) -> bool {
+    let Type::Path(path) = ty else { return false };
+    path.path.segments.last().is_some_and(|segment| {
+        segment.ident == "Result"
+            && matches!(&segment.arguments, syn::PathArguments::AngleBracketed(args) if args.args.len() == 2)
+    })
+}
+
+fn input_name(arg: &FnArg, errors: &mut Errors) -> Option<TokenStream> {
+    match arg {
+        FnArg::Typed(typed) => match &*typed.pat {
+            Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none() => {
+                let name = &ident.ident;
+                Some(quote!(#name))
+            }
+            other => {
+                errors.push(
+                    other.span(),
+                    "name the input with a plain identifier, e.g. `input: HelloIn`",
+                );
+                None
+            }
+        },
+        FnArg::Receiver(receiver) => {
+            errors.push(receiver.span(), "unexpected `self` here");
+            None
+        }
+    }
+}
+
+/// `async fn name(client: &Client[, input: In]) -> Result<Out, E>`.
+fn check_free_signature(sig: &Signature, errors: &mut Errors) -> Option<Shape> {
+    check_common(sig, errors);
+    let mut args = sig.inputs.iter();
+    let client = match args.next() {
+        Some(FnArg::Receiver(receiver)) => {
+            errors.push(
+                receiver.span(),
+                "wrong receiver: a stub takes the client as its first argument (`client: &fgs::Client`); for methods, put #[function(...)] on the methods of a #[fgs_functions] trait",
+            );
+            None
+        }
+        Some(FnArg::Typed(typed)) => {
+            if !matches!(&*typed.ty, Type::Reference(_)) {
+                errors.push(
+                    typed.ty.span(),
+                    "the first argument is the client, by reference: `client: &fgs::Client`",
+                );
+            }
+            input_name(&FnArg::Typed(typed.clone()), errors)
+        }
+        None => {
+            errors.push(
+                sig.paren_token.span.join(),
+                "missing the client argument: `client: &fgs::Client`",
+            );
+            None
+        }
+    };
+    let input = args.next().and_then(|arg| input_name(arg, errors));
+    for extra in args {
+        errors.push(
+            extra.span(),
+            "a stub takes one input argument after the client; group values in a struct",
+        );
+    }
+    Some(Shape { client: client?, input })
+}
+
+/// `async fn name(&self[, input: In]) -> Result<Out, E>`.
+fn check_method_signature(sig: &Signature, errors: &mut Errors) -> Option<Shape> {
+    check_common(sig, errors);
+    let mut args = sig.inputs.iter();
+    match args.next() {
+        Some(FnArg::Receiver(receiver)) if receiver.reference.is_some() && receiver.mutability.is_none() => {}
+        Some(other) => {
+            errors.push(other.span(), "wrong receiver: a function method takes `&self`");
+        }
+        None => errors.push(
+            sig.paren_token.span.join(),
+            "wrong receiver: a function method takes `&self`",
+        ),
+    }
+    let input = args.next().and_then(|arg| input_name(arg, errors));
+    for extra in args {
+        errors.push(
+            extra.span(),
+            "a function method takes one input argument after `&self`; group values in a struct",
+        );
+    }
+    Some(Shape {
+        client: TokenStream::new(),
+        input,
+    })
+}
+
+/// The `Spec` constant (plus compile-time checks of option values against the spec).
+fn spec(options: &Options, errors: &mut Errors) -> Option<TokenStream> {
+    let krate = options.krate();
+    let stub = quote!(#krate::__private::stub);
+    let target = match options.target.as_ref()? {
+        Target::Urn(urn) => quote!(#stub::Target::Urn(#urn)),
+        Target::Function {
+            package,
+            name,
+            qualifier,
+        } => {
+            let qualifier = match qualifier {
+                None => quote!(::core::option::Option::None),
+                Some((false, version)) => {
+                    quote!(::core::option::Option::Some(#krate::__private::Qualifier::Version(#version)))
+                }
+                Some((true, alias)) => {
+                    quote!(::core::option::Option::Some(#krate::__private::Qualifier::Alias(#alias)))
+                }
+            };
+            quote!(#stub::Target::Function { package: #package, name: #name, qualifier: #qualifier })
+        }
+    };
+    let mut checks = Vec::new();
+    let response_version = match &options.response_version {
+        Some(version) => {
+            checks.push(quote_spanned! {version.span()=>
+                const _: () = #stub::assert_one_of(#krate::__private::ResponseVersion::VALUES, #version, "response_version");
+            });
+            quote!(::core::option::Option::Some(#version))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let memory = match &options.memory {
+        Some(memory) => {
+            let value = options::memory_value(memory, errors)?;
+            checks.push(quote_spanned! {memory.span()=>
+                const _: () = #stub::assert_one_of(#krate::__private::InstanceMemory::VALUES, #value, "memory");
+            });
+            quote!(::core::option::Option::Some(#value))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let timeout = match options.timeout_ms {
+        Some(ms) => quote!(::core::option::Option::Some(::core::time::Duration::from_millis(#ms))),
+        None => quote!(::core::option::Option::None),
+    };
+    let log_tail = options.log_tail;
+    let idempotent = options.idempotent;
+    Some(quote! {
+        #(#checks)*
+        const SPEC: #stub::Spec = #stub::Spec {
+            target: #target,
+            log_tail: #log_tail,
+            response_version: #response_version,
+            memory: #memory,
+            timeout: #timeout,
+            idempotent: #idempotent,
+        };
+    })
+}
+
+/// The body: the spec, then one call into the runtime.
+fn call(
+    krate: &TokenStream,
+    options: &Options,
+    spec: &TokenStream,
+    client: &TokenStream,
+    input: Option<&TokenStream>,
+) -> TokenStream {
+    let stub = quote!(#krate::__private::stub);
+    let input = match input {
+        Some(input) => quote!(::core::option::Option::Some(&#input)),
+        None => quote!(::core::option::Option::None::<&()>),
+    };
+    let function = match options.output {
+        Output::Json => quote!(#stub::call_json),
+        Output::Raw => quote!(#stub::invoke),
+        Output::ApiGateway => quote!(#stub::call_api_gateway),
+    };
+    quote! {
+        #spec
+        #function(#client, &SPEC, #input).await.map_err(::core::convert::Into::into)
+    }
+}
