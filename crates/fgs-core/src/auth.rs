@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use http::HeaderValue;
 
+use crate::error::ServiceError;
 use crate::generated::operations::IAM_TOKEN_HEADER;
 use crate::protocol::OperationInfo;
 
@@ -55,6 +56,14 @@ pub trait Auth: Send + Sync + fmt::Debug {
         request: &mut http::Request<Bytes>,
         context: &AuthContext<'_>,
     ) -> Result<(), AuthError>;
+
+    /// Called when the service answered 401 to a request this auth authenticated (for
+    /// example `APIGW.0307`, an expired token). Return `true` after dropping whatever
+    /// was refused, and the client authenticates and sends the request once more: a 401
+    /// comes from the gateway, so the function did not run. The default keeps the error.
+    async fn on_rejected(&self, _error: &ServiceError) -> bool {
+        false
+    }
 }
 
 /// What an [`Auth`] may need to know about the call besides the request itself.
@@ -164,9 +173,16 @@ impl std::error::Error for AuthError {
     }
 }
 
-/// A secret string: `Debug` and `Display` print `<redacted>`, never the value.
+/// A secret string: `Debug` and `Display` print `<redacted>`, never the value, and the
+/// memory is zeroed when it is dropped.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
 
 impl Secret {
     /// Wraps `value`.
@@ -237,7 +253,7 @@ impl StaticToken {
 impl fmt::Debug for StaticToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StaticToken")
-            .field("token", &Secret(String::new()))
+            .field("token", &format_args!("<redacted>"))
             .finish()
     }
 }

@@ -346,31 +346,38 @@ impl Client {
             .build()
             .map_err(|e| InvalidInput::Config(format!("cannot build the request URI: {e}")))?;
 
-        let mut request = http::Request::new(body);
-        *request.method_mut() = info.method.clone();
-        *request.uri_mut() = uri;
-        let headers = request.headers_mut();
-        if let Some(content_type) = info.request_content_types.first() {
-            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-        }
-        headers.insert(header::USER_AGENT, inner.user_agent.clone());
-        params.write_headers(headers).map_err(InvalidInput::from)?;
-
-        let context = AuthContext::new(info, target.project_id, target.region);
-        inner
-            .auth
-            .authenticate(&mut request, &context)
-            .await
-            .map_err(Error::Auth)?;
-
-        let options = SendOptions {
-            timeout: Some(target.timeout.unwrap_or(inner.timeout)),
+        let build = || -> Result<http::Request<Bytes>, Error> {
+            let mut request = http::Request::new(body.clone());
+            *request.method_mut() = info.method.clone();
+            *request.uri_mut() = uri.clone();
+            let headers = request.headers_mut();
+            if let Some(content_type) = info.request_content_types.first() {
+                headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            }
+            headers.insert(header::USER_AGENT, inner.user_agent.clone());
+            params.write_headers(headers).map_err(InvalidInput::from)?;
+            Ok(request)
         };
-        let response = inner
-            .transport
-            .send(request, &options)
-            .await
-            .map_err(Error::from_transport)?;
+        let context = AuthContext::new(info, target.project_id, target.region);
+        let options = SendOptions { timeout: Some(target.timeout.unwrap_or(inner.timeout)) };
+        let mut rejected_once = false;
+        let response = loop {
+            let mut request = build()?;
+            inner.auth.authenticate(&mut request, &context).await.map_err(Error::Auth)?;
+            let response = inner.transport.send(request, &options).await.map_err(Error::from_transport)?;
+            // The gateway refused the credentials, so the function did not run: the auth
+            // may renew them and the request goes once more.
+            if response.status() == StatusCode::UNAUTHORIZED && !rejected_once {
+                let (parts, body) = response.into_parts();
+                let error = service_error(info.id, parts.status, parts.headers, body);
+                if inner.auth.on_rejected(&error).await {
+                    rejected_once = true;
+                    continue;
+                }
+                return Err(Error::Service(Box::new(error)));
+            }
+            break response;
+        };
         let (parts, body) = response.into_parts();
 
         if parts.status.as_u16() == info.success_status {

@@ -57,8 +57,12 @@ pub(crate) fn authenticate(
         .ok()
         .and_then(|value| fgs_signing::Authorization::parse(value).ok())
         .ok_or_else(|| incorrect("the Authorization header is not an SDK-HMAC-SHA256 signature"))?;
-    let Some(key) = shared.config.access_keys.get(&authorization.access_key) else {
-        return Err(incorrect(format_args!("ak {} not exist", authorization.access_key)));
+    let temporary = shared.lock().temporary_keys.get(&authorization.access_key).cloned();
+    let key = match (shared.config.access_keys.get(&authorization.access_key), temporary) {
+        (Some(key), _) => key.clone(),
+        (None, Some((key, expires_at))) if expires_at > SystemTime::now() => key,
+        (None, Some(_)) => return Err(incorrect("the temporary access key has expired")),
+        (None, None) => return Err(incorrect(format_args!("ak {} not exist", authorization.access_key))),
     };
     if let Some(expected) = &key.security_token {
         let sent = headers.get(fgs_signing::SECURITY_TOKEN).map(|v| v.as_bytes());
@@ -98,39 +102,42 @@ fn iam_error(status: StatusCode, message: &str) -> Reply {
     response(status, vec![(CONTENT_TYPE, "application/json".to_owned())], full(body))
 }
 
-/// `POST /v3/auth/tokens` with the password method and a project scope: 201 with the
-/// token in `X-Subject-Token`.
-pub(crate) fn issue_token(shared: &Shared, _headers: &HeaderMap, body: &Bytes) -> Reply {
+/// `POST /v3/auth/tokens` with a project scope and the password method, or the
+/// `assume_role` method (an agency, authorised by the caller's own `X-Auth-Token`): 201
+/// with the token in `X-Subject-Token`.
+pub(crate) fn issue_token(shared: &Shared, headers: &HeaderMap, body: &Bytes) -> Reply {
     let Ok(request) = serde_json::from_slice::<Value>(body) else {
         return iam_error(StatusCode::BAD_REQUEST, "The request body is not valid JSON.");
     };
     let identity = &request["auth"]["identity"];
     let methods = identity["methods"].as_array();
-    if !methods.is_some_and(|m| m.iter().any(|v| v == "password")) {
-        return iam_error(
-            StatusCode::BAD_REQUEST,
-            "Only the password method is supported by the emulator.",
-        );
-    }
-    let user = &identity["password"]["user"];
-    let (Some(name), Some(password), Some(domain)) = (
-        user["name"].as_str(),
-        user["password"].as_str(),
-        user["domain"]["name"].as_str(),
-    ) else {
-        return iam_error(
-            StatusCode::BAD_REQUEST,
-            "auth.identity.password.user needs name, password and domain.name.",
-        );
+    let has = |method: &str| methods.is_some_and(|m| m.iter().any(|v| v == method));
+    let (method, name, domain) = if has("password") {
+        let user = &identity["password"]["user"];
+        let (Some(name), Some(password), Some(domain)) =
+            (user["name"].as_str(), user["password"].as_str(), user["domain"]["name"].as_str())
+        else {
+            return iam_error(StatusCode::BAD_REQUEST, "auth.identity.password.user needs name, password and domain.name.");
+        };
+        let known =
+            shared.config.iam_users.iter().any(|u| u.name == name && u.domain == domain && u.password == password);
+        if !known {
+            return iam_error(StatusCode::UNAUTHORIZED, "The username or password is wrong.");
+        }
+        ("password", name.to_owned(), domain.to_owned())
+    } else if has("assume_role") {
+        let role = &identity["assume_role"];
+        let (Some(agency), Some(domain)) = (role["agency_name"].as_str(), role["domain_name"].as_str()) else {
+            return iam_error(StatusCode::BAD_REQUEST, "auth.identity.assume_role needs agency_name and domain_name.");
+        };
+        let caller = headers.get("x-auth-token").and_then(|v| v.to_str().ok());
+        if !caller.is_some_and(|token| token_valid(shared, token)) {
+            return iam_error(StatusCode::UNAUTHORIZED, "The request you have made requires a valid X-Auth-Token.");
+        }
+        ("assume_role", agency.to_owned(), domain.to_owned())
+    } else {
+        return iam_error(StatusCode::BAD_REQUEST, "The emulator supports the password and assume_role methods.");
     };
-    let known = shared
-        .config
-        .iam_users
-        .iter()
-        .any(|u| u.name == name && u.domain == domain && u.password == password);
-    if !known {
-        return iam_error(StatusCode::UNAUTHORIZED, "The username or password is wrong.");
-    }
     let project = &request["auth"]["scope"]["project"];
     let in_scope = project["name"].as_str() == Some(shared.config.region.as_str())
         || project["id"].as_str() == Some(shared.config.project_id.as_str());
@@ -146,7 +153,7 @@ pub(crate) fn issue_token(shared: &Shared, _headers: &HeaderMap, body: &Bytes) -
         "token": {
             "expires_at": util::format_utc_micros(expires_at),
             "issued_at": util::format_utc_micros(issued_at),
-            "methods": ["password"],
+            "methods": [method],
             "project": {
                 "domain": { "name": domain },
                 "id": shared.config.project_id,
@@ -165,4 +172,51 @@ pub(crate) fn issue_token(shared: &Shared, _headers: &HeaderMap, body: &Bytes) -
         ],
         full(body),
     )
+}
+
+fn token_valid(shared: &Shared, token: &str) -> bool {
+    match shared.lock().tokens.get(token) {
+        Some(None) => true,
+        Some(Some(expires_at)) => *expires_at > SystemTime::now(),
+        None => false,
+    }
+}
+
+/// `PUT /meta-data/latest/api/token`: a session token for the metadata service.
+pub(crate) fn metadata_token(shared: &Shared, headers: &HeaderMap) -> Reply {
+    if shared.config.metadata_lifetime.is_none() {
+        return metadata_error(StatusCode::NOT_FOUND, "metadata is not enabled on this emulator");
+    }
+    if !headers.contains_key("x-metadata-token-ttl-seconds") {
+        return metadata_error(StatusCode::BAD_REQUEST, "X-Metadata-Token-Ttl-Seconds is required");
+    }
+    let token = util::hex32();
+    shared.lock().metadata_tokens.push(token.clone());
+    response(StatusCode::OK, vec![(CONTENT_TYPE, "text/plain".to_owned())], full(token))
+}
+
+/// `GET /openstack/latest/securitykey`: temporary credentials, as on an ECS instance with
+/// an agency.
+pub(crate) fn metadata_security_key(shared: &Shared, headers: &HeaderMap) -> Reply {
+    let Some(lifetime) = shared.config.metadata_lifetime else {
+        return metadata_error(StatusCode::NOT_FOUND, "metadata is not enabled on this emulator");
+    };
+    let token = headers.get("x-metadata-token").and_then(|v| v.to_str().ok());
+    if !token.is_some_and(|token| shared.lock().metadata_tokens.iter().any(|t| t == token)) {
+        return metadata_error(StatusCode::UNAUTHORIZED, "a valid X-Metadata-Token is required");
+    }
+    let (access, secret, security_token, expires_at) = shared.issue_temporary_key(lifetime);
+    let body = json_bytes(&json!({
+        "credential": {
+            "access": access,
+            "secret": secret,
+            "securitytoken": security_token,
+            "expires_at": util::format_utc_micros(expires_at),
+        }
+    }));
+    response(StatusCode::OK, vec![(CONTENT_TYPE, "application/json".to_owned())], full(body))
+}
+
+fn metadata_error(status: StatusCode, message: &str) -> Reply {
+    response(status, vec![(CONTENT_TYPE, "text/plain".to_owned())], full(message.to_owned()))
 }

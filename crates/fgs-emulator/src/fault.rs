@@ -89,31 +89,40 @@ impl Fault {
     }
 }
 
-/// When a [`Fault`] applies: to which function, and how many times.
+/// When a [`Fault`] applies: to which requests, and how many times.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FaultRule {
     pub(crate) fault: Fault,
-    pub(crate) function: Option<(String, String)>,
+    pub(crate) target: FaultTarget,
     pub(crate) remaining: Option<usize>,
+}
+
+/// Which requests a rule applies to.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum FaultTarget {
+    /// Every invocation request.
+    Invocations,
+    /// Invocation requests of one function.
+    Function(String, String),
+    /// Token requests to the IAM endpoint.
+    Iam,
+}
+
+/// The request a fault is looked up for.
+pub(crate) enum FaultSite<'a> {
+    Invocation { package: &'a str, name: &'a str },
+    Iam,
 }
 
 impl FaultRule {
     /// `fault` for every invocation request, until removed.
     pub fn always(fault: Fault) -> Self {
-        FaultRule {
-            fault,
-            function: None,
-            remaining: None,
-        }
+        FaultRule { fault, target: FaultTarget::Invocations, remaining: None }
     }
 
     /// `fault` for the next `times` invocation requests.
     pub fn times(fault: Fault, times: usize) -> Self {
-        FaultRule {
-            fault,
-            function: None,
-            remaining: Some(times),
-        }
+        FaultRule { fault, target: FaultTarget::Invocations, remaining: Some(times) }
     }
 
     /// `fault` for the next invocation request only.
@@ -123,14 +132,23 @@ impl FaultRule {
 
     /// Only for requests to function `package/name` (any version).
     pub fn for_function(mut self, package: impl Into<String>, name: impl Into<String>) -> Self {
-        self.function = Some((package.into(), name.into()));
+        self.target = FaultTarget::Function(package.into(), name.into());
         self
     }
 
-    pub(crate) fn matches(&self, package: Option<&str>, name: Option<&str>) -> bool {
-        match &self.function {
-            None => true,
-            Some((p, n)) => package == Some(p.as_str()) && name == Some(n.as_str()),
+    /// For token requests to the IAM endpoint (`POST /v3/auth/tokens`) instead of
+    /// invocations; `Latency`, `Error`, `Response` and `DropBeforeRun` apply there.
+    pub fn for_iam(mut self) -> Self {
+        self.target = FaultTarget::Iam;
+        self
+    }
+
+    pub(crate) fn matches(&self, site: &FaultSite<'_>) -> bool {
+        match (&self.target, site) {
+            (FaultTarget::Invocations, FaultSite::Invocation { .. }) => true,
+            (FaultTarget::Function(p, n), FaultSite::Invocation { package, name }) => p == package && n == name,
+            (FaultTarget::Iam, FaultSite::Iam) => true,
+            _ => false,
         }
     }
 }

@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::auth;
-use crate::fault::{Fault, PacedBody, ResponseBody, full};
+use crate::fault::{Fault, FaultSite, PacedBody, ResponseBody, full};
 use crate::function::{Context, Handler, MEMORY_SIZES_MB};
 use crate::record::{InvocationRecord, InvokeMode, RecordedRequest, RunOutcome};
 use crate::server::Shared;
@@ -57,20 +57,19 @@ pub(crate) type Reply = Response<ResponseBody>;
 
 /// Which endpoint a request is for.
 enum Route<'a> {
-    Invoke {
-        project_id: &'a str,
-        urn_segment: &'a str,
-        mode: InvokeMode,
-    },
+    Invoke { project_id: &'a str, urn_segment: &'a str, mode: InvokeMode },
     IamTokens,
+    MetadataToken,
+    MetadataSecurityKey,
 }
 
 fn route<'a>(method: &Method, path: &'a str) -> Option<Route<'a>> {
-    if method != Method::POST {
-        return None;
-    }
-    if path == "/v3/auth/tokens" {
-        return Some(Route::IamTokens);
+    match (method, path) {
+        (&Method::PUT, "/meta-data/latest/api/token") => return Some(Route::MetadataToken),
+        (&Method::GET, "/openstack/latest/securitykey") => return Some(Route::MetadataSecurityKey),
+        (&Method::POST, "/v3/auth/tokens") => return Some(Route::IamTokens),
+        (&Method::POST, _) => {}
+        _ => return None,
     }
     let mut segments = path.strip_prefix('/')?.split('/');
     let (Some("v2"), Some(project_id), Some("fgs"), Some("functions"), Some(urn_segment), Some(last), None) = (
@@ -161,7 +160,22 @@ pub(crate) async fn serve(shared: Arc<Shared>, request: Request<Incoming>) -> Re
         }
     };
     match route {
-        Route::IamTokens => Ok(auth::issue_token(&shared, &parts.headers, &body)),
+        Route::IamTokens => {
+            let fault = shared.lock().take_fault(&FaultSite::Iam);
+            match fault {
+                Some(Fault::Latency(delay)) => tokio::time::sleep(delay).await,
+                Some(Fault::Error { status, code, message, .. }) => {
+                    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                    return Ok(fss_error(&util::uuid_like(), status, &code, &message));
+                }
+                Some(Fault::Response { status, headers, body }) => return Ok(canned(status, headers, body)),
+                Some(Fault::DropBeforeRun | Fault::DropAfterRun) => return Err(DropConnection),
+                _ => {}
+            }
+            Ok(auth::issue_token(&shared, &parts.headers, &body))
+        }
+        Route::MetadataToken => Ok(auth::metadata_token(&shared, &parts.headers)),
+        Route::MetadataSecurityKey => Ok(auth::metadata_security_key(&shared, &parts.headers)),
         Route::Invoke {
             project_id,
             urn_segment,
@@ -316,7 +330,8 @@ async fn invoke(shared: &Arc<Shared>, call: Call<'_>) -> Result<Reply, Stop> {
         )));
     }
 
-    let fault = shared.lock().take_fault(Some(urn.package()), Some(urn.name()));
+    let site = FaultSite::Invocation { package: urn.package(), name: urn.name() };
+    let fault = shared.lock().take_fault(&site);
     let fault = match fault {
         Some(Fault::Latency(delay)) => {
             tokio::time::sleep(delay).await;

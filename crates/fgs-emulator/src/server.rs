@@ -54,6 +54,8 @@ pub(crate) struct Config {
     pub(crate) token_lifetime: Duration,
     /// Called with each finished run.
     pub(crate) observer: Option<Observer>,
+    /// Lifetime of temporary credentials from the metadata endpoints; `None`: no metadata.
+    pub(crate) metadata_lifetime: Option<Duration>,
 }
 
 /// A callback for finished runs.
@@ -74,6 +76,10 @@ pub(crate) struct State {
     pub(crate) invocations: Vec<InvocationRecord>,
     /// Accepted tokens and when they expire (`None`: never).
     pub(crate) tokens: HashMap<String, Option<SystemTime>>,
+    /// Temporary access keys handed out by the metadata endpoint, and when they expire.
+    pub(crate) temporary_keys: HashMap<String, (AccessKey, SystemTime)>,
+    /// Session tokens of the metadata endpoint.
+    pub(crate) metadata_tokens: Vec<String>,
 }
 
 impl State {
@@ -86,8 +92,8 @@ impl State {
     }
 
     /// Takes the first fault rule that applies, using up one of its repetitions.
-    pub(crate) fn take_fault(&mut self, package: Option<&str>, name: Option<&str>) -> Option<crate::fault::Fault> {
-        let index = self.faults.iter().position(|rule| rule.matches(package, name))?;
+    pub(crate) fn take_fault(&mut self, site: &crate::fault::FaultSite<'_>) -> Option<crate::fault::Fault> {
+        let index = self.faults.iter().position(|rule| rule.matches(site))?;
         let rule = self.faults.get_mut(index)?;
         let fault = rule.fault.clone();
         match &mut rule.remaining {
@@ -113,6 +119,18 @@ impl Shared {
     /// Locks the state. Poisoning is ignored: no code panics while holding the lock.
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Issues temporary credentials (access key, secret key, security token) valid for
+    /// `lifetime`.
+    pub(crate) fn issue_temporary_key(&self, lifetime: Duration) -> (String, String, String, SystemTime) {
+        let access_key = format!("TMPAK{}", util::hex32()[..15].to_ascii_uppercase());
+        let secret_key = util::hex32();
+        let security_token = format!("emu-sts-{}{}", util::hex32(), util::hex32());
+        let expires_at = SystemTime::now() + lifetime;
+        let key = AccessKey { secret: secret_key.clone(), security_token: Some(security_token.clone()) };
+        self.lock().temporary_keys.insert(access_key.clone(), (key, expires_at));
+        (access_key, secret_key, security_token, expires_at)
     }
 
     /// Issues a token valid for the configured lifetime.
@@ -163,6 +181,7 @@ impl Default for EmulatorBuilder {
                 iam_users: Vec::new(),
                 token_lifetime: DEFAULT_TOKEN_LIFETIME,
                 observer: None,
+                metadata_lifetime: None,
             },
             functions: Vec::new(),
             tokens: Vec::new(),
@@ -250,6 +269,14 @@ impl EmulatorBuilder {
     /// Calls `observer` with each finished run (from the server's tasks; keep it quick).
     pub fn on_invocation(mut self, observer: impl Fn(&InvocationRecord) + Send + Sync + 'static) -> Self {
         self.config.observer = Some(Arc::new(observer));
+        self
+    }
+
+    /// Serves ECS/CCE instance metadata (`PUT /meta-data/latest/api/token`,
+    /// `GET /openstack/latest/securitykey`) handing out temporary credentials that live
+    /// for `lifetime` and that invoke requests accept.
+    pub fn metadata_credentials(mut self, lifetime: Duration) -> Self {
+        self.config.metadata_lifetime = Some(lifetime);
         self
     }
 
@@ -378,6 +405,13 @@ impl Emulator {
     /// Issues a token as `POST /v3/auth/tokens` would, valid for the configured lifetime.
     pub fn issue_token(&self) -> String {
         self.shared.issue_token().0
+    }
+
+    /// Issues temporary credentials as the metadata endpoint would: `(access key, secret
+    /// key, security token)`, valid for `lifetime`.
+    pub fn issue_temporary_credentials(&self, lifetime: Duration) -> (String, String, String) {
+        let (ak, sk, token, _) = self.shared.issue_temporary_key(lifetime);
+        (ak, sk, token)
     }
 
     /// Every request that reached the server, in arrival order.

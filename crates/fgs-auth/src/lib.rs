@@ -1,0 +1,33 @@
+//! Credentials for **fgs**, the FunctionGraph SDK: implementations of
+//! [`fgs_core::auth::Auth`] that work with any transport.
+//!
+//! - [`AkSkAuth`]: AK/SK request signing (`SDK-HMAC-SHA256`), byte-identical to Huawei's
+//!   official signers, with permanent or temporary (security-token) credentials.
+//! - [`IamTokenAuth`]: an IAM token obtained from `POST /v3/auth/tokens`, cached, renewed
+//!   ahead of expiry by one caller for all, and renewed once more when the service says it
+//!   expired.
+//! - [`CredentialChain`]: credentials found the way Huawei's SDKs find them: explicit
+//!   values, environment variables, the shared credentials file, ECS/CCE metadata.
+//!
+//! ```no_run
+//! use fgs_auth::{AkSkAuth, Credentials};
+//!
+//! # fn demo() -> Result<(), fgs_core::Error> {
+//! let client = fgs_core::Client::builder()
+//!     .region("cn-north-4")
+//!     .auth(AkSkAuth::new(Credentials::new("AK...", "SK...")))
+//!     .build()?;
+//! # Ok(()) }
+//! ```
+
+mod aksk;
+mod clock;
+mod credentials;
+mod iam;
+mod time;
+
+pub use aksk::AkSkAuth;
+pub use iam::{DEFAULT_REFRESH_WINDOW, IamTokenAuth, IamTokenAuthBuilder};
+pub use time::parse_iso_utc;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use credentials::{Credentials, ProvideCredentials};
