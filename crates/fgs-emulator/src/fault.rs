@@ -153,6 +153,9 @@ impl FaultRule {
     }
 }
 
+/// How long a truncated body waits before failing, for hyper to flush what it has.
+const FLUSH_PAUSE: Duration = Duration::from_millis(50);
+
 /// The response body type of the server.
 pub(crate) type ResponseBody = BoxBody<Bytes, std::io::Error>;
 
@@ -217,12 +220,18 @@ impl Body for PacedBody {
 
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         if self.pieces.is_empty() {
-            return Poll::Ready(if self.fail_at_end {
-                self.fail_at_end = false;
-                Some(Err(std::io::Error::other("response body cut short by fault injection")))
-            } else {
-                None
-            });
+            if !self.fail_at_end {
+                return Poll::Ready(None);
+            }
+            // Pause before failing so that hyper writes out the head and the pieces sent
+            // so far; failing at once would close the connection with them still buffered.
+            let sleep = self.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep(FLUSH_PAUSE)));
+            if sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.sleep = None;
+            self.fail_at_end = false;
+            return Poll::Ready(Some(Err(std::io::Error::other("response body cut short by fault injection"))));
         }
         if !self.delay.is_zero() {
             let delay = self.delay;

@@ -478,30 +478,36 @@ async fn invoke(shared: &Arc<Shared>, call: Call<'_>) -> Result<Reply, Stop> {
         log: Vec::new(),
     });
 
-    if call.mode == InvokeMode::Async {
+    // The run is its own task: it finishes and is recorded even when the caller hangs up
+    // (hyper then drops this future), and it holds the concurrency slot until then.
+    let run_task = {
         let shared = Arc::clone(shared);
+        let context = context.clone();
         tokio::spawn(async move {
             let (outcome, elapsed) = run(handler, event, context.clone(), timeout).await;
             drop(permit);
-            finish(&shared, &context, outcome, elapsed);
-        });
-        let body = json_bytes(&AsyncInvokeResult {
-            request_id: request_id.clone(),
-        });
+            finish(&shared, &context, outcome.clone(), elapsed);
+            (outcome, elapsed)
+        })
+    };
+    if call.mode == InvokeMode::Async {
+        drop(run_task);
+        let body = json_bytes(&AsyncInvokeResult { request_id: request_id.clone() });
         return Ok(response(
             StatusCode::ACCEPTED,
-            vec![
-                (CONTENT_TYPE, APPLICATION_JSON.to_owned()),
-                (X_CFF_REQUEST_ID, request_id),
-            ],
+            vec![(CONTENT_TYPE, APPLICATION_JSON.to_owned()), (X_CFF_REQUEST_ID, request_id)],
             full(body),
         ));
     }
-
-    let (outcome, elapsed) = run(handler, event, context.clone(), timeout).await;
-    drop(permit);
+    let Ok((outcome, elapsed)) = run_task.await else {
+        return Err(Early(fss_error(
+            &request_id,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "FSS.0500",
+            "Internal error: the run was lost",
+        )));
+    };
     let finished_at = SystemTime::now();
-    finish(shared, &context, outcome.clone(), elapsed);
     if fault == Some(Fault::DropAfterRun) {
         return Err(Dropped);
     }

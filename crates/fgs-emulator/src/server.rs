@@ -93,14 +93,15 @@ impl State {
 
     /// Takes the first fault rule that applies, using up one of its repetitions.
     pub(crate) fn take_fault(&mut self, site: &crate::fault::FaultSite<'_>) -> Option<crate::fault::Fault> {
-        let index = self.faults.iter().position(|rule| rule.matches(site))?;
+        // A rule with no repetitions left (`times(.., 0)`) applies to nothing.
+        let index = self.faults.iter().position(|rule| rule.remaining != Some(0) && rule.matches(site))?;
         let rule = self.faults.get_mut(index)?;
         let fault = rule.fault.clone();
         match &mut rule.remaining {
             Some(1) => {
                 self.faults.remove(index);
             }
-            Some(n) => *n -= 1,
+            Some(n) => *n = n.saturating_sub(1),
             None => {}
         }
         Some(fault)
