@@ -118,7 +118,7 @@ pub async fn call_api_gateway<I: Serialize + ?Sized, O: DeserializeOwned>(
 // A panic in const evaluation is a compile error, which is the point; the expansion only
 // calls this in `const _: () = ...`.
 #[allow(clippy::panic)]
-pub const fn assert_one_of(allowed: &[&str], value: &str, option: &str) {
+pub const fn assert_one_of(allowed: &[&str], value: &str, message: &str) {
     let mut i = 0;
     while i < allowed.len() {
         if bytes_equal(allowed[i].as_bytes(), value.as_bytes()) {
@@ -126,9 +126,7 @@ pub const fn assert_one_of(allowed: &[&str], value: &str, option: &str) {
         }
         i += 1;
     }
-    // The message cannot be formatted in a const fn; the option name says where to look.
-    let _ = option;
-    panic!("#[fgs_function]: the value of this option is not one the API description allows");
+    panic!("{}", message);
 }
 
 const fn bytes_equal(a: &[u8], b: &[u8]) -> bool {

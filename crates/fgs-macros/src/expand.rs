@@ -3,7 +3,7 @@
 //! compiles, so the user sees the real problems rather than a cascade.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote};
 use syn::spanned::Spanned as _;
 use syn::{FnArg, ForeignItemFn, ItemTrait, Pat, ReturnType, Signature, TraitItem, Type};
 
@@ -78,7 +78,7 @@ pub fn functions(args: TokenStream, item: TokenStream) -> TokenStream {
     };
     let krate = crate_option(args, &mut errors);
     if !item.generics.params.is_empty() {
-        errors.push(item.generics.span(), "a functions trait cannot be generic");
+        errors.push_spanned(&item.generics, "a functions trait cannot be generic");
     }
 
     let trait_name = &item.ident;
@@ -86,8 +86,8 @@ pub fn functions(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut methods = Vec::new();
     for trait_item in &mut item.items {
         let TraitItem::Fn(method) = trait_item else {
-            errors.push(
-                trait_item.span(),
+            errors.push_spanned(
+                &*trait_item,
                 "a functions trait holds only `async fn` methods, one per function",
             );
             continue;
@@ -102,8 +102,8 @@ pub fn functions(args: TokenStream, item: TokenStream) -> TokenStream {
             }
         });
         if let Some(body) = &method.default {
-            errors.push(
-                body.span(),
+            errors.push_spanned(
+                body,
                 "a function method has no body: the generated client writes the call",
             );
         }
@@ -229,8 +229,8 @@ fn check_common(sig: &Signature, errors: &mut Errors) {
         );
     }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        errors.push(
-            sig.generics.span(),
+        errors.push_spanned(
+            &sig.generics,
             "a stub cannot be generic: its input and output types are fixed",
         );
     }
@@ -244,8 +244,8 @@ fn check_common(sig: &Signature, errors: &mut Errors) {
         ),
         ReturnType::Type(_, ty) => {
             if !is_result(ty) {
-                errors.push(
-                    ty.span(),
+                errors.push_spanned(
+                    ty,
                     "a stub returns `Result<Output, fgs::Error>` (or an error type that is `From<fgs::Error>`)",
                 );
             }
@@ -269,15 +269,12 @@ fn input_name(arg: &FnArg, errors: &mut Errors) -> Option<TokenStream> {
                 Some(quote!(#name))
             }
             other => {
-                errors.push(
-                    other.span(),
-                    "name the input with a plain identifier, e.g. `input: HelloIn`",
-                );
+                errors.push_spanned(other, "name the input with a plain identifier, e.g. `input: HelloIn`");
                 None
             }
         },
         FnArg::Receiver(receiver) => {
-            errors.push(receiver.span(), "unexpected `self` here");
+            errors.push_spanned(receiver, "unexpected `self` here");
             None
         }
     }
@@ -289,16 +286,16 @@ fn check_free_signature(sig: &Signature, errors: &mut Errors) -> Option<Shape> {
     let mut args = sig.inputs.iter();
     let client = match args.next() {
         Some(FnArg::Receiver(receiver)) => {
-            errors.push(
-                receiver.span(),
+            errors.push_spanned(
+                receiver,
                 "wrong receiver: a stub takes the client as its first argument (`client: &fgs::Client`); for methods, put #[function(...)] on the methods of a #[fgs_functions] trait",
             );
             None
         }
         Some(FnArg::Typed(typed)) => {
             if !matches!(&*typed.ty, Type::Reference(_)) {
-                errors.push(
-                    typed.ty.span(),
+                errors.push_spanned(
+                    &typed.ty,
                     "the first argument is the client, by reference: `client: &fgs::Client`",
                 );
             }
@@ -314,8 +311,8 @@ fn check_free_signature(sig: &Signature, errors: &mut Errors) -> Option<Shape> {
     };
     let input = args.next().and_then(|arg| input_name(arg, errors));
     for extra in args {
-        errors.push(
-            extra.span(),
+        errors.push_spanned(
+            extra,
             "a stub takes one input argument after the client; group values in a struct",
         );
     }
@@ -329,7 +326,7 @@ fn check_method_signature(sig: &Signature, errors: &mut Errors) -> Option<Shape>
     match args.next() {
         Some(FnArg::Receiver(receiver)) if receiver.reference.is_some() && receiver.mutability.is_none() => {}
         Some(other) => {
-            errors.push(other.span(), "wrong receiver: a function method takes `&self`");
+            errors.push_spanned(other, "wrong receiver: a function method takes `&self`");
         }
         None => errors.push(
             sig.paren_token.span.join(),
@@ -338,8 +335,8 @@ fn check_method_signature(sig: &Signature, errors: &mut Errors) -> Option<Shape>
     }
     let input = args.next().and_then(|arg| input_name(arg, errors));
     for extra in args {
-        errors.push(
-            extra.span(),
+        errors.push_spanned(
+            extra,
             "a function method takes one input argument after `&self`; group values in a struct",
         );
     }
@@ -375,9 +372,13 @@ fn spec(options: &Options, errors: &mut Errors) -> Option<TokenStream> {
     let mut checks = Vec::new();
     let response_version = match &options.response_version {
         Some(version) => {
-            checks.push(quote_spanned! {version.span()=>
-                const _: () = #stub::assert_one_of(#krate::__private::ResponseVersion::VALUES, #version, "response_version");
-            });
+            checks.push(value_check(
+                &krate,
+                "ResponseVersion",
+                "response_version",
+                &version.value(),
+                version.span(),
+            ));
             quote!(::core::option::Option::Some(#version))
         }
         None => quote!(::core::option::Option::None),
@@ -385,9 +386,7 @@ fn spec(options: &Options, errors: &mut Errors) -> Option<TokenStream> {
     let memory = match &options.memory {
         Some(memory) => {
             let value = options::memory_value(memory, errors)?;
-            checks.push(quote_spanned! {memory.span()=>
-                const _: () = #stub::assert_one_of(#krate::__private::InstanceMemory::VALUES, #value, "memory");
-            });
+            checks.push(value_check(&krate, "InstanceMemory", "memory", &value, memory.span()));
             quote!(::core::option::Option::Some(#value))
         }
         None => quote!(::core::option::Option::None),
@@ -409,6 +408,36 @@ fn spec(options: &Options, errors: &mut Errors) -> Option<TokenStream> {
             idempotent: #idempotent,
         };
     })
+}
+
+/// A constant that fails to compile, pointing at the option's value, when `value` is not in
+/// the list the generator wrote for `enum_name` from the spec.
+fn value_check(krate: &TokenStream, enum_name: &str, option: &str, value: &str, span: Span) -> TokenStream {
+    let enum_ident = format_ident!("{}", enum_name);
+    let message = format!(
+        "#[fgs_function]: `{option}` cannot be {value:?}: it must be one of fgs::{enum_name}::VALUES, the values the API description lists"
+    );
+    let check = quote! {
+        const _: () = #krate::__private::stub::assert_one_of(#krate::__private::#enum_ident::VALUES, #value, #message);
+    };
+    respan(check, span)
+}
+
+/// Gives every token `span`, so that a compile error inside points at the option.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(group) = &tree {
+                let mut inner = proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                tree = proc_macro2::TokenTree::Group(inner);
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
 }
 
 /// The body: the spec, then one call into the runtime.

@@ -16,6 +16,11 @@ impl Errors {
         self.0.push(syn::Error::new(span, message));
     }
 
+    /// An error underlining all of `tokens` (not only their first token).
+    pub fn push_spanned(&mut self, tokens: impl ToTokens, message: impl std::fmt::Display) {
+        self.0.push(syn::Error::new_spanned(tokens, message));
+    }
+
     pub fn push_error(&mut self, error: syn::Error) {
         self.0.push(error);
     }
@@ -175,7 +180,10 @@ pub fn parse(args: TokenStream, errors: &mut Errors, call_site: Span) -> Options
         }
         (None, Some(function)) => {
             if let (Some(_), Some(alias)) = (&version, &alias) {
-                errors.push(alias.span(), "`version` and `alias` conflict: a URN has one qualifier");
+                errors.push(
+                    alias.span(),
+                    "`version` and `alias` conflict: a call goes to one version or one alias",
+                );
             }
             options.target = check_function(&function, version.as_ref(), alias.as_ref(), errors);
         }

@@ -13,7 +13,10 @@ fn pretty(tokens: TokenStream) -> String {
 #[test]
 fn pinned_urn() {
     let expanded = crate::expand::function(
-        quote!(urn = "urn:fss:cn-north-4:0123456789abcdef0123456789abcdef:function:default:hello:latest", log),
+        quote!(
+            urn = "urn:fss:cn-north-4:0123456789abcdef0123456789abcdef:function:default:hello:latest",
+            log
+        ),
         quote! {
             /// Says hello.
             pub async fn hello(client: &fgs::Client, input: HelloIn) -> Result<HelloOut, fgs::Error>;
@@ -43,7 +46,11 @@ fn function_with_alias_and_options() {
 #[test]
 fn raw_output_without_input() {
     let expanded = crate::expand::function(
-        quote!(function = "default/report", version = "v20240101-000000", output = "raw"),
+        quote!(
+            function = "default/report",
+            version = "v20240101-000000",
+            output = "raw"
+        ),
         quote! {
             async fn report(client: &fgs::Client) -> Result<fgs::InvokeOutput, fgs::Error>;
         },
@@ -86,7 +93,11 @@ fn trait_form() {
 #[test]
 fn errors_are_collected_and_the_item_kept() {
     let expanded = crate::expand::function(
-        quote!(urn = "urn:fss:cn-north-4:p:function:default:9hello", colour = "red", timeout = "soon"),
+        quote!(
+            urn = "urn:fss:cn-north-4:p:function:default:9hello",
+            colour = "red",
+            timeout = "soon"
+        ),
         quote! {
             /// Says hello.
             async fn hello(client: &fgs::Client, input: HelloIn) -> Result<HelloOut, fgs::Error>;
@@ -94,7 +105,10 @@ fn errors_are_collected_and_the_item_kept() {
     );
     let text = expanded.to_string();
     assert_eq!(text.matches("compile_error").count(), 3, "{text}");
-    assert!(text.contains("function name \\\"9hello\\\" must start with a letter"), "{text}");
+    assert!(
+        text.contains("function name \\\"9hello\\\" must start with a letter"),
+        "{text}"
+    );
     assert!(text.contains("unknown option `colour`"), "{text}");
     assert!(text.contains("invalid timeout \\\"soon\\\""), "{text}");
     insta::assert_snapshot!(pretty(expanded));
