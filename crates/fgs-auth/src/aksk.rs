@@ -35,12 +35,18 @@ impl AkSkAuth {
     /// Signs with credentials from `provider` (a [`Credentials`] value, a
     /// [`CredentialChain`](crate::CredentialChain), or your own).
     pub fn new(provider: impl ProvideCredentials + 'static) -> Self {
-        AkSkAuth { provider: Arc::new(provider), clock: Arc::new(SystemClock) }
+        AkSkAuth {
+            provider: Arc::new(provider),
+            clock: Arc::new(SystemClock),
+        }
     }
 
     /// Signs with credentials from an already shared provider.
     pub fn from_shared(provider: Arc<dyn ProvideCredentials>) -> Self {
-        AkSkAuth { provider, clock: Arc::new(SystemClock) }
+        AkSkAuth {
+            provider,
+            clock: Arc::new(SystemClock),
+        }
     }
 
     /// Uses `clock` for `X-Sdk-Date` and expiry checks (tests).
@@ -88,7 +94,10 @@ impl AkSkAuth {
             }
         }
         if wants_unsigned {
-            headers.insert(fgs_signing::CONTENT_SHA256, HeaderValue::from_static(fgs_signing::UNSIGNED_PAYLOAD));
+            headers.insert(
+                fgs_signing::CONTENT_SHA256,
+                HeaderValue::from_static(fgs_signing::UNSIGNED_PAYLOAD),
+            );
         }
         let signed = fgs_signing::sign(
             request.method(),
@@ -109,12 +118,17 @@ impl AkSkAuth {
 
 /// The message names the header, never its value (which may be secret).
 fn header_value(value: &str, what: &str) -> Result<HeaderValue, AuthError> {
-    HeaderValue::from_str(value).map_err(|_| AuthError::invalid(format!("{what} holds characters a header cannot carry")))
+    HeaderValue::from_str(value)
+        .map_err(|_| AuthError::invalid(format!("{what} holds characters a header cannot carry")))
 }
 
 #[async_trait]
 impl Auth for AkSkAuth {
-    async fn authenticate(&self, request: &mut http::Request<Bytes>, context: &AuthContext<'_>) -> Result<(), AuthError> {
+    async fn authenticate(
+        &self,
+        request: &mut http::Request<Bytes>,
+        context: &AuthContext<'_>,
+    ) -> Result<(), AuthError> {
         let credentials = self.provider.provide_credentials().await?;
         self.sign(request, &credentials, context.project_id)
     }
@@ -131,7 +145,9 @@ mod tests {
         let mut request = http::Request::new(Bytes::from_static(body));
         *request.method_mut() = http::Method::POST;
         *request.uri_mut() = uri.parse().unwrap();
-        request.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_str(content_type).unwrap());
+        request
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_str(content_type).unwrap());
         request
     }
 

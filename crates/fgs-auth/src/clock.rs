@@ -38,7 +38,9 @@ pub struct ManualClock {
 impl ManualClock {
     /// A clock showing `now`.
     pub fn new(now: SystemTime) -> Self {
-        ManualClock { now: Arc::new(Mutex::new(now)) }
+        ManualClock {
+            now: Arc::new(Mutex::new(now)),
+        }
     }
 
     /// Sets the time.

@@ -32,7 +32,12 @@ impl fmt::Debug for Credentials {
 impl Credentials {
     /// A permanent key pair.
     pub fn new(access_key: impl Into<String>, secret_key: impl Into<Secret>) -> Self {
-        Credentials { access_key: access_key.into(), secret_key: secret_key.into(), security_token: None, expires_at: None }
+        Credentials {
+            access_key: access_key.into(),
+            secret_key: secret_key.into(),
+            security_token: None,
+            expires_at: None,
+        }
     }
 
     /// A temporary key pair: requests also carry `X-Security-Token`.

@@ -25,11 +25,25 @@ const IAM_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 enum Source {
     /// `password` method, project scope.
-    Password { domain: String, user: String, password: Secret, scope: Scope },
+    Password {
+        domain: String,
+        user: String,
+        password: Secret,
+        scope: Scope,
+    },
     /// `assume_role` method: an agency, authorised by the caller's own token.
-    AssumeRole { caller: IamTokenAuth, domain: String, agency: String, duration: Option<Duration>, scope: Scope },
+    AssumeRole {
+        caller: IamTokenAuth,
+        domain: String,
+        agency: String,
+        duration: Option<Duration>,
+        scope: Scope,
+    },
     /// A token issued elsewhere; it cannot be renewed.
-    Fixed { token: Secret, expires_at: Option<SystemTime> },
+    Fixed {
+        token: Secret,
+        expires_at: Option<SystemTime>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -50,16 +64,23 @@ impl Scope {
 impl fmt::Debug for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Source::Password { domain, user, scope, .. } => f
+            Source::Password {
+                domain, user, scope, ..
+            } => f
                 .debug_struct("Password")
                 .field("domain", domain)
                 .field("user", user)
                 .field("password", &"<redacted>")
                 .field("scope", scope)
                 .finish(),
-            Source::AssumeRole { domain, agency, scope, .. } => {
-                f.debug_struct("AssumeRole").field("domain", domain).field("agency", agency).field("scope", scope).finish()
-            }
+            Source::AssumeRole {
+                domain, agency, scope, ..
+            } => f
+                .debug_struct("AssumeRole")
+                .field("domain", domain)
+                .field("agency", agency)
+                .field("scope", scope)
+                .finish(),
             Source::Fixed { .. } => f.write_str("Fixed(<redacted>)"),
         }
     }
@@ -159,12 +180,7 @@ impl IamTokenAuthBuilder {
     }
 
     /// The `password` method: account (domain) name, IAM user name and password.
-    pub fn password(
-        mut self,
-        domain: impl Into<String>,
-        user: impl Into<String>,
-        password: impl Into<Secret>,
-    ) -> Self {
+    pub fn password(mut self, domain: impl Into<String>, user: impl Into<String>, password: impl Into<Secret>) -> Self {
         self.password = Some((domain.into(), user.into(), password.into()));
         self
     }
@@ -225,12 +241,29 @@ impl IamTokenAuthBuilder {
         let scope = self
             .scope
             .or_else(|| self.region.clone().map(Scope::ProjectName))
-            .ok_or_else(|| AuthError::invalid("set project_name or project_id: FunctionGraph needs a project-scoped token"))?;
+            .ok_or_else(|| {
+                AuthError::invalid("set project_name or project_id: FunctionGraph needs a project-scoped token")
+            })?;
         let source = match (self.password, self.assume_role) {
-            (Some((domain, user, password)), None) => Source::Password { domain, user, password, scope },
-            (None, Some((caller, domain, agency, duration))) => Source::AssumeRole { caller, domain, agency, duration, scope },
+            (Some((domain, user, password)), None) => Source::Password {
+                domain,
+                user,
+                password,
+                scope,
+            },
+            (None, Some((caller, domain, agency, duration))) => Source::AssumeRole {
+                caller,
+                domain,
+                agency,
+                duration,
+                scope,
+            },
             (Some(_), Some(_)) => return Err(AuthError::invalid("choose one of password and assume_role")),
-            (None, None) => return Err(AuthError::missing("no IAM credentials: call password(...) or assume_role(...)")),
+            (None, None) => {
+                return Err(AuthError::missing(
+                    "no IAM credentials: call password(...) or assume_role(...)",
+                ));
+            }
         };
         let url = match (self.endpoint, &self.region) {
             (Some(url), _) => url,
@@ -253,14 +286,18 @@ impl IamTokenAuthBuilder {
 }
 
 fn check_endpoint(url: &str, allow_insecure_http: bool) -> Result<Uri, AuthError> {
-    let uri: Uri = url.parse().map_err(|_| AuthError::invalid(format!("IAM endpoint {url:?} is not a URL")))?;
-    let host = uri.host().ok_or_else(|| AuthError::invalid(format!("IAM endpoint {url:?} has no host")))?;
+    let uri: Uri = url
+        .parse()
+        .map_err(|_| AuthError::invalid(format!("IAM endpoint {url:?} is not a URL")))?;
+    let host = uri
+        .host()
+        .ok_or_else(|| AuthError::invalid(format!("IAM endpoint {url:?} has no host")))?;
     match uri.scheme_str() {
         Some("https") => Ok(uri),
         Some("http") => {
             let host = host.trim_start_matches('[').trim_end_matches(']');
-            let loopback =
-                host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+            let loopback = host.eq_ignore_ascii_case("localhost")
+                || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
             if loopback || allow_insecure_http {
                 Ok(uri)
             } else {
@@ -269,7 +306,9 @@ fn check_endpoint(url: &str, allow_insecure_http: bool) -> Result<Uri, AuthError
                 )))
             }
         }
-        _ => Err(AuthError::invalid(format!("IAM endpoint {url:?} must use http or https"))),
+        _ => Err(AuthError::invalid(format!(
+            "IAM endpoint {url:?} must use http or https"
+        ))),
     }
 }
 
@@ -282,7 +321,9 @@ fn default_transport() -> Result<Arc<dyn Transport>, AuthError> {
 
 #[cfg(not(feature = "reqwest"))]
 fn default_transport() -> Result<Arc<dyn Transport>, AuthError> {
-    Err(AuthError::invalid("no transport for IAM: enable the `reqwest` feature or call transport(...)"))
+    Err(AuthError::invalid(
+        "no transport for IAM: enable the `reqwest` feature or call transport(...)",
+    ))
 }
 
 impl IamTokenAuth {
@@ -295,7 +336,10 @@ impl IamTokenAuth {
     /// expired-credentials error.
     pub fn from_token(token: impl Into<Secret>, expires_at: Option<SystemTime>) -> Self {
         Self::from_parts(
-            Source::Fixed { token: token.into(), expires_at },
+            Source::Fixed {
+                token: token.into(),
+                expires_at,
+            },
             None,
             None,
             Arc::new(SystemClock),
@@ -343,7 +387,11 @@ impl IamTokenAuth {
         match self.fetch().await {
             Ok((header, expires_at)) => {
                 let refresh_at = self.refresh_time(now, expires_at);
-                *inner.cache.write().await = Some(Cached { header: header.clone(), expires_at, refresh_at });
+                *inner.cache.write().await = Some(Cached {
+                    header: header.clone(),
+                    expires_at,
+                    refresh_at,
+                });
                 Ok(header)
             }
             Err(error) => match &*inner.cache.read().await {
@@ -371,16 +419,24 @@ impl IamTokenAuth {
         let inner = &self.inner;
         let (body, caller_token) = match &inner.source {
             Source::Fixed { token, expires_at } => {
-                let expires_at = expires_at.unwrap_or(SystemTime::UNIX_EPOCH + Duration::from_secs(u64::from(u32::MAX)));
+                let expires_at =
+                    expires_at.unwrap_or(SystemTime::UNIX_EPOCH + Duration::from_secs(u64::from(u32::MAX)));
                 if expires_at <= inner.clock.now() {
-                    return Err(AuthError::expired("the IAM token has expired and was issued elsewhere, so it cannot be renewed"));
+                    return Err(AuthError::expired(
+                        "the IAM token has expired and was issued elsewhere, so it cannot be renewed",
+                    ));
                 }
                 let mut header = HeaderValue::from_str(token.expose().trim())
                     .map_err(|_| AuthError::invalid("the IAM token holds characters a header cannot carry"))?;
                 header.set_sensitive(true);
                 return Ok((header, expires_at));
             }
-            Source::Password { domain, user, password, scope } => (
+            Source::Password {
+                domain,
+                user,
+                password,
+                scope,
+            } => (
                 json!({ "auth": {
                     "identity": { "methods": ["password"], "password": { "user": {
                         "name": user, "password": password.expose(), "domain": { "name": domain }
@@ -389,7 +445,13 @@ impl IamTokenAuth {
                 } }),
                 None,
             ),
-            Source::AssumeRole { caller, domain, agency, duration, scope } => {
+            Source::AssumeRole {
+                caller,
+                domain,
+                agency,
+                duration,
+                scope,
+            } => {
                 let mut role = json!({ "domain_name": domain, "agency_name": agency });
                 if let Some(duration) = duration {
                     role["duration_seconds"] = json!(duration.as_secs());
@@ -408,9 +470,10 @@ impl IamTokenAuth {
         let mut request = http::Request::new(Bytes::from(body.to_string()));
         *request.method_mut() = Method::POST;
         *request.uri_mut() = uri;
-        request
-            .headers_mut()
-            .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json;charset=utf8"));
+        request.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json;charset=utf8"),
+        );
         if let Some(caller_token) = caller_token {
             request.headers_mut().insert("x-auth-token", caller_token);
         }
@@ -457,15 +520,26 @@ fn iam_message(body: &[u8]) -> String {
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
     parsed
         .as_ref()
-        .and_then(|v| v["error"]["message"].as_str().or_else(|| v["error_msg"].as_str()).map(str::to_owned))
+        .and_then(|v| {
+            v["error"]["message"]
+                .as_str()
+                .or_else(|| v["error_msg"].as_str())
+                .map(str::to_owned)
+        })
         .unwrap_or_else(|| format!("{} bytes of body", body.len()))
 }
 
 #[async_trait]
 impl Auth for IamTokenAuth {
-    async fn authenticate(&self, request: &mut http::Request<Bytes>, _context: &AuthContext<'_>) -> Result<(), AuthError> {
+    async fn authenticate(
+        &self,
+        request: &mut http::Request<Bytes>,
+        _context: &AuthContext<'_>,
+    ) -> Result<(), AuthError> {
         let token = self.token().await?;
-        request.headers_mut().insert(fgs_core::generated::operations::IAM_TOKEN_HEADER, token);
+        request
+            .headers_mut()
+            .insert(fgs_core::generated::operations::IAM_TOKEN_HEADER, token);
         Ok(())
     }
 

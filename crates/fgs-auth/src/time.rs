@@ -55,7 +55,10 @@ mod tests {
         let t = parse_iso_utc("2020-01-04T09:05:22.701000Z").unwrap();
         assert_eq!(t, UNIX_EPOCH + Duration::new(1_578_128_722, 701_000_000));
         assert_eq!(parse_iso_utc("1970-01-01T00:00:00Z"), Some(UNIX_EPOCH));
-        assert_eq!(parse_iso_utc("2000-02-29T12:00:00.5Z"), Some(UNIX_EPOCH + Duration::new(951_825_600, 500_000_000)));
+        assert_eq!(
+            parse_iso_utc("2000-02-29T12:00:00.5Z"),
+            Some(UNIX_EPOCH + Duration::new(951_825_600, 500_000_000))
+        );
         assert!(parse_iso_utc("2020-01-04 09:05:22Z").is_none());
         assert!(parse_iso_utc("2020-13-04T09:05:22Z").is_none());
         assert!(parse_iso_utc("2020-01-04T09:05:22").is_none());

@@ -36,7 +36,11 @@ fn auth(emulator: &Emulator, clock: &ManualClock) -> IamTokenAuth {
 }
 
 fn client(emulator: &Emulator, auth: IamTokenAuth) -> Client {
-    Client::builder().endpoint_url(emulator.endpoint()).auth(auth).build().unwrap()
+    Client::builder()
+        .endpoint_url(emulator.endpoint())
+        .auth(auth)
+        .build()
+        .unwrap()
 }
 
 fn urn(emulator: &Emulator) -> FunctionUrn {
@@ -44,7 +48,11 @@ fn urn(emulator: &Emulator) -> FunctionUrn {
 }
 
 fn token_requests(emulator: &Emulator) -> usize {
-    emulator.requests().iter().filter(|r| r.path.starts_with("/v3/auth/tokens")).count()
+    emulator
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/v3/auth/tokens"))
+        .count()
 }
 
 #[tokio::test]
@@ -52,7 +60,12 @@ async fn fetches_once_and_reuses_the_token() {
     let emulator = emulator(Duration::from_secs(24 * 3600)).await;
     let client = client(&emulator, auth(&emulator, &ManualClock::new(SystemTime::now())));
     for i in 0..3 {
-        let out = client.invoke(&urn(&emulator)).json(&json!({ "i": i })).send().await.unwrap();
+        let out = client
+            .invoke(&urn(&emulator))
+            .json(&json!({ "i": i }))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(out.result_json::<serde_json::Value>().unwrap(), json!({ "i": i }));
     }
     assert_eq!(token_requests(&emulator), 1);
@@ -144,12 +157,24 @@ async fn a_token_that_expires_mid_run_is_renewed_and_the_call_sent_once_more() {
     let client = client(&emulator, auth);
     client.invoke(&urn(&emulator)).send().await.unwrap();
     tokio::time::sleep(Duration::from_millis(700)).await;
-    let out = client.invoke(&urn(&emulator)).json(&json!({ "after": "expiry" })).send().await.unwrap();
-    assert_eq!(out.result_json::<serde_json::Value>().unwrap(), json!({ "after": "expiry" }));
+    let out = client
+        .invoke(&urn(&emulator))
+        .json(&json!({ "after": "expiry" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        out.result_json::<serde_json::Value>().unwrap(),
+        json!({ "after": "expiry" })
+    );
     assert_eq!(token_requests(&emulator), 2);
     // The refused request never ran the function: one run per call.
     assert_eq!(emulator.invocation_count("default", "echo"), 2);
-    let refused = emulator.requests().iter().filter(|r| r.path.contains("/invocations")).count();
+    let refused = emulator
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains("/invocations"))
+        .count();
     assert_eq!(refused, 3, "two calls, one of them sent twice");
 }
 
@@ -162,7 +187,11 @@ async fn a_wrong_password_is_an_auth_error_without_the_password() {
         .project_name(emulator.region())
         .build()
         .unwrap();
-    let err = client(&emulator, auth).invoke(&urn(&emulator)).send().await.unwrap_err();
+    let err = client(&emulator, auth)
+        .invoke(&urn(&emulator))
+        .send()
+        .await
+        .unwrap_err();
     let text = format!("{err} {err:?}");
     assert!(text.contains("The username or password is wrong"), "{text}");
     assert!(!text.contains("wrong password 123"), "{text}");
@@ -182,11 +211,17 @@ async fn an_agency_token_comes_from_assume_role() {
         .unwrap();
     client(&emulator, agency).invoke(&urn(&emulator)).send().await.unwrap();
     let requests = emulator.requests();
-    let role_request = requests.iter().rfind(|r| r.path.starts_with("/v3/auth/tokens")).unwrap();
+    let role_request = requests
+        .iter()
+        .rfind(|r| r.path.starts_with("/v3/auth/tokens"))
+        .unwrap();
     let body: serde_json::Value = serde_json::from_slice(&role_request.body).unwrap();
     assert_eq!(body["auth"]["identity"]["assume_role"]["agency_name"], "fgs-invoker");
     assert_eq!(body["auth"]["identity"]["assume_role"]["duration_seconds"], 3600);
-    assert!(role_request.headers.contains_key("x-auth-token"), "authorised by the caller's token");
+    assert!(
+        role_request.headers.contains_key("x-auth-token"),
+        "authorised by the caller's token"
+    );
     assert_eq!(token_requests(&emulator), 2);
 }
 
@@ -198,7 +233,11 @@ async fn an_issued_token_is_used_until_it_expires() {
     client(&emulator, auth).invoke(&urn(&emulator)).send().await.unwrap();
 
     let expired = IamTokenAuth::from_token(token.as_str(), Some(SystemTime::now() - Duration::from_secs(1)));
-    let err = client(&emulator, expired).invoke(&urn(&emulator)).send().await.unwrap_err();
+    let err = client(&emulator, expired)
+        .invoke(&urn(&emulator))
+        .send()
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("has expired"), "{err}");
     assert!(!format!("{err:?}").contains(&token));
 }
@@ -219,6 +258,9 @@ fn passwords_never_print_and_endpoints_are_checked() {
         .build()
         .unwrap_err();
     assert!(insecure.to_string().contains("plain http"), "{insecure}");
-    let unscoped = IamTokenAuth::builder().endpoint("https://iam.example.com").password(DOMAIN, USER, PASSWORD).build();
+    let unscoped = IamTokenAuth::builder()
+        .endpoint("https://iam.example.com")
+        .password(DOMAIN, USER, PASSWORD)
+        .build();
     assert!(unscoped.unwrap_err().to_string().contains("project"));
 }
