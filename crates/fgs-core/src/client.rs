@@ -359,12 +359,22 @@ impl Client {
             Ok(request)
         };
         let context = AuthContext::new(info, target.project_id, target.region);
-        let options = SendOptions { timeout: Some(target.timeout.unwrap_or(inner.timeout)) };
+        let options = SendOptions {
+            timeout: Some(target.timeout.unwrap_or(inner.timeout)),
+        };
         let mut rejected_once = false;
         let response = loop {
             let mut request = build()?;
-            inner.auth.authenticate(&mut request, &context).await.map_err(Error::Auth)?;
-            let response = inner.transport.send(request, &options).await.map_err(Error::from_transport)?;
+            inner
+                .auth
+                .authenticate(&mut request, &context)
+                .await
+                .map_err(Error::Auth)?;
+            let response = inner
+                .transport
+                .send(request, &options)
+                .await
+                .map_err(Error::from_transport)?;
             // The gateway refused the credentials, so the function did not run: the auth
             // may renew them and the request goes once more.
             if response.status() == StatusCode::UNAUTHORIZED && !rejected_once {

@@ -114,13 +114,21 @@ pub(crate) fn issue_token(shared: &Shared, headers: &HeaderMap, body: &Bytes) ->
     let has = |method: &str| methods.is_some_and(|m| m.iter().any(|v| v == method));
     let (method, name, domain) = if has("password") {
         let user = &identity["password"]["user"];
-        let (Some(name), Some(password), Some(domain)) =
-            (user["name"].as_str(), user["password"].as_str(), user["domain"]["name"].as_str())
-        else {
-            return iam_error(StatusCode::BAD_REQUEST, "auth.identity.password.user needs name, password and domain.name.");
+        let (Some(name), Some(password), Some(domain)) = (
+            user["name"].as_str(),
+            user["password"].as_str(),
+            user["domain"]["name"].as_str(),
+        ) else {
+            return iam_error(
+                StatusCode::BAD_REQUEST,
+                "auth.identity.password.user needs name, password and domain.name.",
+            );
         };
-        let known =
-            shared.config.iam_users.iter().any(|u| u.name == name && u.domain == domain && u.password == password);
+        let known = shared
+            .config
+            .iam_users
+            .iter()
+            .any(|u| u.name == name && u.domain == domain && u.password == password);
         if !known {
             return iam_error(StatusCode::UNAUTHORIZED, "The username or password is wrong.");
         }
@@ -128,15 +136,24 @@ pub(crate) fn issue_token(shared: &Shared, headers: &HeaderMap, body: &Bytes) ->
     } else if has("assume_role") {
         let role = &identity["assume_role"];
         let (Some(agency), Some(domain)) = (role["agency_name"].as_str(), role["domain_name"].as_str()) else {
-            return iam_error(StatusCode::BAD_REQUEST, "auth.identity.assume_role needs agency_name and domain_name.");
+            return iam_error(
+                StatusCode::BAD_REQUEST,
+                "auth.identity.assume_role needs agency_name and domain_name.",
+            );
         };
         let caller = headers.get("x-auth-token").and_then(|v| v.to_str().ok());
         if !caller.is_some_and(|token| token_valid(shared, token)) {
-            return iam_error(StatusCode::UNAUTHORIZED, "The request you have made requires a valid X-Auth-Token.");
+            return iam_error(
+                StatusCode::UNAUTHORIZED,
+                "The request you have made requires a valid X-Auth-Token.",
+            );
         }
         ("assume_role", agency.to_owned(), domain.to_owned())
     } else {
-        return iam_error(StatusCode::BAD_REQUEST, "The emulator supports the password and assume_role methods.");
+        return iam_error(
+            StatusCode::BAD_REQUEST,
+            "The emulator supports the password and assume_role methods.",
+        );
     };
     let project = &request["auth"]["scope"]["project"];
     let in_scope = project["name"].as_str() == Some(shared.config.region.as_str())
@@ -192,7 +209,11 @@ pub(crate) fn metadata_token(shared: &Shared, headers: &HeaderMap) -> Reply {
     }
     let token = util::hex32();
     shared.lock().metadata_tokens.push(token.clone());
-    response(StatusCode::OK, vec![(CONTENT_TYPE, "text/plain".to_owned())], full(token))
+    response(
+        StatusCode::OK,
+        vec![(CONTENT_TYPE, "text/plain".to_owned())],
+        full(token),
+    )
 }
 
 /// `GET /openstack/latest/securitykey`: temporary credentials, as on an ECS instance with
@@ -214,9 +235,17 @@ pub(crate) fn metadata_security_key(shared: &Shared, headers: &HeaderMap) -> Rep
             "expires_at": util::format_utc_micros(expires_at),
         }
     }));
-    response(StatusCode::OK, vec![(CONTENT_TYPE, "application/json".to_owned())], full(body))
+    response(
+        StatusCode::OK,
+        vec![(CONTENT_TYPE, "application/json".to_owned())],
+        full(body),
+    )
 }
 
 fn metadata_error(status: StatusCode, message: &str) -> Reply {
-    response(status, vec![(CONTENT_TYPE, "text/plain".to_owned())], full(message.to_owned()))
+    response(
+        status,
+        vec![(CONTENT_TYPE, "text/plain".to_owned())],
+        full(message.to_owned()),
+    )
 }

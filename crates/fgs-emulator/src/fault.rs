@@ -117,12 +117,20 @@ pub(crate) enum FaultSite<'a> {
 impl FaultRule {
     /// `fault` for every invocation request, until removed.
     pub fn always(fault: Fault) -> Self {
-        FaultRule { fault, target: FaultTarget::Invocations, remaining: None }
+        FaultRule {
+            fault,
+            target: FaultTarget::Invocations,
+            remaining: None,
+        }
     }
 
     /// `fault` for the next `times` invocation requests.
     pub fn times(fault: Fault, times: usize) -> Self {
-        FaultRule { fault, target: FaultTarget::Invocations, remaining: Some(times) }
+        FaultRule {
+            fault,
+            target: FaultTarget::Invocations,
+            remaining: Some(times),
+        }
     }
 
     /// `fault` for the next invocation request only.
@@ -225,13 +233,17 @@ impl Body for PacedBody {
             }
             // Pause before failing so that hyper writes out the head and the pieces sent
             // so far; failing at once would close the connection with them still buffered.
-            let sleep = self.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep(FLUSH_PAUSE)));
+            let sleep = self
+                .sleep
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep(FLUSH_PAUSE)));
             if sleep.as_mut().poll(cx).is_pending() {
                 return Poll::Pending;
             }
             self.sleep = None;
             self.fail_at_end = false;
-            return Poll::Ready(Some(Err(std::io::Error::other("response body cut short by fault injection"))));
+            return Poll::Ready(Some(Err(std::io::Error::other(
+                "response body cut short by fault injection",
+            ))));
         }
         if !self.delay.is_zero() {
             let delay = self.delay;

@@ -57,7 +57,11 @@ pub(crate) type Reply = Response<ResponseBody>;
 
 /// Which endpoint a request is for.
 enum Route<'a> {
-    Invoke { project_id: &'a str, urn_segment: &'a str, mode: InvokeMode },
+    Invoke {
+        project_id: &'a str,
+        urn_segment: &'a str,
+        mode: InvokeMode,
+    },
     IamTokens,
     MetadataToken,
     MetadataSecurityKey,
@@ -164,7 +168,9 @@ pub(crate) async fn serve(shared: Arc<Shared>, request: Request<Incoming>) -> Re
             let fault = shared.lock().take_fault(&FaultSite::Iam);
             match fault {
                 Some(Fault::Latency(delay)) => tokio::time::sleep(delay).await,
-                Some(Fault::Error { status, code, message, .. }) => {
+                Some(Fault::Error {
+                    status, code, message, ..
+                }) => {
                     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                     return Ok(fss_error(&util::uuid_like(), status, &code, &message));
                 }
@@ -330,7 +336,10 @@ async fn invoke(shared: &Arc<Shared>, call: Call<'_>) -> Result<Reply, Stop> {
         )));
     }
 
-    let site = FaultSite::Invocation { package: urn.package(), name: urn.name() };
+    let site = FaultSite::Invocation {
+        package: urn.package(),
+        name: urn.name(),
+    };
     let fault = shared.lock().take_fault(&site);
     let fault = match fault {
         Some(Fault::Latency(delay)) => {
@@ -492,10 +501,15 @@ async fn invoke(shared: &Arc<Shared>, call: Call<'_>) -> Result<Reply, Stop> {
     };
     if call.mode == InvokeMode::Async {
         drop(run_task);
-        let body = json_bytes(&AsyncInvokeResult { request_id: request_id.clone() });
+        let body = json_bytes(&AsyncInvokeResult {
+            request_id: request_id.clone(),
+        });
         return Ok(response(
             StatusCode::ACCEPTED,
-            vec![(CONTENT_TYPE, APPLICATION_JSON.to_owned()), (X_CFF_REQUEST_ID, request_id)],
+            vec![
+                (CONTENT_TYPE, APPLICATION_JSON.to_owned()),
+                (X_CFF_REQUEST_ID, request_id),
+            ],
             full(body),
         ));
     }

@@ -94,7 +94,10 @@ impl State {
     /// Takes the first fault rule that applies, using up one of its repetitions.
     pub(crate) fn take_fault(&mut self, site: &crate::fault::FaultSite<'_>) -> Option<crate::fault::Fault> {
         // A rule with no repetitions left (`times(.., 0)`) applies to nothing.
-        let index = self.faults.iter().position(|rule| rule.remaining != Some(0) && rule.matches(site))?;
+        let index = self
+            .faults
+            .iter()
+            .position(|rule| rule.remaining != Some(0) && rule.matches(site))?;
         let rule = self.faults.get_mut(index)?;
         let fault = rule.fault.clone();
         match &mut rule.remaining {
@@ -129,7 +132,10 @@ impl Shared {
         let secret_key = util::hex32();
         let security_token = format!("emu-sts-{}{}", util::hex32(), util::hex32());
         let expires_at = SystemTime::now() + lifetime;
-        let key = AccessKey { secret: secret_key.clone(), security_token: Some(security_token.clone()) };
+        let key = AccessKey {
+            secret: secret_key.clone(),
+            security_token: Some(security_token.clone()),
+        };
         self.lock().temporary_keys.insert(access_key.clone(), (key, expires_at));
         (access_key, secret_key, security_token, expires_at)
     }
