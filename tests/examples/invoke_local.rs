@@ -1,10 +1,11 @@
 //! The main job: start a local FunctionGraph (the fgs emulator) on 127.0.0.1, register a
-//! function, invoke it through the fgs client over HTTP with an IAM token the emulator
-//! issued and verifies, and print the typed result, log and summary.
+//! function, invoke it through the fgs client over HTTP with AK/SK request signing (which
+//! the emulator verifies as the API gateway does), and print the typed result, log and
+//! summary.
 //!
 //! Run with `cargo run -p fgs-tests --example invoke_local`.
 
-use fgs::auth::StaticToken;
+use fgs::auth::{AkSkAuth, Credentials};
 use fgs::{Client, FunctionUrn};
 use fgs_emulator::{Emulator, Function, FunctionError, Handler};
 use serde::{Deserialize, Serialize};
@@ -29,7 +30,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ctx.log(format!("greeting {name}"));
         Ok(serde_json::json!({ "message": format!("Hello, {name}!"), "length": name.len() }))
     });
+    // Fake keys for the local emulator: nothing here reaches a real account.
+    let (access_key, secret_key) = ("AKLOCALEXAMPLE000001", "SKlocalExample0123456789abcdefghijklmnop");
     let emulator = Emulator::builder()
+        .access_key(access_key, secret_key)
         .function(Function::new("default", "hello", hello))
         .start()
         .await?;
@@ -38,7 +42,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = Client::builder()
         .endpoint_url(emulator.endpoint())
         .region(emulator.region())
-        .auth(StaticToken::new(emulator.issue_token()))
+        .auth(AkSkAuth::new(Credentials::new(access_key, secret_key)))
         .build()?;
     let urn: FunctionUrn = emulator.urn("default", "hello", Some("latest")).parse()?;
     println!("invoking {urn}");

@@ -27,7 +27,16 @@ mod iam;
 mod time;
 
 pub use aksk::AkSkAuth;
-pub use iam::{DEFAULT_REFRESH_WINDOW, IamTokenAuth, IamTokenAuthBuilder};
-pub use time::parse_iso_utc;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use credentials::{Credentials, ProvideCredentials};
+pub use iam::{DEFAULT_REFRESH_WINDOW, IamTokenAuth, IamTokenAuthBuilder};
+
+mod chain;
+mod environment;
+mod metadata;
+mod profile;
+
+pub use chain::{CredentialChain, CredentialSource};
+pub use environment::EnvironmentCredentials;
+pub use metadata::MetadataCredentials;
+pub use profile::ProfileCredentials;

@@ -21,9 +21,23 @@
 //! Features:
 //! - `reqwest` (default): the default transport, reqwest with rustls. Without it, pass
 //!   your own [`Transport`](transport::Transport) to [`ClientBuilder::transport`].
+//! - `auth` (default): AK/SK signing, IAM tokens that renew themselves and the credential
+//!   chain, in [`auth`].
 
 #[doc(inline)]
 pub use fgs_core::*;
+
+/// Credentials: the [`Auth`](auth::Auth) trait, a static IAM token and, with the `auth`
+/// feature (on by default), AK/SK signing, self-renewing IAM tokens and the credential
+/// chain.
+pub mod auth {
+    #[doc(inline)]
+    pub use fgs_core::auth::*;
+
+    #[cfg(feature = "auth")]
+    #[doc(inline)]
+    pub use fgs_auth::*;
+}
 
 /// Turns a bodiless `async fn` into a typed call of one FunctionGraph function.
 ///

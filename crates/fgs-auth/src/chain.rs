@@ -1,0 +1,321 @@
+//! The credential chain: the first of several sources that has credentials.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use fgs_core::auth::AuthError;
+use tokio::sync::OnceCell;
+
+use crate::credentials::{Credentials, ProvideCredentials};
+use crate::environment::EnvironmentCredentials;
+use crate::metadata::MetadataCredentials;
+use crate::profile::ProfileCredentials;
+
+/// A source of a [`CredentialChain`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CredentialSource {
+    /// Given with [`CredentialChain::with_explicit`].
+    Explicit,
+    /// [`EnvironmentCredentials`].
+    Environment,
+    /// [`ProfileCredentials`].
+    Profile,
+    /// [`MetadataCredentials`].
+    Metadata,
+}
+
+impl fmt::Display for CredentialSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CredentialSource::Explicit => "explicit",
+            CredentialSource::Environment => "environment",
+            CredentialSource::Profile => "profile",
+            CredentialSource::Metadata => "metadata",
+        })
+    }
+}
+
+/// The source that had credentials, found at first use.
+#[derive(Debug)]
+struct Resolved {
+    source: CredentialSource,
+    /// The credentials of a source that does not renew them; `None` for metadata, which
+    /// is asked every time (it caches and refreshes on its own).
+    credentials: Option<Credentials>,
+    project_id: Option<String>,
+}
+
+/// Credentials found the way Huawei's SDKs find them: the first of these sources, in
+/// this order, that has some.
+///
+/// 1. explicit credentials, if given ([`with_explicit`](Self::with_explicit));
+/// 2. the environment ([`EnvironmentCredentials`]: `HUAWEICLOUD_SDK_AK`,
+///    `HUAWEICLOUD_SDK_SK`, ...);
+/// 3. the shared credentials file ([`ProfileCredentials`]: `[basic]` of
+///    `~/.huaweicloud/credentials`);
+/// 4. the ECS/CCE instance metadata service ([`MetadataCredentials`]), only if enabled
+///    with [`with_metadata`](Self::with_metadata): outside Huawei Cloud its address
+///    leads nowhere, so it is never asked unless you say so.
+///
+/// The sources are tried at the first use ([`provide_credentials`](ProvideCredentials::provide_credentials)
+/// or [`project_id`](Self::project_id)); the one that worked is kept, and later calls go
+/// straight to it: explicit, environment and profile credentials are kept as they were
+/// read, and metadata credentials keep refreshing themselves. A failed search is not
+/// kept, so the next call searches again. Clones share what was found.
+///
+/// When no source has credentials the error
+/// ([`Missing`](fgs_core::auth::AuthErrorKind::Missing)) lists every source and why it
+/// had none, never a secret, e.g. `no credentials found: environment: HUAWEICLOUD_SDK_AK
+/// and HUAWEICLOUD_SDK_SK are not set; profile: /home/u/.huaweicloud/credentials does not
+/// exist; metadata: not enabled`.
+///
+/// ```no_run
+/// use fgs_auth::{AkSkAuth, CredentialChain, MetadataCredentials};
+///
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let chain = CredentialChain::default_chain().with_metadata(MetadataCredentials::new());
+/// let mut builder = fgs_core::Client::builder().region("cn-north-4");
+/// if let Some(project_id) = chain.project_id().await? {
+///     builder = builder.project_id(project_id);
+/// }
+/// let client = builder.auth(AkSkAuth::new(chain)).build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct CredentialChain {
+    explicit: Option<Credentials>,
+    project_id: Option<String>,
+    environment: Option<EnvironmentCredentials>,
+    profile: Option<ProfileCredentials>,
+    metadata: Option<MetadataCredentials>,
+    resolved: Arc<OnceCell<Resolved>>,
+}
+
+impl Default for CredentialChain {
+    /// [`CredentialChain::default_chain`].
+    fn default() -> Self {
+        Self::default_chain()
+    }
+}
+
+impl CredentialChain {
+    /// A chain with no sources; add them with the `with_*` methods.
+    pub fn empty() -> Self {
+        CredentialChain {
+            explicit: None,
+            project_id: None,
+            environment: None,
+            profile: None,
+            metadata: None,
+            resolved: Arc::default(),
+        }
+    }
+
+    /// The environment of the process, then the shared credentials file where the
+    /// environment says (or `~/.huaweicloud/credentials`). No metadata: add it with
+    /// [`with_metadata`](Self::with_metadata).
+    pub fn default_chain() -> Self {
+        Self::empty()
+            .with_environment(EnvironmentCredentials::new())
+            .with_profile(ProfileCredentials::new())
+    }
+
+    /// Credentials that win over every other source.
+    pub fn with_explicit(mut self, credentials: Credentials) -> Self {
+        self.explicit = Some(credentials);
+        self.reset()
+    }
+
+    /// A project id that wins over the one of any source (see [`project_id`](Self::project_id)).
+    pub fn with_project_id(mut self, project_id: impl Into<String>) -> Self {
+        self.project_id = Some(project_id.into());
+        self.reset()
+    }
+
+    /// The environment source (replacing the one there is).
+    pub fn with_environment(mut self, environment: EnvironmentCredentials) -> Self {
+        self.environment = Some(environment);
+        self.reset()
+    }
+
+    /// The credentials file source (replacing the one there is).
+    pub fn with_profile(mut self, profile: ProfileCredentials) -> Self {
+        self.profile = Some(profile);
+        self.reset()
+    }
+
+    /// Enables the instance metadata source, tried last.
+    pub fn with_metadata(mut self, metadata: MetadataCredentials) -> Self {
+        self.metadata = Some(metadata);
+        self.reset()
+    }
+
+    /// A changed chain searches anew.
+    fn reset(mut self) -> Self {
+        self.resolved = Arc::default();
+        self
+    }
+
+    /// The source the credentials come from, once they were found.
+    pub fn resolved_source(&self) -> Option<CredentialSource> {
+        self.resolved.get().map(|resolved| resolved.source)
+    }
+
+    /// The project id that goes with the credentials: the one given to
+    /// [`with_project_id`](Self::with_project_id) if any, else the one of the source that
+    /// supplied the credentials (`HUAWEICLOUD_SDK_PROJECT_ID` for the environment,
+    /// `project_id` in `[basic]` for the credentials file; explicit credentials and the
+    /// metadata source have none).
+    ///
+    /// Asynchronous because it searches the sources if that has not happened yet (which
+    /// may ask the metadata service); it fails as
+    /// [`provide_credentials`](ProvideCredentials::provide_credentials) does when no
+    /// source has credentials. A project id given with `with_project_id` is returned
+    /// without searching.
+    pub async fn project_id(&self) -> Result<Option<String>, AuthError> {
+        if let Some(project_id) = &self.project_id {
+            return Ok(Some(project_id.clone()));
+        }
+        Ok(self.resolve().await?.project_id.clone())
+    }
+
+    async fn resolve(&self) -> Result<&Resolved, AuthError> {
+        self.resolved.get_or_try_init(|| self.search()).await
+    }
+
+    /// Tries each source in order.
+    async fn search(&self) -> Result<Resolved, AuthError> {
+        let found = |source, credentials, project_id| Resolved {
+            source,
+            credentials,
+            project_id,
+        };
+        if let Some(credentials) = &self.explicit {
+            return Ok(found(CredentialSource::Explicit, Some(credentials.clone()), None));
+        }
+        let mut failures = Vec::new();
+        let mut failed = |source: CredentialSource, why: &dyn fmt::Display| failures.push(format!("{source}: {why}"));
+        let not_enabled = &"not enabled";
+        match &self.environment {
+            Some(environment) => match environment.credentials() {
+                Ok(credentials) => {
+                    return Ok(found(
+                        CredentialSource::Environment,
+                        Some(credentials),
+                        environment.project_id(),
+                    ));
+                }
+                Err(error) => failed(CredentialSource::Environment, &error),
+            },
+            None => failed(CredentialSource::Environment, not_enabled),
+        }
+        match &self.profile {
+            Some(profile) => match profile.credentials() {
+                Ok(credentials) => {
+                    let project_id = profile.project_id().ok().flatten();
+                    return Ok(found(CredentialSource::Profile, Some(credentials), project_id));
+                }
+                Err(error) => failed(CredentialSource::Profile, &error),
+            },
+            None => failed(CredentialSource::Profile, not_enabled),
+        }
+        match &self.metadata {
+            Some(metadata) => match metadata.provide_credentials().await {
+                Ok(_) => return Ok(found(CredentialSource::Metadata, None, None)),
+                Err(error) => failed(CredentialSource::Metadata, &error),
+            },
+            None => failed(CredentialSource::Metadata, not_enabled),
+        }
+        Err(AuthError::missing(format!(
+            "no credentials found: {}",
+            failures.join("; ")
+        )))
+    }
+}
+
+#[async_trait]
+impl ProvideCredentials for CredentialChain {
+    async fn provide_credentials(&self) -> Result<Credentials, AuthError> {
+        let resolved = self.resolve().await?;
+        match (&resolved.credentials, &self.metadata) {
+            (Some(credentials), _) => Ok(credentials.clone()),
+            (None, Some(metadata)) => metadata.provide_credentials().await,
+            (None, None) => Err(AuthError::missing("the credential chain lost its metadata source")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use fgs_core::auth::AuthErrorKind;
+
+    use super::*;
+
+    fn env(ak: Option<&'static str>) -> EnvironmentCredentials {
+        EnvironmentCredentials::from_lookup(move |name| match name {
+            "HUAWEICLOUD_SDK_AK" => ak.map(str::to_owned),
+            "HUAWEICLOUD_SDK_SK" => ak.map(|_| "SK-FROM-ENV".to_owned()),
+            _ => None,
+        })
+    }
+
+    #[tokio::test]
+    async fn first_source_with_credentials_wins_and_is_kept() {
+        let chain = CredentialChain::empty()
+            .with_environment(env(Some("AK-ENV")))
+            .with_profile(ProfileCredentials::from_path("/nonexistent/credentials"));
+        assert_eq!(chain.resolved_source(), None);
+        assert_eq!(chain.provide_credentials().await.unwrap().access_key(), "AK-ENV");
+        assert_eq!(chain.resolved_source(), Some(CredentialSource::Environment));
+        assert_eq!(
+            chain.clone().resolved_source(),
+            Some(CredentialSource::Environment),
+            "clones share"
+        );
+        assert_eq!(chain.project_id().await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn explicit_needs_no_other_source() {
+        let chain = CredentialChain::empty()
+            .with_explicit(Credentials::new("AK-X", "SK-X"))
+            .with_project_id("p-x");
+        assert_eq!(chain.provide_credentials().await.unwrap().access_key(), "AK-X");
+        assert_eq!(chain.resolved_source(), Some(CredentialSource::Explicit));
+        assert_eq!(chain.project_id().await.unwrap().as_deref(), Some("p-x"));
+    }
+
+    #[tokio::test]
+    async fn an_empty_chain_says_nothing_is_enabled() {
+        let err = CredentialChain::empty().provide_credentials().await.unwrap_err();
+        assert_eq!(err.kind(), AuthErrorKind::Missing);
+        assert_eq!(
+            err.to_string(),
+            "no credentials found: environment: not enabled; profile: not enabled; metadata: not enabled"
+        );
+    }
+
+    #[tokio::test]
+    async fn failures_are_not_kept() {
+        let chain = CredentialChain::empty().with_environment(env(None));
+        assert!(chain.provide_credentials().await.is_err());
+        assert_eq!(chain.resolved_source(), None);
+        assert!(chain.project_id().await.is_err());
+    }
+
+    #[test]
+    fn source_names() {
+        let names: Vec<String> = [
+            CredentialSource::Explicit,
+            CredentialSource::Environment,
+            CredentialSource::Profile,
+            CredentialSource::Metadata,
+        ]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+        assert_eq!(names, ["explicit", "environment", "profile", "metadata"]);
+    }
+}

@@ -1,0 +1,440 @@
+//! Credentials from the shared credentials file of Huawei's SDKs (`~/.huaweicloud/credentials`).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use async_trait::async_trait;
+use fgs_core::auth::{AuthError, Secret};
+
+use crate::credentials::{Credentials, ProvideCredentials};
+use crate::environment::{Lookup, non_empty, process_environment};
+
+/// The section the official SDKs read for project-scoped ("basic") credentials.
+const SECTION: &str = "basic";
+/// configparser's section of defaults for every other section.
+const DEFAULT_SECTION: &str = "DEFAULT";
+
+/// Credentials from the shared credentials file that Huawei's official SDKs read.
+///
+/// The file is `$HUAWEICLOUD_SDK_CREDENTIALS_FILE` if that variable is set, else
+/// `~/.huaweicloud/credentials` (home from `HOME`, or `USERPROFILE` on Windows). It is
+/// an INI file; the `[basic]` section holds the keys read here:
+///
+/// ```ini
+/// [basic]
+/// ak = AK-EXAMPLE
+/// sk = SK-EXAMPLE
+/// project_id = 0123456789abcdef0123456789abcdef
+/// # security_token = ... (temporary credentials)
+/// ```
+///
+/// The file is read as Python's `configparser` reads it: `key = value` or `key: value`,
+/// keys case-insensitive, section names case-sensitive, whole-line comments starting
+/// with `#` or `;`, surrounding whitespace trimmed, indented lines continuing the
+/// previous value, and `[DEFAULT]` supplying values for every section. Unlike
+/// configparser, values are taken literally (no `%(name)s` interpolation, `%%` stays
+/// `%%`); `#` inside a value is part of the value, as in configparser.
+///
+/// Not supported, and ignored: `domain_id` and the `[global]` section (global services),
+/// `iam_endpoint`, and federated identities (`idp_id` with `id_token_file`; a `[basic]`
+/// section that has only those is reported as such).
+///
+/// The file is read at the first successful use and kept; failures are not kept, so a
+/// file created later is found on the next call.
+///
+/// ```
+/// use fgs_auth::ProfileCredentials;
+///
+/// let profile = ProfileCredentials::from_path("/nonexistent/credentials");
+/// let err = profile.credentials().unwrap_err();
+/// assert_eq!(err.to_string(), "/nonexistent/credentials does not exist");
+/// ```
+#[derive(Clone)]
+pub struct ProfileCredentials {
+    /// Where the file is, or why it cannot be known.
+    path: Result<PathBuf, String>,
+    loaded: Arc<OnceLock<Profile>>,
+}
+
+impl fmt::Debug for ProfileCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProfileCredentials")
+            .field("path", &self.path.as_ref().ok())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ProfileCredentials {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What the `[basic]` section holds.
+#[derive(Clone)]
+struct Profile {
+    credentials: Credentials,
+    project_id: Option<String>,
+}
+
+impl ProfileCredentials {
+    /// The variable naming the credentials file.
+    pub const FILE_VAR: &'static str = "HUAWEICLOUD_SDK_CREDENTIALS_FILE";
+
+    /// The file the official SDKs read, located through the process environment.
+    pub fn new() -> Self {
+        Self::locate(&process_environment())
+    }
+
+    /// The file the official SDKs read, located through `lookup` (`None`: unset) instead
+    /// of the process environment, for tests.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
+        let lookup: Lookup = Arc::new(lookup);
+        Self::locate(&lookup)
+    }
+
+    /// The file at `path`.
+    pub fn from_path(path: impl Into<PathBuf>) -> Self {
+        ProfileCredentials {
+            path: Ok(path.into()),
+            loaded: Arc::default(),
+        }
+    }
+
+    fn locate(lookup: &Lookup) -> Self {
+        let home_var = if cfg!(windows) { "USERPROFILE" } else { "HOME" };
+        let path = match (non_empty(lookup, Self::FILE_VAR), non_empty(lookup, home_var)) {
+            (Some(file), _) => Ok(PathBuf::from(file)),
+            (None, Some(home)) => Ok(Path::new(&home).join(".huaweicloud").join("credentials")),
+            (None, None) => Err(format!("neither {} nor {home_var} is set", Self::FILE_VAR)),
+        };
+        ProfileCredentials {
+            path,
+            loaded: Arc::default(),
+        }
+    }
+
+    /// The path of the file; `None` when it cannot be known (no home directory).
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref().ok()
+    }
+
+    /// The credentials of the `[basic]` section.
+    ///
+    /// Errors name the file and what is missing: the file
+    /// ([`Missing`](fgs_core::auth::AuthErrorKind::Missing)), the section or a key
+    /// (`Missing`), a line that is not INI
+    /// ([`Invalid`](fgs_core::auth::AuthErrorKind::Invalid)), or a read failure
+    /// ([`Provider`](fgs_core::auth::AuthErrorKind::Provider)).
+    pub fn credentials(&self) -> Result<Credentials, AuthError> {
+        Ok(self.load()?.credentials)
+    }
+
+    /// The `project_id` of the `[basic]` section, if it has one (reading the file if it
+    /// has not been read yet).
+    pub fn project_id(&self) -> Result<Option<String>, AuthError> {
+        Ok(self.load()?.project_id)
+    }
+
+    fn load(&self) -> Result<Profile, AuthError> {
+        if let Some(profile) = self.loaded.get() {
+            return Ok(profile.clone());
+        }
+        let path = self.path.as_ref().map_err(|why| AuthError::missing(why.clone()))?;
+        let shown = path.display();
+        let text = match std::fs::read(path) {
+            Ok(bytes) => {
+                String::from_utf8(bytes).map_err(|_| AuthError::invalid(format!("{shown} is not UTF-8 text")))?
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(AuthError::missing(format!("{shown} does not exist")));
+            }
+            Err(e) => return Err(AuthError::provider(format!("cannot read {shown}")).with_source(e)),
+        };
+        let ini = Ini::parse(&text).map_err(|e| AuthError::invalid(format!("{shown}, line {}: {}", e.line, e.what)))?;
+        let profile = profile_from(&ini).map_err(|what| AuthError::missing(format!("{shown}: {what}")))?;
+        // Another caller may have stored the same file's contents first; either is fine.
+        let _ = self.loaded.set(profile.clone());
+        Ok(profile)
+    }
+}
+
+/// The credentials of the `[basic]` section, or what is missing.
+fn profile_from(ini: &Ini) -> Result<Profile, String> {
+    if !ini.has_section(SECTION) {
+        return Err(format!("there is no [{SECTION}] section"));
+    }
+    let get = |key: &str| ini.get(SECTION, key).map(str::trim).filter(|value| !value.is_empty());
+    let credentials = match (get("ak"), get("sk")) {
+        (Some(ak), Some(sk)) => match get("security_token") {
+            Some(token) => Credentials::temporary(ak, sk, token, None),
+            None => Credentials::new(ak, sk),
+        },
+        (None, None) if get("idp_id").is_some() && get("id_token_file").is_some() => {
+            return Err(format!(
+                "[{SECTION}] has idp_id and id_token_file (a federated identity), which fgs does not support; set ak and sk"
+            ));
+        }
+        (None, None) => return Err(format!("[{SECTION}] has no ak and no sk")),
+        (None, Some(_)) => return Err(format!("[{SECTION}] has no ak")),
+        (Some(_), None) => return Err(format!("[{SECTION}] has no sk")),
+    };
+    Ok(Profile {
+        credentials,
+        project_id: get("project_id").map(str::to_owned),
+    })
+}
+
+#[async_trait]
+impl ProvideCredentials for ProfileCredentials {
+    async fn provide_credentials(&self) -> Result<Credentials, AuthError> {
+        self.credentials()
+    }
+}
+
+/// A line of an INI file that is not INI.
+#[derive(Debug, PartialEq, Eq)]
+struct IniError {
+    line: usize,
+    what: String,
+}
+
+/// An INI file as configparser reads it (without interpolation). Values are [`Secret`]s
+/// because the file holds secret keys; nothing here prints a value.
+#[derive(Default)]
+struct Ini {
+    /// Section name → lowercase key → value.
+    sections: HashMap<String, HashMap<String, Secret>>,
+}
+
+impl Ini {
+    fn parse(text: &str) -> Result<Ini, IniError> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut ini = Ini::default();
+        let mut section: Option<String> = None;
+        // The key a continuation line extends, and the indentation of its line.
+        let mut last_key: Option<(String, usize)> = None;
+        // Empty lines since the last line with text.
+        let mut blank_lines = 0;
+        for (index, raw) in text.lines().enumerate() {
+            let line = index + 1;
+            let error = |what: String| IniError { line, what };
+            let stripped = raw.trim();
+            if stripped.is_empty() {
+                // Kept inside a value if a continuation line follows, as in configparser.
+                blank_lines += 1;
+                continue;
+            }
+            if stripped.starts_with('#') || stripped.starts_with(';') {
+                continue;
+            }
+            let indent = raw.len() - raw.trim_start().len();
+            if let (Some((key, key_indent)), Some(name)) = (&last_key, &section) {
+                if indent > *key_indent {
+                    if let Some(value) = ini.sections.get_mut(name).and_then(|keys| keys.get_mut(key)) {
+                        let blank = "\n".repeat(blank_lines);
+                        *value = Secret::new(format!("{}{blank}\n{stripped}", value.expose()));
+                    }
+                    blank_lines = 0;
+                    continue;
+                }
+            }
+            blank_lines = 0;
+            if let Some(name) = stripped.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')) {
+                if name.is_empty() {
+                    return Err(error("a section header needs a name".into()));
+                }
+                if ini.sections.contains_key(name) {
+                    return Err(error(format!("section [{name}] appears twice")));
+                }
+                ini.sections.insert(name.to_owned(), HashMap::new());
+                section = Some(name.to_owned());
+                last_key = None;
+                continue;
+            }
+            let Some(split) = stripped.find(['=', ':']) else {
+                return Err(error("expected `[section]`, `key = value` or a comment".into()));
+            };
+            let key = stripped[..split].trim().to_lowercase();
+            let value = stripped[split + 1..].trim();
+            if key.is_empty() {
+                return Err(error("a key is missing before the `=`".into()));
+            }
+            let Some(name) = &section else {
+                return Err(error(format!("`{key}` comes before any [section] header")));
+            };
+            let keys = ini.sections.entry(name.clone()).or_default();
+            if keys.contains_key(&key) {
+                return Err(error(format!("`{key}` appears twice in [{name}]")));
+            }
+            keys.insert(key.clone(), Secret::new(value));
+            last_key = Some((key, indent));
+        }
+        Ok(ini)
+    }
+
+    /// Whether the file has section `name` (`[DEFAULT]` does not count, as in configparser).
+    fn has_section(&self, name: &str) -> bool {
+        name != DEFAULT_SECTION && self.sections.contains_key(name)
+    }
+
+    /// The value of `key` (any case) in `section`, or else in `[DEFAULT]`.
+    fn get(&self, section: &str, key: &str) -> Option<&str> {
+        let key = key.to_lowercase();
+        [section, DEFAULT_SECTION]
+            .iter()
+            .find_map(|name| self.sections.get(*name).and_then(|keys| keys.get(&key)))
+            .map(Secret::expose)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use fgs_core::auth::AuthErrorKind;
+
+    use super::*;
+
+    fn parse(text: &str) -> Ini {
+        Ini::parse(text).unwrap()
+    }
+
+    #[test]
+    fn reads_sections_keys_and_comments() {
+        let ini =
+            parse("# a comment\n; another\n[basic]\n  ak = AK1\n  SK=SK1  \nProject_ID :  p1\n\n[global]\nak = AK2\n");
+        assert_eq!(ini.get("basic", "ak"), Some("AK1"));
+        assert_eq!(ini.get("basic", "sk"), Some("SK1"));
+        assert_eq!(ini.get("basic", "project_id"), Some("p1"), "keys are lowercased");
+        assert_eq!(ini.get("global", "ak"), Some("AK2"));
+        assert_eq!(ini.get("basic", "security_token"), None);
+    }
+
+    #[test]
+    fn values_keep_inline_hashes_and_later_delimiters() {
+        let ini = parse("[basic]\nsk = abc#def ; not a comment\nurl = https://example.com:443/x=y\nempty =\n");
+        assert_eq!(ini.get("basic", "sk"), Some("abc#def ; not a comment"));
+        assert_eq!(ini.get("basic", "url"), Some("https://example.com:443/x=y"));
+        assert_eq!(ini.get("basic", "empty"), Some(""));
+    }
+
+    #[test]
+    fn section_names_are_case_sensitive() {
+        let ini = parse("[BASIC]\nak = a\nsk = b\n");
+        assert!(!ini.has_section("basic"));
+        assert!(ini.has_section("BASIC"));
+    }
+
+    #[test]
+    fn indented_lines_continue_the_value() {
+        let ini = parse("[basic]\nak = first\n  second\n\n   third\n\nsk = x\n  [not a section]\n");
+        assert_eq!(ini.get("basic", "ak"), Some("first\nsecond\n\nthird"));
+        assert_eq!(ini.get("basic", "sk"), Some("x\n[not a section]"));
+        // As in configparser, an indented key after a key continues that key's value.
+        let ini = parse("[basic]\nak = a\n  sk = b\n");
+        assert_eq!(ini.get("basic", "ak"), Some("a\nsk = b"));
+        assert_eq!(ini.get("basic", "sk"), None);
+    }
+
+    #[test]
+    fn default_section_fills_in() {
+        let ini = parse("[DEFAULT]\nproject_id = p0\n[basic]\nak = a\n");
+        assert_eq!(ini.get("basic", "project_id"), Some("p0"));
+        assert!(!ini.has_section("DEFAULT"));
+    }
+
+    #[test]
+    fn crlf_and_bom() {
+        let ini = parse("\u{feff}[basic]\r\nak = a\r\nsk = b\r\n");
+        assert_eq!(ini.get("basic", "ak"), Some("a"));
+        assert_eq!(ini.get("basic", "sk"), Some("b"));
+    }
+
+    #[test]
+    fn malformed_lines_are_reported_with_their_number() {
+        let err = Ini::parse("[basic]\nak = a\njust words\n").err().unwrap();
+        assert_eq!(err.line, 3);
+        let err = Ini::parse("ak = a\n").err().unwrap();
+        assert_eq!(
+            err,
+            IniError {
+                line: 1,
+                what: "`ak` comes before any [section] header".into()
+            }
+        );
+        let err = Ini::parse("[basic]\nak = a\nAK = b\n").err().unwrap();
+        assert_eq!(err.what, "`ak` appears twice in [basic]");
+        let err = Ini::parse("[basic]\n[basic]\n").err().unwrap();
+        assert_eq!(err.line, 2);
+        assert_eq!(Ini::parse("[basic]\n= x\n").err().unwrap().line, 2);
+        assert_eq!(Ini::parse("[]\n").err().unwrap().line, 1);
+    }
+
+    #[test]
+    fn profile_needs_ak_and_sk() {
+        let profile = |text: &str| profile_from(&parse(text));
+        let ok = profile("[basic]\nak = a\nsk = b\nproject_id = p\nsecurity_token = t\ndomain_id = d\n")
+            .ok()
+            .unwrap();
+        assert_eq!(ok.credentials.access_key(), "a");
+        assert_eq!(ok.credentials.security_token().map(Secret::expose), Some("t"));
+        assert_eq!(ok.project_id.as_deref(), Some("p"));
+        assert_eq!(
+            profile("[global]\nak = a\n").err().unwrap(),
+            "there is no [basic] section"
+        );
+        assert_eq!(profile("[basic]\nak = a\nsk =\n").err().unwrap(), "[basic] has no sk");
+        assert_eq!(profile("[basic]\nsk = b\n").err().unwrap(), "[basic] has no ak");
+        assert_eq!(
+            profile("[basic]\nproject_id = p\n").err().unwrap(),
+            "[basic] has no ak and no sk"
+        );
+        assert!(
+            profile("[basic]\nidp_id = i\nid_token_file = /f\n")
+                .err()
+                .unwrap()
+                .contains("federated")
+        );
+    }
+
+    #[test]
+    fn locates_the_file_like_the_official_sdks() {
+        let home = if cfg!(windows) { "USERPROFILE" } else { "HOME" };
+        let explicit = ProfileCredentials::from_lookup(|name| {
+            (name == "HUAWEICLOUD_SDK_CREDENTIALS_FILE").then(|| "/etc/hc/credentials".to_owned())
+        });
+        assert_eq!(explicit.path(), Some(Path::new("/etc/hc/credentials")));
+        let home_only = ProfileCredentials::from_lookup(move |name| (name == home).then(|| "/home/u".to_owned()));
+        assert_eq!(
+            home_only.path(),
+            Some(Path::new("/home/u").join(".huaweicloud").join("credentials").as_path())
+        );
+        let nothing = ProfileCredentials::from_lookup(|_| None);
+        assert_eq!(nothing.path(), None);
+        let err = nothing.credentials().unwrap_err();
+        assert_eq!(err.kind(), AuthErrorKind::Missing);
+        assert_eq!(
+            err.to_string(),
+            format!("neither HUAWEICLOUD_SDK_CREDENTIALS_FILE nor {home} is set")
+        );
+    }
+
+    #[test]
+    fn missing_file_is_named() {
+        let err = ProfileCredentials::from_path("/nonexistent/dir/credentials")
+            .credentials()
+            .unwrap_err();
+        assert_eq!(err.kind(), AuthErrorKind::Missing);
+        assert_eq!(err.to_string(), "/nonexistent/dir/credentials does not exist");
+    }
+
+    #[test]
+    fn debug_shows_the_path_only() {
+        let profile = ProfileCredentials::from_path("/x/credentials");
+        assert_eq!(
+            format!("{profile:?}"),
+            r#"ProfileCredentials { path: Some("/x/credentials"), .. }"#
+        );
+    }
+}
