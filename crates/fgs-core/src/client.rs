@@ -12,7 +12,9 @@ use crate::error::{DecodeError, Error, InvalidInput, ServiceError};
 use crate::generated::error_codes::ErrorCode;
 use crate::generated::operations::ErrorHeaders;
 use crate::generated::types::ErrorResponse;
+use crate::hooks::{Hook, HookContext};
 use crate::protocol::{FromHeaderMap, Operation, RequestParts};
+use crate::retry::{CallInfo, RetryDecision, RetryPolicy, Sleep, StandardRetry, TokioSleep};
 use crate::transport::{SendOptions, Transport};
 
 /// Default limit for a whole call. FunctionGraph runs a synchronous invocation for up to
@@ -56,6 +58,9 @@ struct Inner {
     auth: Arc<dyn Auth>,
     timeout: Duration,
     user_agent: HeaderValue,
+    retry: Arc<dyn RetryPolicy>,
+    sleep: Arc<dyn Sleep>,
+    hooks: Vec<Arc<dyn Hook>>,
 }
 
 impl fmt::Debug for Client {
@@ -71,6 +76,8 @@ impl fmt::Debug for Client {
             .field("transport", &inner.transport)
             .field("auth", &inner.auth)
             .field("timeout", &inner.timeout)
+            .field("retry", &inner.retry)
+            .field("hooks", &inner.hooks)
             .finish()
     }
 }
@@ -87,6 +94,9 @@ pub struct ClientBuilder {
     connect_timeout: Option<Duration>,
     app_name: Option<String>,
     allow_insecure_http: bool,
+    retry: Option<Arc<dyn RetryPolicy>>,
+    sleep: Option<Arc<dyn Sleep>>,
+    hooks: Vec<Arc<dyn Hook>>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -170,6 +180,26 @@ impl ClientBuilder {
         self
     }
 
+    /// The retry policy (default [`StandardRetry`]: only failures where the function
+    /// certainly did not run, unless a call is marked idempotent). [`NoRetry`](crate::retry::NoRetry)
+    /// turns retries off.
+    pub fn retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.retry = Some(Arc::new(policy));
+        self
+    }
+
+    /// How retries wait (default: the Tokio timer); tests pass a sleep that returns at once.
+    pub fn sleep(mut self, sleep: impl Sleep + 'static) -> Self {
+        self.sleep = Some(Arc::new(sleep));
+        self
+    }
+
+    /// Adds a hook called around each attempt, after those added before.
+    pub fn hook(mut self, hook: impl Hook + 'static) -> Self {
+        self.hooks.push(Arc::new(hook));
+        self
+    }
+
     /// Allows plain `http` to non-loopback hosts, which sends credentials unencrypted.
     pub fn allow_insecure_http(mut self, allow: bool) -> Self {
         self.allow_insecure_http = allow;
@@ -241,6 +271,9 @@ impl ClientBuilder {
                 auth,
                 timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
                 user_agent,
+                retry: self.retry.unwrap_or_else(|| Arc::new(StandardRetry::new())),
+                sleep: self.sleep.unwrap_or_else(|| Arc::new(TokioSleep)),
+                hooks: self.hooks,
             }),
         })
     }
@@ -269,6 +302,8 @@ pub(crate) struct CallTarget<'a> {
     pub project_id: &'a str,
     pub region: &'a str,
     pub timeout: Option<Duration>,
+    pub idempotent: bool,
+    pub retry: Option<Arc<dyn RetryPolicy>>,
 }
 
 /// A successful response: the typed headers, and the raw parts for the caller to decode.
@@ -362,19 +397,67 @@ impl Client {
         let options = SendOptions {
             timeout: Some(target.timeout.unwrap_or(inner.timeout)),
         };
+        let policy = target.retry.clone().unwrap_or_else(|| Arc::clone(&inner.retry));
+        let call = CallInfo::new(info.id, target.idempotent);
+        let mut attempt = 1;
+        loop {
+            tracing::Span::current().record("attempt", attempt);
+            let outcome = self.attempt::<O>(&build, &context, &options, attempt).await;
+            match outcome {
+                Ok(success) => {
+                    policy.on_success(attempt);
+                    return Ok(success);
+                }
+                Err(error) => match policy.decide(attempt, &error, &call) {
+                    RetryDecision::Stop => return Err(error),
+                    RetryDecision::RetryAfter(delay) => {
+                        tracing::debug!(attempt, error = %error, delay_ms = delay.as_millis() as u64, "retrying");
+                        inner.sleep.sleep(delay).await;
+                        attempt += 1;
+                    }
+                },
+            }
+        }
+    }
+
+    /// One attempt: hooks, authentication (and one re-send after a 401 the auth renewed),
+    /// the transport, and sorting the response into success or error.
+    async fn attempt<O>(
+        &self,
+        build: &impl Fn() -> Result<http::Request<Bytes>, Error>,
+        context: &AuthContext<'_>,
+        options: &SendOptions,
+        attempt: u32,
+    ) -> Result<RawSuccess<O>, Error>
+    where
+        O: Operation<ErrorBody = ErrorResponse, ErrorHeaders = ErrorHeaders>,
+    {
+        let inner = &self.inner;
+        let info = context.operation;
+        let hook_context = HookContext {
+            operation: info,
+            attempt,
+        };
         let mut rejected_once = false;
         let response = loop {
             let mut request = build()?;
+            for hook in &inner.hooks {
+                hook.before_send(&mut request, &hook_context)
+                    .map_err(|e| Error::InvalidInput(InvalidInput::Hook(e)))?;
+            }
             inner
                 .auth
-                .authenticate(&mut request, &context)
+                .authenticate(&mut request, context)
                 .await
                 .map_err(Error::Auth)?;
             let response = inner
                 .transport
-                .send(request, &options)
+                .send(request, options)
                 .await
                 .map_err(Error::from_transport)?;
+            for hook in &inner.hooks {
+                hook.after_response(&response, &hook_context);
+            }
             // The gateway refused the credentials, so the function did not run: the auth
             // may renew them and the request goes once more.
             if response.status() == StatusCode::UNAUTHORIZED && !rejected_once {

@@ -143,6 +143,9 @@ pub enum InvalidInput {
     /// A header value cannot be sent.
     #[error(transparent)]
     Header(#[from] InvalidHeaderValue),
+    /// A [`Hook`](crate::hooks::Hook) refused to send the request.
+    #[error("a hook refused the request: {0}")]
+    Hook(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The endpoint or another client setting is unusable.
     #[error("invalid client configuration: {0}")]
     Config(String),
@@ -201,6 +204,12 @@ impl ServiceError {
     /// The response body exactly as received.
     pub fn body(&self) -> &Bytes {
         &self.body
+    }
+
+    /// The wait the service asked for with `Retry-After` (in seconds), if any.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        let value = self.headers.get(http::header::RETRY_AFTER)?.to_str().ok()?;
+        value.trim().parse::<u64>().ok().map(std::time::Duration::from_secs)
     }
 
     /// What the error-code catalogue says about this code with this status.

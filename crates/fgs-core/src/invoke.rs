@@ -1,7 +1,10 @@
 //! Synchronous and asynchronous invocation.
 
 use std::fmt;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tracing::Instrument as _;
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -17,6 +20,7 @@ use crate::generated::operations::{
     InvokeFunctionResponseHeaders,
 };
 use crate::generated::types::{FunctionError, InstanceMemory, InvokeResult, InvokeSummary, LogType, ResponseVersion};
+use crate::retry::RetryPolicy;
 
 /// The event sent when the caller gives none: the service expects a JSON object.
 const EMPTY_EVENT: &[u8] = b"{}";
@@ -36,6 +40,7 @@ impl Client {
             memory: None,
             timeout: None,
             idempotent: false,
+            retry: None,
         }
     }
 
@@ -69,6 +74,7 @@ pub struct Invoke<'a> {
     memory: Option<InstanceMemory>,
     timeout: Option<Duration>,
     idempotent: bool,
+    retry: Option<Arc<dyn RetryPolicy>>,
 }
 
 impl fmt::Debug for Invoke<'_> {
@@ -136,8 +142,34 @@ impl Invoke<'_> {
         self.idempotent
     }
 
-    /// Sends the request once and waits for the function's result.
+    /// Uses `policy` instead of the client's retry policy for this call.
+    pub fn retry_policy(mut self, policy: Arc<dyn RetryPolicy>) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// Sends the request (again only as the retry policy allows) and waits for the
+    /// function's result.
+    ///
+    /// Traced as an `fgs.invoke` span with the function (package and name, not the
+    /// project), attempt, status, request id, duration and billed duration; never the
+    /// payload or credentials.
     pub async fn send(self) -> Result<InvokeOutput, Error> {
+        let span = invoke_span("sync", &self.urn);
+        let started = Instant::now();
+        let result = self.send_inner().instrument(span.clone()).await;
+        record_outcome(&span, started, &result, |output| {
+            span.record("status", output.status().as_u16());
+            span.record("request_id", output.request_id().unwrap_or_default());
+            if let Some(billed) = output.summary().and_then(|s| s.billing_duration) {
+                span.record("billing_duration_ms", billed);
+            }
+            span.record("function_error", output.is_function_error());
+        });
+        result
+    }
+
+    async fn send_inner(self) -> Result<InvokeOutput, Error> {
         let body = self.body?;
         self.client.check_region(&self.urn)?;
         let mut params = InvokeFunctionRequest::new(self.urn.project_id(), self.urn.as_str());
@@ -148,6 +180,8 @@ impl Invoke<'_> {
             project_id: self.urn.project_id(),
             region: self.urn.region(),
             timeout: self.timeout,
+            idempotent: self.idempotent,
+            retry: self.retry,
         };
         let raw = self.client.execute::<InvokeFunction>(&params, body, target).await?;
         InvokeOutput::decode(
@@ -429,6 +463,40 @@ impl InvokeOutput {
     }
 }
 
+/// The `fgs.invoke` span: which function (never the project id or the payload), and
+/// empty fields the call fills in.
+fn invoke_span(mode: &'static str, urn: &FunctionUrn) -> tracing::Span {
+    let qualifier = urn.qualifier().map(|q| q.to_string());
+    tracing::info_span!(
+        "fgs.invoke",
+        mode,
+        region = urn.region(),
+        function = %format_args!("{}/{}", urn.package(), urn.name()),
+        qualifier = qualifier.as_deref().unwrap_or("latest"),
+        attempt = tracing::field::Empty,
+        status = tracing::field::Empty,
+        request_id = tracing::field::Empty,
+        duration_ms = tracing::field::Empty,
+        billing_duration_ms = tracing::field::Empty,
+        function_error = tracing::field::Empty,
+        error = tracing::field::Empty,
+    )
+}
+
+fn record_outcome<T>(span: &tracing::Span, started: Instant, result: &Result<T, Error>, success: impl FnOnce(&T)) {
+    span.record("duration_ms", started.elapsed().as_secs_f64() * 1000.0);
+    match result {
+        Ok(output) => success(output),
+        Err(error) => {
+            span.record("status", error.status().map_or(0, |s| s.as_u16()));
+            span.record("error", tracing::field::display(error));
+            if let Some(id) = error.request_id() {
+                span.record("request_id", id);
+            }
+        }
+    }
+}
+
 /// The response of a function behind API Gateway.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -505,16 +573,30 @@ impl InvokeAsync<'_> {
         self
     }
 
-    /// Queues the run.
+    /// Queues the run. Traced as an `fgs.invoke` span, like [`Invoke::send`].
     pub async fn send(self) -> Result<AsyncInvokeOutput, Error> {
+        let span = invoke_span("async", &self.urn);
+        let started = Instant::now();
+        let result = self.send_inner().instrument(span.clone()).await;
+        record_outcome(&span, started, &result, |output| {
+            span.record("status", output.status().as_u16());
+            span.record("request_id", output.request_id());
+        });
+        result
+    }
+
+    async fn send_inner(self) -> Result<AsyncInvokeOutput, Error> {
         let body = self.body?;
         self.client.check_region(&self.urn)?;
         let mut params = AsyncInvokeFunctionRequest::new(self.urn.project_id(), self.urn.as_str());
         params.instance_memory = self.memory;
+        // Queuing a run is no more idempotent than running it.
         let target = CallTarget {
             project_id: self.urn.project_id(),
             region: self.urn.region(),
             timeout: self.timeout,
+            idempotent: false,
+            retry: None,
         };
         let raw = self
             .client

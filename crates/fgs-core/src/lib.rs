@@ -38,10 +38,14 @@ pub mod error;
 // prettyplease formats the generated files; rustfmt would disagree with it on details.
 #[rustfmt::skip]
 pub mod generated;
+pub mod hooks;
 mod invoke;
 pub mod protocol;
+pub mod retry;
 #[doc(hidden)]
 pub mod stub;
+#[cfg(feature = "test-util")]
+pub mod test_util;
 pub mod transport;
 
 pub use async_trait::async_trait;

@@ -117,6 +117,8 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     /// Woken whenever a run finishes.
     pub(crate) finished: Notify,
+    /// Connections accepted so far.
+    pub(crate) connections: std::sync::atomic::AtomicUsize,
 }
 
 impl Shared {
@@ -306,6 +308,7 @@ impl EmulatorBuilder {
             config: self.config,
             state: Mutex::new(state),
             finished: Notify::new(),
+            connections: std::sync::atomic::AtomicUsize::new(0),
         });
         let (stop, stopped) = watch::channel(false);
         let accept_task = tokio::spawn(accept_loop(listener, Arc::clone(&shared), stopped));
@@ -426,6 +429,11 @@ impl Emulator {
         self.shared.lock().requests.clone()
     }
 
+    /// How many TCP connections were accepted: with keep-alive, fewer than requests.
+    pub fn connection_count(&self) -> usize {
+        self.shared.connections.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// How many requests reached the server.
     pub fn request_count(&self) -> usize {
         self.shared.lock().requests.len()
@@ -507,6 +515,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch
             _ = stop.changed() => break,
         };
         let _ = stream.set_nodelay(true);
+        shared.connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let shared = Arc::clone(&shared);
         let mut stop = stop.clone();
         connections.spawn(async move {

@@ -1,0 +1,290 @@
+//! Retries: which failures may be sent again, how long to wait, and when to give up.
+//!
+//! A synchronous invoke is not idempotent, so the rule is: by default a call is sent again
+//! only when the function certainly did not run (a connection that never opened, a
+//! throttled or otherwise refused request the error catalogue marks as not executed and
+//! transient). Read timeouts, connections dropped after sending and 5xx responses after
+//! sending are retried only for calls marked [`idempotent`](crate::Invoke::idempotent), or
+//! by a policy you supply.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::transport::Delivery;
+
+/// What a retry policy knows about the call.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct CallInfo {
+    /// Operation id, e.g. `invokeFunction`.
+    pub operation: &'static str,
+    /// Whether running the function twice is harmless.
+    pub idempotent: bool,
+}
+
+impl CallInfo {
+    /// Information about a call of `operation`.
+    pub fn new(operation: &'static str, idempotent: bool) -> Self {
+        CallInfo { operation, idempotent }
+    }
+}
+
+/// What to do after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryDecision {
+    /// Return the error.
+    Stop,
+    /// Wait this long, then send again.
+    RetryAfter(Duration),
+}
+
+/// Decides whether a failed attempt is sent again.
+pub trait RetryPolicy: Send + Sync + fmt::Debug {
+    /// Called after attempt number `attempt` (1 for the first) failed with `error`.
+    fn decide(&self, attempt: u32, error: &Error, call: &CallInfo) -> RetryDecision;
+
+    /// Called when an attempt succeeded, e.g. to refill a retry budget.
+    fn on_success(&self, _attempt: u32) {}
+}
+
+/// Never retries.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoRetry;
+
+impl RetryPolicy for NoRetry {
+    fn decide(&self, _attempt: u32, _error: &Error, _call: &CallInfo) -> RetryDecision {
+        RetryDecision::Stop
+    }
+}
+
+/// Waits; injectable so that tests need not wait for real.
+pub trait Sleep: Send + Sync + fmt::Debug {
+    /// A future that completes after `duration`.
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+}
+
+/// Sleeps on the Tokio timer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokioSleep;
+
+impl Sleep for TokioSleep {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(tokio::time::sleep(duration))
+    }
+}
+
+/// Why a failed attempt may be sent again, or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retryability {
+    /// The function certainly did not run and a later attempt may succeed.
+    NotExecuted,
+    /// The function may have run; safe to send again only for idempotent calls.
+    MaybeExecuted,
+    /// Sending again would fail the same way (bad input, credentials, not found).
+    Permanent,
+}
+
+/// How the standard policy sorts an error.
+pub fn classify(error: &Error) -> Retryability {
+    match error {
+        Error::Transport(e) | Error::Timeout(e) => match e.delivery() {
+            Delivery::NotSent => Retryability::NotExecuted,
+            Delivery::MaybeSent => Retryability::MaybeExecuted,
+        },
+        Error::Service(e) => match e.catalogue() {
+            Some(info) if info.not_executed && info.transient => Retryability::NotExecuted,
+            Some(info) if info.transient => Retryability::MaybeExecuted,
+            Some(_) => Retryability::Permanent,
+            // Codes the catalogue does not know: go by the status.
+            None if e.status() == 429 => Retryability::NotExecuted,
+            None if e.status().is_server_error() => Retryability::MaybeExecuted,
+            None => Retryability::Permanent,
+        },
+        Error::InvalidInput(_) | Error::Auth(_) | Error::Decode(_) | Error::Function(_) | Error::FunctionStatus(_) => {
+            Retryability::Permanent
+        }
+    }
+}
+
+/// A budget of retries shared by all calls of a client: each retry spends tokens, each
+/// success earns one back, and an empty bucket stops retrying, so that an outage does not
+/// multiply the traffic.
+#[derive(Debug)]
+pub struct TokenBucket {
+    capacity: u32,
+    tokens: Mutex<u32>,
+}
+
+impl TokenBucket {
+    /// A full bucket of `capacity` tokens.
+    pub fn new(capacity: u32) -> Self {
+        TokenBucket {
+            capacity,
+            tokens: Mutex::new(capacity),
+        }
+    }
+
+    /// Takes `cost` tokens if there are enough.
+    pub fn try_spend(&self, cost: u32) -> bool {
+        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        if *tokens >= cost {
+            *tokens -= cost;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Adds `amount` tokens, up to the capacity.
+    pub fn refill(&self, amount: u32) {
+        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        *tokens = (*tokens + amount).min(self.capacity);
+    }
+
+    /// Tokens left.
+    pub fn available(&self) -> u32 {
+        *self.tokens.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The default policy: up to `max_attempts` attempts, exponential backoff with full
+/// jitter (a random wait between zero and `base * 2^(attempt-1)`, capped), `Retry-After`
+/// honoured, and a [`TokenBucket`] budget.
+///
+/// ```
+/// use std::time::Duration;
+/// use fgs_core::retry::StandardRetry;
+///
+/// let policy = StandardRetry::new().max_attempts(5).base_delay(Duration::from_millis(50));
+/// # let _ = policy;
+/// ```
+#[derive(Debug)]
+pub struct StandardRetry {
+    max_attempts: u32,
+    base_delay: Duration,
+    max_delay: Duration,
+    budget: TokenBucket,
+}
+
+/// Tokens a retry costs; a success earns one back.
+const RETRY_COST: u32 = 5;
+/// A retry after a timeout costs more: timeouts are the expensive way to fail.
+const TIMEOUT_RETRY_COST: u32 = 10;
+
+impl Default for StandardRetry {
+    fn default() -> Self {
+        StandardRetry {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(20),
+            budget: TokenBucket::new(500),
+        }
+    }
+}
+
+impl StandardRetry {
+    /// Three attempts, 100 ms base delay, 20 s cap, a budget of 500 tokens.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// At most this many attempts in all (1 means no retry).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The first retry waits up to this long; each further one doubles it.
+    pub fn base_delay(mut self, delay: Duration) -> Self {
+        self.base_delay = delay;
+        self
+    }
+
+    /// No wait is longer than this (`Retry-After` included).
+    pub fn max_delay(mut self, delay: Duration) -> Self {
+        self.max_delay = delay;
+        self
+    }
+
+    /// The size of the retry budget.
+    pub fn budget(mut self, tokens: u32) -> Self {
+        self.budget = TokenBucket::new(tokens);
+        self
+    }
+
+    /// Tokens left in the budget.
+    pub fn budget_available(&self) -> u32 {
+        self.budget.available()
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exponent = attempt.saturating_sub(1).min(16);
+        let ceiling = self.base_delay.saturating_mul(1 << exponent).min(self.max_delay);
+        ceiling.mul_f64(fastrand::f64())
+    }
+}
+
+impl RetryPolicy for StandardRetry {
+    fn decide(&self, attempt: u32, error: &Error, call: &CallInfo) -> RetryDecision {
+        if attempt >= self.max_attempts {
+            return RetryDecision::Stop;
+        }
+        let allowed = match classify(error) {
+            Retryability::NotExecuted => true,
+            Retryability::MaybeExecuted => call.idempotent,
+            Retryability::Permanent => false,
+        };
+        if !allowed {
+            return RetryDecision::Stop;
+        }
+        let cost = if matches!(error, Error::Timeout(_)) {
+            TIMEOUT_RETRY_COST
+        } else {
+            RETRY_COST
+        };
+        if !self.budget.try_spend(cost) {
+            return RetryDecision::Stop;
+        }
+        let delay = match error.as_service_error().and_then(|e| e.retry_after()) {
+            Some(after) => after.min(self.max_delay),
+            None => self.backoff(attempt),
+        };
+        RetryDecision::RetryAfter(delay)
+    }
+
+    fn on_success(&self, _attempt: u32) {
+        self.budget.refill(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let policy = StandardRetry::new()
+            .base_delay(Duration::from_millis(100))
+            .max_delay(Duration::from_millis(350));
+        for _ in 0..50 {
+            assert!(policy.backoff(1) <= Duration::from_millis(100));
+            assert!(policy.backoff(2) <= Duration::from_millis(200));
+            assert!(policy.backoff(3) <= Duration::from_millis(350));
+            assert!(policy.backoff(30) <= Duration::from_millis(350));
+        }
+    }
+
+    #[test]
+    fn the_budget_runs_out_and_refills() {
+        let bucket = TokenBucket::new(10);
+        assert!(bucket.try_spend(5));
+        assert!(bucket.try_spend(5));
+        assert!(!bucket.try_spend(5));
+        bucket.refill(100);
+        assert_eq!(bucket.available(), 10);
+    }
+}

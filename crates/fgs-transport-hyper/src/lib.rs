@@ -1,0 +1,796 @@
+//! A [`Transport`] for the fgs FunctionGraph SDK on hyper 1.x: the pooled
+//! [`hyper_util` legacy client](hyper_util::client::legacy::Client) with rustls
+//! ([`hyper_rustls`]) and the operating system's root certificates.
+//!
+//! The SDK sends with reqwest by default. Use this crate instead when your program
+//! already builds on hyper and you want one HTTP stack (and one connection pool, TLS
+//! configuration and set of dependencies), or when you need control over the connector,
+//! e.g. a custom resolver, a proxy tunnel or your own root certificates.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//!
+//! use fgs_core::{Client, FunctionUrn, auth::StaticToken};
+//! use fgs_transport_hyper::HyperTransport;
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = Client::builder()
+//!     .region("cn-north-4")
+//!     .auth(StaticToken::new(std::env::var("IAM_TOKEN")?))
+//!     .transport(HyperTransport::new(Duration::from_secs(10))?)
+//!     .build()?;
+//! let urn: FunctionUrn =
+//!     "urn:fss:cn-north-4:0123456789abcdef0123456789abcdef:function:default:hello:latest".parse()?;
+//! let output = client.invoke(&urn).json(&serde_json::json!({ "name": "fgs" })).send().await?;
+//! println!("{}", output.result_str()?);
+//! # Ok(()) }
+//! ```
+//!
+//! What the transport does, and what it leaves to the client:
+//!
+//! - it sends every request once. hyper-util re-dispatches a request only when a pooled
+//!   connection turns out to be closed before any byte of the request was written to it;
+//!   a request that may have been written is never sent again;
+//! - [`SendOptions::timeout`] bounds the whole exchange: connecting, sending, waiting
+//!   for the response and reading its body;
+//! - failures say whether the request may have reached the service ([`Delivery`]): a
+//!   failure to connect (refused, DNS, TLS handshake, connect timeout) and a timeout
+//!   before a connection was established are [`Delivery::NotSent`]; anything later is
+//!   [`Delivery::MaybeSent`];
+//! - statuses are not judged: a 401, a 502 or a proxy's HTML page comes back as a
+//!   response for the client to interpret, and redirects are not followed;
+//! - plain `http` is allowed (for loopback emulators); the client refuses plain `http` to
+//!   other hosts unless told otherwise, and hyper reads no proxy settings from the
+//!   environment.
+//!
+//! [`hyper_util`] and [`hyper_rustls`] are re-exported so that a client for
+//! [`HyperTransport::from_client`] can be built with the same versions.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use fgs_core::transport::{Delivery, SendOptions, Transport, TransportError};
+use http_body_util::{BodyExt as _, Full};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::capture_connection;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+
+pub use hyper_rustls;
+pub use hyper_util;
+
+/// The hyper client a [`HyperTransport`] sends with: HTTPS (or plain HTTP) over the
+/// hyper-util connection pool, with request bodies held in memory.
+pub type HyperClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// How long an idle pooled connection is kept by default (as with the reqwest transport).
+pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// The TCP keep-alive interval of connections this crate opens.
+const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
+
+/// Sends requests with hyper 1.x: pooled keep-alive HTTP/1.1 connections, rustls with the
+/// operating system's root certificates, TCP no-delay, a connect timeout, no redirects
+/// followed.
+///
+/// Cheap to clone: clones share the connection pool.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use fgs_transport_hyper::HyperTransport;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let client = fgs_core::Client::builder()
+///     .endpoint_url("http://127.0.0.1:8000")
+///     .auth(fgs_core::auth::StaticToken::new("local-token"))
+///     .transport(HyperTransport::new(Duration::from_secs(5))?)
+///     .build()?;
+/// # Ok(()) }
+/// ```
+///
+/// See [`HyperTransport::builder`] for the pool settings and
+/// [`HyperTransport::from_client`] to bring a client you configured yourself.
+#[derive(Clone)]
+pub struct HyperTransport {
+    client: HyperClient,
+    /// The settings it was built with; `None` for a client brought by the caller.
+    settings: Option<HyperTransportBuilder>,
+}
+
+impl fmt::Debug for HyperTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut debug = f.debug_struct("HyperTransport");
+        match &self.settings {
+            Some(settings) => debug
+                .field("connect_timeout", &settings.connect_timeout)
+                .field("pool_idle_timeout", &settings.pool_idle_timeout)
+                .field("pool_max_idle_per_host", &settings.pool_max_idle_per_host)
+                .finish(),
+            None => debug.field("client", &"provided by the caller").finish(),
+        }
+    }
+}
+
+impl HyperTransport {
+    /// A transport with its own connection pool and the given connect timeout; the other
+    /// settings are the defaults of [`HyperTransportBuilder`].
+    ///
+    /// Fails when the operating system's root certificates cannot be loaded.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), fgs_core::transport::TransportError> {
+    /// let transport = fgs_transport_hyper::HyperTransport::new(std::time::Duration::from_secs(10))?;
+    /// # Ok(()) }
+    /// ```
+    pub fn new(connect_timeout: Duration) -> Result<Self, TransportError> {
+        Self::builder().connect_timeout(connect_timeout).build()
+    }
+
+    /// Starts configuring a transport.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// # fn main() -> Result<(), fgs_core::transport::TransportError> {
+    /// let transport = fgs_transport_hyper::HyperTransport::builder()
+    ///     .connect_timeout(Duration::from_secs(3))
+    ///     .pool_idle_timeout(Some(Duration::from_secs(30)))
+    ///     .pool_max_idle_per_host(8)
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn builder() -> HyperTransportBuilder {
+        HyperTransportBuilder::default()
+    }
+
+    /// A transport that sends with `client` as it is configured: your own root
+    /// certificates or client certificate (through the rustls configuration of the
+    /// [`HttpsConnector`]), a custom resolver, timeouts, pool limits.
+    ///
+    /// Keep redirects unfollowed (hyper never follows them) and do not add retries to the
+    /// stack below: the SDK decides what may be sent again.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use fgs_transport_hyper::HyperTransport;
+    /// use fgs_transport_hyper::hyper_rustls::HttpsConnectorBuilder;
+    /// use fgs_transport_hyper::hyper_util::client::legacy::{Client, connect::HttpConnector};
+    /// use fgs_transport_hyper::hyper_util::rt::{TokioExecutor, TokioTimer};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut http = HttpConnector::new();
+    /// http.enforce_http(false); // the HTTPS connector below handles the scheme
+    /// http.set_nodelay(true);
+    /// http.set_connect_timeout(Some(Duration::from_secs(2)));
+    /// let https = HttpsConnectorBuilder::new()
+    ///     .with_native_roots()? // or .with_tls_config(your rustls::ClientConfig)
+    ///     .https_only()
+    ///     .enable_http1()
+    ///     .wrap_connector(http);
+    /// let client = Client::builder(TokioExecutor::new())
+    ///     .pool_timer(TokioTimer::new())
+    ///     .pool_max_idle_per_host(4)
+    ///     .build(https);
+    /// let transport = HyperTransport::from_client(client);
+    /// # Ok(()) }
+    /// ```
+    pub fn from_client(client: HyperClient) -> Self {
+        HyperTransport { client, settings: None }
+    }
+
+    /// The hyper client requests are sent with.
+    pub fn client(&self) -> &HyperClient {
+        &self.client
+    }
+}
+
+/// Configures a [`HyperTransport`].
+///
+/// Defaults: connect timeout [`fgs_core::DEFAULT_CONNECT_TIMEOUT`], idle connections
+/// kept for [`DEFAULT_POOL_IDLE_TIMEOUT`], no limit on idle connections per host.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// # fn main() -> Result<(), fgs_core::transport::TransportError> {
+/// let transport = fgs_transport_hyper::HyperTransport::builder()
+///     .connect_timeout(Duration::from_millis(500))
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct HyperTransportBuilder {
+    connect_timeout: Duration,
+    pool_idle_timeout: Option<Duration>,
+    pool_max_idle_per_host: usize,
+}
+
+impl Default for HyperTransportBuilder {
+    fn default() -> Self {
+        HyperTransportBuilder {
+            connect_timeout: fgs_core::DEFAULT_CONNECT_TIMEOUT,
+            pool_idle_timeout: Some(DEFAULT_POOL_IDLE_TIMEOUT),
+            pool_max_idle_per_host: usize::MAX,
+        }
+    }
+}
+
+impl HyperTransportBuilder {
+    /// Limit for opening a connection, TCP and TLS handshake included. A connection that
+    /// cannot be opened in time fails as a timeout with [`Delivery::NotSent`].
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long an unused connection stays in the pool; `None` keeps it until the server
+    /// closes it.
+    pub fn pool_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.pool_idle_timeout = timeout;
+        self
+    }
+
+    /// The most idle connections kept per host; `0` turns pooling off (a connection per
+    /// request).
+    pub fn pool_max_idle_per_host(mut self, max: usize) -> Self {
+        self.pool_max_idle_per_host = max;
+        self
+    }
+
+    /// Loads the operating system's root certificates and builds the transport.
+    ///
+    /// Fails, without panicking, when no usable root certificate is found.
+    ///
+    /// rustls picks its crypto provider from the process default, or from its enabled
+    /// features (this crate enables `aws-lc-rs`); if your build also enables another
+    /// provider, install one with `rustls::crypto::CryptoProvider::install_default`
+    /// before calling this, or configure rustls yourself and use
+    /// [`HyperTransport::from_client`].
+    pub fn build(self) -> Result<HyperTransport, TransportError> {
+        let mut http = HttpConnector::new();
+        // The HTTPS connector wrapping it decides which schemes are allowed.
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_keepalive(Some(TCP_KEEPALIVE));
+        http.set_connect_timeout(Some(self.connect_timeout));
+        let https = HttpsConnectorBuilder::new()
+            .with_native_roots()
+            .map_err(|e| TransportError::other(Delivery::NotSent, LoadRootsError { source: Box::new(e) }))?
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(self.pool_idle_timeout)
+            .pool_max_idle_per_host(self.pool_max_idle_per_host)
+            .build(https);
+        Ok(HyperTransport {
+            client,
+            settings: Some(self),
+        })
+    }
+}
+
+/// The operating system's root certificates could not be loaded.
+#[derive(Debug)]
+struct LoadRootsError {
+    source: Box<dyn StdError + Send + Sync>,
+}
+
+impl fmt::Display for LoadRootsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("could not load the root certificates of the operating system")
+    }
+}
+
+impl StdError for LoadRootsError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(self.source.as_ref())
+    }
+}
+
+/// How far an exchange got, for telling what a timeout interrupted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// No connection yet: nothing of the request was written.
+    Connecting = 0,
+    /// A connection was established; the request may have been written.
+    Exchanging = 1,
+    /// The response head arrived; its body is being read.
+    ReadingBody = 2,
+}
+
+impl Stage {
+    fn from_u8(value: u8) -> Stage {
+        match value {
+            0 => Stage::Connecting,
+            1 => Stage::Exchanging,
+            _ => Stage::ReadingBody,
+        }
+    }
+
+    fn delivery(self) -> Delivery {
+        match self {
+            Stage::Connecting => Delivery::NotSent,
+            Stage::Exchanging | Stage::ReadingBody => Delivery::MaybeSent,
+        }
+    }
+}
+
+/// The whole-exchange limit of [`SendOptions::timeout`] was reached.
+#[derive(Debug)]
+struct WholeCallTimeout {
+    limit: Duration,
+    stage: Stage,
+}
+
+impl fmt::Display for WholeCallTimeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let during = match self.stage {
+            Stage::Connecting => "while connecting",
+            Stage::Exchanging => "while waiting for the response",
+            Stage::ReadingBody => "while reading the response body",
+        };
+        write!(f, "the exchange did not finish within {:?} ({during})", self.limit)
+    }
+}
+
+impl StdError for WholeCallTimeout {}
+
+#[async_trait]
+impl Transport for HyperTransport {
+    async fn send(
+        &self,
+        request: http::Request<Bytes>,
+        options: &SendOptions,
+    ) -> Result<http::Response<Bytes>, TransportError> {
+        check_request(&request)?;
+        // `Full` takes the `Bytes` as they are: the body is not copied.
+        let mut request = request.map(Full::new);
+        let connection = capture_connection(&mut request);
+        let stage = AtomicU8::new(Stage::Connecting as u8);
+        let exchange = async {
+            let response = self.client.request(request).await.map_err(classify)?;
+            stage.store(Stage::ReadingBody as u8, Ordering::Relaxed);
+            let (head, body) = response.into_parts();
+            let body = body
+                .collect()
+                .await
+                .map_err(|e| TransportError::io(Delivery::MaybeSent, e))?
+                .to_bytes();
+            Ok(http::Response::from_parts(head, body))
+        };
+        let Some(limit) = options.timeout else {
+            return exchange.await;
+        };
+        match tokio::time::timeout(limit, exchange).await {
+            Ok(outcome) => outcome,
+            Err(_elapsed) => {
+                // The connection is captured as soon as the pool hands it out, before any
+                // byte of the request is written: without one, nothing was sent.
+                let connected = connection.connection_metadata().is_some();
+                let reached = Stage::from_u8(stage.load(Ordering::Relaxed));
+                let stage = match reached {
+                    Stage::Connecting if connected => Stage::Exchanging,
+                    other => other,
+                };
+                Err(TransportError::timeout(
+                    stage.delivery(),
+                    WholeCallTimeout { limit, stage },
+                ))
+            }
+        }
+    }
+}
+
+/// Refuses, before connecting, what hyper would only refuse after connecting (when it
+/// could no longer say that nothing was sent).
+fn check_request(request: &http::Request<Bytes>) -> Result<(), TransportError> {
+    let uri = request.uri();
+    let scheme_ok = uri
+        .scheme()
+        .is_some_and(|s| *s == http::uri::Scheme::HTTP || *s == http::uri::Scheme::HTTPS);
+    if !scheme_ok || uri.authority().is_none() {
+        return Err(TransportError::other(
+            Delivery::NotSent,
+            format!("the request URI {uri} is not an absolute http or https URI"),
+        ));
+    }
+    let version = request.version();
+    if version != http::Version::HTTP_11 && version != http::Version::HTTP_10 {
+        return Err(TransportError::other(
+            Delivery::NotSent,
+            format!("this transport speaks HTTP/1.x, not {version:?}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Sorts a failure to get a response head by whether the request may have been sent.
+fn classify(error: hyper_util::client::legacy::Error) -> TransportError {
+    if error.is_connect() {
+        if is_timed_out(&error) {
+            TransportError::timeout(Delivery::NotSent, error)
+        } else {
+            TransportError::connect(error)
+        }
+    } else {
+        TransportError::io(Delivery::MaybeSent, error)
+    }
+}
+
+/// Whether an I/O timeout (the connect timeout) is among the causes of `error`.
+fn is_timed_out(error: &(dyn StdError + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(current) = cause {
+        if current
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+    use std::net::SocketAddr;
+    use std::time::Instant;
+
+    use fgs_core::transport::TransportErrorKind;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio::net::{TcpListener, TcpSocket, TcpStream};
+
+    use super::*;
+
+    fn transport() -> HyperTransport {
+        HyperTransport::new(Duration::from_secs(5)).unwrap()
+    }
+
+    fn post(url: String, body: &'static [u8]) -> http::Request<Bytes> {
+        http::Request::builder()
+            .method(http::Method::POST)
+            .uri(url)
+            .header("content-type", "application/json")
+            .body(Bytes::from_static(body))
+            .unwrap()
+    }
+
+    fn within(timeout: Duration) -> SendOptions {
+        SendOptions::new().timeout(timeout)
+    }
+
+    /// Reads one request (head and a `Content-Length` body) and returns it as text.
+    async fn read_request(stream: &mut TcpStream) -> String {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the client closed before sending a whole request");
+            seen.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&seen).into_owned();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let length = text[..end]
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length: "))
+                    .map_or(0, |v| v.trim().parse::<usize>().unwrap());
+                if seen.len() >= end + 4 + length {
+                    return text;
+                }
+            }
+        }
+    }
+
+    /// A server on 127.0.0.1 that runs `script` on the first connection it accepts.
+    async fn serve_once<F, Fut>(script: F) -> SocketAddr
+    where
+        F: FnOnce(TcpStream) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send,
+    {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            script(stream).await;
+        });
+        addr
+    }
+
+    /// A port on 127.0.0.1 that nothing listens on.
+    fn closed_port() -> u16 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    }
+
+    /// A listener on 127.0.0.1 whose accept queue is full, so that connecting hangs (the
+    /// kernel drops further handshakes). The returned values keep it that way.
+    async fn unresponsive() -> (SocketAddr, TcpListener, Vec<TcpStream>) {
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = socket.listen(0).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut fillers = Vec::new();
+        for _ in 0..4 {
+            match tokio::time::timeout(Duration::from_millis(200), TcpStream::connect(addr)).await {
+                Ok(Ok(stream)) => fillers.push(stream),
+                _ => break,
+            }
+        }
+        (addr, listener, fillers)
+    }
+
+    #[tokio::test]
+    async fn keeps_the_response_head_and_sends_the_request_as_given() {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let addr = serve_once(|mut stream| async move {
+            let request = read_request(&mut stream).await;
+            tx.send(request).unwrap();
+            stream
+                .write_all(b"HTTP/1.1 418 I'm a teapot\r\ncontent-length: 5\r\nx-a: 1\r\nx-a: 2\r\n\r\nshort")
+                .await
+                .unwrap();
+        })
+        .await;
+        let mut request = post(format!("http://{addr}/v2/p/fgs?x=1"), br#"{"k":"v"}"#);
+        request.headers_mut().insert("x-auth-token", "secret".parse().unwrap());
+        let response = transport()
+            .send(request, &within(Duration::from_secs(5)))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 418);
+        assert_eq!(response.version(), http::Version::HTTP_11);
+        let values: Vec<_> = response.headers().get_all("x-a").iter().collect();
+        assert_eq!(values, ["1", "2"]);
+        assert_eq!(response.body().as_ref(), b"short");
+
+        let sent = rx.await.unwrap();
+        assert!(sent.starts_with("POST /v2/p/fgs?x=1 HTTP/1.1\r\n"), "{sent}");
+        assert!(sent.contains("x-auth-token: secret\r\n"), "{sent}");
+        assert!(sent.contains(&format!("host: {addr}\r\n")), "{sent}");
+        assert!(sent.contains("content-length: 9\r\n"), "{sent}");
+        assert!(sent.ends_with(r#"{"k":"v"}"#), "{sent}");
+    }
+
+    #[tokio::test]
+    async fn redirects_are_returned_not_followed() {
+        let addr = serve_once(|mut stream| async move {
+            read_request(&mut stream).await;
+            stream
+                .write_all(
+                    b"HTTP/1.1 307 Temporary Redirect\r\nlocation: http://127.0.0.1:1/\r\ncontent-length: 0\r\n\r\n",
+                )
+                .await
+                .unwrap();
+        })
+        .await;
+        let response = transport()
+            .send(post(format!("http://{addr}/"), b"{}"), &SendOptions::new())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 307);
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_a_connect_error_not_sent() {
+        let error = transport()
+            .send(
+                post(format!("http://127.0.0.1:{}/", closed_port()), b"{}"),
+                &within(Duration::from_secs(5)),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), TransportErrorKind::Connect);
+        assert_eq!(error.delivery(), Delivery::NotSent);
+    }
+
+    #[tokio::test]
+    async fn a_failed_tls_handshake_is_a_connect_error_not_sent() {
+        // A plain-text server answers the TLS client hello with garbage.
+        let addr = serve_once(|mut stream| async move {
+            let mut buf = [0u8; 512];
+            let _ = stream.read(&mut buf).await;
+            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+        })
+        .await;
+        let error = transport()
+            .send(post(format!("https://{addr}/"), b"{}"), &within(Duration::from_secs(5)))
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), TransportErrorKind::Connect, "{error}");
+        assert_eq!(error.delivery(), Delivery::NotSent);
+    }
+
+    #[tokio::test]
+    async fn the_connect_timeout_is_a_timeout_not_sent() {
+        let (addr, _listener, fillers) = unresponsive().await;
+        if fillers.is_empty() {
+            return; // this system does not let an accept queue fill up; nothing to test
+        }
+        let transport = HyperTransport::new(Duration::from_millis(200)).unwrap();
+        let started = Instant::now();
+        let outcome = transport
+            .send(post(format!("http://{addr}/"), b"{}"), &within(Duration::from_secs(10)))
+            .await;
+        let error = outcome.unwrap_err();
+        assert_eq!(error.delivery(), Delivery::NotSent, "{error}");
+        assert_eq!(error.kind(), TransportErrorKind::Timeout, "{error}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn a_whole_call_timeout_before_connecting_is_not_sent() {
+        let (addr, _listener, fillers) = unresponsive().await;
+        if fillers.is_empty() {
+            return;
+        }
+        let error = transport()
+            .send(
+                post(format!("http://{addr}/"), b"{}"),
+                &within(Duration::from_millis(200)),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), TransportErrorKind::Timeout, "{error}");
+        assert_eq!(error.delivery(), Delivery::NotSent, "{error}");
+        assert!(error.to_string().contains("while connecting"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_whole_call_timeout_after_sending_may_have_been_sent() {
+        let addr = serve_once(|mut stream| async move {
+            read_request(&mut stream).await;
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        })
+        .await;
+        let error = transport()
+            .send(
+                post(format!("http://{addr}/"), b"{}"),
+                &within(Duration::from_millis(200)),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), TransportErrorKind::Timeout);
+        assert_eq!(error.delivery(), Delivery::MaybeSent);
+        assert!(error.to_string().contains("while waiting for the response"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn the_timeout_covers_the_body() {
+        let addr = serve_once(|mut stream| async move {
+            read_request(&mut stream).await;
+            stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhalf")
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        })
+        .await;
+        let error = transport()
+            .send(
+                post(format!("http://{addr}/"), b"{}"),
+                &within(Duration::from_millis(300)),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), TransportErrorKind::Timeout);
+        assert_eq!(error.delivery(), Delivery::MaybeSent);
+        assert!(error.to_string().contains("while reading the response body"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_connection_closed_without_an_answer_may_have_been_sent() {
+        let addr = serve_once(|mut stream| async move {
+            read_request(&mut stream).await;
+        })
+        .await;
+        let error = transport()
+            .send(post(format!("http://{addr}/"), b"{}"), &within(Duration::from_secs(5)))
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), TransportErrorKind::Io);
+        assert_eq!(error.delivery(), Delivery::MaybeSent);
+    }
+
+    #[tokio::test]
+    async fn a_truncated_body_is_an_io_error_that_may_have_been_sent() {
+        let addr = serve_once(|mut stream| async move {
+            read_request(&mut stream).await;
+            stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhalf")
+                .await
+                .unwrap();
+        })
+        .await;
+        let error = transport()
+            .send(post(format!("http://{addr}/"), b"{}"), &within(Duration::from_secs(5)))
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), TransportErrorKind::Io);
+        assert_eq!(error.delivery(), Delivery::MaybeSent);
+    }
+
+    #[tokio::test]
+    async fn a_relative_uri_is_refused_before_sending() {
+        let error = transport()
+            .send(post("/v2/no-host".into(), b"{}"), &SendOptions::new())
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), TransportErrorKind::Other);
+        assert_eq!(error.delivery(), Delivery::NotSent);
+
+        let mut http2 = post(format!("http://127.0.0.1:{}/", closed_port()), b"{}");
+        *http2.version_mut() = http::Version::HTTP_2;
+        let error = transport().send(http2, &SendOptions::new()).await.unwrap_err();
+        assert_eq!(error.kind(), TransportErrorKind::Other);
+        assert_eq!(error.delivery(), Delivery::NotSent);
+    }
+
+    #[test]
+    fn timeouts_are_found_among_the_causes() {
+        #[derive(Debug)]
+        struct Wrapper(std::io::Error);
+        impl fmt::Display for Wrapper {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("tcp connect error")
+            }
+        }
+        impl StdError for Wrapper {
+            fn source(&self) -> Option<&(dyn StdError + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let timed_out = Wrapper(std::io::Error::new(std::io::ErrorKind::TimedOut, "slow"));
+        assert!(is_timed_out(&timed_out));
+        let refused = Wrapper(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "no"));
+        assert!(!is_timed_out(&refused));
+    }
+
+    #[test]
+    fn a_timeout_names_the_stage_and_delivery() {
+        assert_eq!(Stage::Connecting.delivery(), Delivery::NotSent);
+        assert_eq!(Stage::Exchanging.delivery(), Delivery::MaybeSent);
+        assert_eq!(Stage::ReadingBody.delivery(), Delivery::MaybeSent);
+        for stage in [Stage::Connecting, Stage::Exchanging, Stage::ReadingBody] {
+            assert_eq!(Stage::from_u8(stage as u8), stage);
+        }
+        let error = TransportError::timeout(
+            Delivery::NotSent,
+            WholeCallTimeout {
+                limit: Duration::from_millis(250),
+                stage: Stage::Connecting,
+            },
+        );
+        assert_eq!(
+            error.to_string(),
+            "timed out (the request was not sent): the exchange did not finish within 250ms (while connecting)"
+        );
+    }
+
+    #[tokio::test]
+    async fn debug_shows_the_settings() {
+        let transport = HyperTransport::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .pool_max_idle_per_host(2)
+            .build()
+            .unwrap();
+        let debug = format!("{transport:?}");
+        assert!(debug.contains("connect_timeout: 3s"), "{debug}");
+        assert!(debug.contains("pool_idle_timeout: Some(90s)"), "{debug}");
+        assert!(debug.contains("pool_max_idle_per_host: 2"), "{debug}");
+        let custom = HyperTransport::from_client(transport.client().clone());
+        assert_eq!(
+            format!("{custom:?}"),
+            r#"HyperTransport { client: "provided by the caller" }"#
+        );
+    }
+}

@@ -1,0 +1,423 @@
+//! Retries, hooks and tracing, proved against the emulator's fault injection, counting
+//! executions on the emulator: a call that is not idempotent runs at most once.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should stop the test
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use fgs::auth::StaticToken;
+use fgs::hooks::{Hook, HookContext};
+use fgs::retry::{CallInfo, NoRetry, RetryDecision, RetryPolicy, Sleep, StandardRetry};
+use fgs::transport::{Delivery, TransportErrorKind};
+use fgs::{Client, ClientBuilder, Error, ErrorCode, FunctionUrn, fgs_function};
+use fgs_emulator::{Emulator, Fault, FaultRule, Function, Handler};
+use serde_json::json;
+
+const TOKEN: &str = "resilience-token";
+
+/// Records every wait and returns at once, so retry tests take no real time.
+#[derive(Debug, Clone, Default)]
+struct RecordingSleep(Arc<Mutex<Vec<Duration>>>);
+
+impl RecordingSleep {
+    fn waits(&self) -> Vec<Duration> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl Sleep for RecordingSleep {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        self.0.lock().unwrap().push(duration);
+        Box::pin(async {})
+    }
+}
+
+async fn emulator() -> Emulator {
+    let echo = Handler::from_fn(|event, _| async move { Ok(event) });
+    let slow = Handler::from_fn(|_, _| async {
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        Ok(json!("late"))
+    });
+    Emulator::builder()
+        .token(TOKEN)
+        .function(Function::new("default", "echo", echo))
+        .function(Function::new("default", "slow", slow))
+        .start()
+        .await
+        .unwrap()
+}
+
+fn builder(emulator: &Emulator, sleep: &RecordingSleep) -> ClientBuilder {
+    Client::builder()
+        .endpoint_url(emulator.endpoint())
+        .region(emulator.region())
+        .project_id(emulator.project_id())
+        .auth(StaticToken::new(TOKEN))
+        .sleep(sleep.clone())
+}
+
+fn urn(emulator: &Emulator, name: &str) -> FunctionUrn {
+    emulator.urn("default", name, None).parse().unwrap()
+}
+
+fn runs(emulator: &Emulator, name: &str) -> usize {
+    emulator.invocation_count("default", name)
+}
+
+#[tokio::test]
+async fn throttling_is_retried_by_default_and_the_function_runs_once() {
+    let emulator = emulator().await;
+    let sleep = RecordingSleep::default();
+    let client = builder(&emulator, &sleep).build().unwrap();
+    emulator.inject(FaultRule::once(Fault::error(
+        429,
+        "FSS.0429",
+        "Too many concurrent requests",
+    )));
+    let out = client
+        .invoke(&urn(&emulator, "echo"))
+        .json(&json!({ "a": 1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.result_json::<serde_json::Value>().unwrap(), json!({ "a": 1 }));
+    assert_eq!(emulator.request_count(), 2);
+    assert_eq!(runs(&emulator, "echo"), 1);
+    assert_eq!(sleep.waits().len(), 1);
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    let emulator = emulator().await;
+    let sleep = RecordingSleep::default();
+    let client = builder(&emulator, &sleep).build().unwrap();
+    emulator.inject(FaultRule::once(Fault::throttled(Duration::from_secs(7))));
+    client.invoke(&urn(&emulator, "echo")).send().await.unwrap();
+    assert_eq!(sleep.waits(), [Duration::from_secs(7)]);
+}
+
+#[tokio::test]
+async fn gateway_throttling_and_not_executed_codes_are_retried() {
+    let emulator = emulator().await;
+    let sleep = RecordingSleep::default();
+    let client = builder(&emulator, &sleep).build().unwrap();
+    emulator.inject(FaultRule::once(Fault::error(
+        429,
+        "APIGW.0308",
+        "The throttling threshold has been reached",
+    )));
+    emulator.inject(FaultRule::once(Fault::error(
+        503,
+        "FSS.1402",
+        "Failed to pull the image",
+    )));
+    client.invoke(&urn(&emulator, "echo")).send().await.unwrap();
+    assert_eq!(emulator.request_count(), 3);
+    assert_eq!(runs(&emulator, "echo"), 1);
+}
+
+#[tokio::test]
+async fn attempts_are_capped() {
+    let emulator = emulator().await;
+    let sleep = RecordingSleep::default();
+    let client = builder(&emulator, &sleep)
+        .retry_policy(StandardRetry::new().max_attempts(4))
+        .build()
+        .unwrap();
+    emulator.inject(FaultRule::always(Fault::error(
+        429,
+        "FSS.0429",
+        "Too many concurrent requests",
+    )));
+    let err = client.invoke(&urn(&emulator, "echo")).send().await.unwrap_err();
+    assert_eq!(err.code(), Some(&ErrorCode::TooManyRequests));
+    assert_eq!(emulator.request_count(), 4);
+    assert_eq!(sleep.waits().len(), 3);
+    // Full jitter: each wait is at most base * 2^(n-1).
+    for (i, wait) in sleep.waits().iter().enumerate() {
+        assert!(*wait <= Duration::from_millis(100 * (1 << i)), "wait {i}: {wait:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_retried_because_nothing_was_sent() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let sleep = RecordingSleep::default();
+    let client = Client::builder()
+        .endpoint_url(format!("http://127.0.0.1:{port}"))
+        .auth(StaticToken::new(TOKEN))
+        .sleep(sleep.clone())
+        .build()
+        .unwrap();
+    let urn: FunctionUrn = "urn:fss:cn-north-4:0123456789abcdef0123456789abcdef:function:default:echo"
+        .parse()
+        .unwrap();
+    let err = client.invoke(&urn).send().await.unwrap_err();
+    let Error::Transport(transport) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(transport.kind(), TransportErrorKind::Connect);
+    assert_eq!(sleep.waits().len(), 2, "three attempts in all");
+}
+
+#[tokio::test]
+async fn a_5xx_after_sending_is_not_retried_unless_idempotent() {
+    let emulator = emulator().await;
+    let sleep = RecordingSleep::default();
+    let client = builder(&emulator, &sleep).build().unwrap();
+    emulator.inject(FaultRule::once(Fault::error(500, "FSS.0500", "Internal server error")));
+    let err = client.invoke(&urn(&emulator, "echo")).send().await.unwrap_err();
+    assert_eq!(err.code(), Some(&ErrorCode::InternalServerError));
+    assert_eq!(emulator.request_count(), 1);
+
+    emulator.inject(FaultRule::once(Fault::error(502, "FSS.0502", "Bad gateway")));
+    client
+        .invoke(&urn(&emulator, "echo"))
+        .idempotent(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(emulator.request_count(), 3);
+}
+
+#[tokio::test]
+async fn a_dropped_connection_after_the_run_is_never_retried_by_default() {
+    let emulator = emulator().await;
+    let sleep = RecordingSleep::default();
+    let client = builder(&emulator, &sleep).build().unwrap();
+    emulator.inject(FaultRule::once(Fault::DropAfterRun));
+    let err = client.invoke(&urn(&emulator, "echo")).send().await.unwrap_err();
+    let Error::Transport(transport) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(transport.delivery(), Delivery::MaybeSent);
+    assert!(!err.is_retry_safe());
+    assert_eq!(runs(&emulator, "echo"), 1, "ran once, not re-sent");
+    assert!(sleep.waits().is_empty());
+}
+
+#[tokio::test]
+async fn an_idempotent_call_is_retried_after_a_dropped_connection() {
+    let emulator = emulator().await;
+    let sleep = RecordingSleep::default();
+    let client = builder(&emulator, &sleep).build().unwrap();
+    emulator.inject(FaultRule::once(Fault::DropAfterRun));
+    client
+        .invoke(&urn(&emulator, "echo"))
+        .idempotent(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(runs(&emulator, "echo"), 2, "the caller said running twice is harmless");
+}
+
+#[tokio::test]
+async fn a_read_timeout_is_not_retried_unless_idempotent() {
+    let emulator = emulator().await;
+    let sleep = RecordingSleep::default();
+    let client = builder(&emulator, &sleep)
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let err = client.invoke(&urn(&emulator, "slow")).send().await.unwrap_err();
+    assert!(matches!(err, Error::Timeout(_)), "{err:?}");
+    assert_eq!(emulator.request_count(), 1);
+
+    let err = client
+        .invoke(&urn(&emulator, "slow"))
+        .idempotent(true)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Timeout(_)), "{err:?}");
+    assert_eq!(emulator.request_count(), 4, "idempotent: three attempts");
+}
+
+#[tokio::test]
+async fn the_budget_stops_retries_during_an_outage() {
+    let emulator = emulator().await;
+    let sleep = RecordingSleep::default();
+    // Room for two retries (5 tokens each).
+    let client = builder(&emulator, &sleep)
+        .retry_policy(StandardRetry::new().max_attempts(5).budget(10))
+        .build()
+        .unwrap();
+    emulator.inject(FaultRule::always(Fault::error(
+        503,
+        "FSS.1402",
+        "Failed to pull the image",
+    )));
+    assert!(client.invoke(&urn(&emulator, "echo")).send().await.is_err());
+    assert_eq!(emulator.request_count(), 3);
+    assert!(client.invoke(&urn(&emulator, "echo")).send().await.is_err());
+    assert_eq!(emulator.request_count(), 4, "the empty budget allows no retry");
+}
+
+#[tokio::test]
+async fn no_retry_turns_retries_off() {
+    let emulator = emulator().await;
+    let sleep = RecordingSleep::default();
+    let client = builder(&emulator, &sleep).retry_policy(NoRetry).build().unwrap();
+    emulator.inject(FaultRule::once(Fault::error(
+        429,
+        "FSS.0429",
+        "Too many concurrent requests",
+    )));
+    assert!(client.invoke(&urn(&emulator, "echo")).send().await.is_err());
+    assert_eq!(emulator.request_count(), 1);
+}
+
+/// A user-supplied policy decides for itself, e.g. to retry everything twice.
+#[derive(Debug)]
+struct RetryEverything;
+
+impl RetryPolicy for RetryEverything {
+    fn decide(&self, attempt: u32, _error: &Error, _call: &CallInfo) -> RetryDecision {
+        if attempt < 2 {
+            RetryDecision::RetryAfter(Duration::from_millis(1))
+        } else {
+            RetryDecision::Stop
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_user_policy_can_retry_what_the_default_would_not() {
+    let emulator = emulator().await;
+    let sleep = RecordingSleep::default();
+    let client = builder(&emulator, &sleep).build().unwrap();
+    emulator.inject(FaultRule::once(Fault::DropAfterRun));
+    client
+        .invoke(&urn(&emulator, "echo"))
+        .retry_policy(Arc::new(RetryEverything))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(runs(&emulator, "echo"), 2);
+}
+
+#[fgs_function(function = "default/echo", idempotent)]
+async fn echo_idempotent(client: &Client, input: serde_json::Value) -> Result<serde_json::Value, Error>;
+
+#[fgs_function(function = "default/echo")]
+async fn echo_once(client: &Client, input: serde_json::Value) -> Result<serde_json::Value, Error>;
+
+#[tokio::test]
+async fn only_stubs_marked_idempotent_are_re_sent() {
+    let emulator = emulator().await;
+    let sleep = RecordingSleep::default();
+    let client = builder(&emulator, &sleep).build().unwrap();
+    emulator.inject(FaultRule::once(Fault::DropAfterRun));
+    assert!(echo_once(&client, json!({})).await.is_err());
+    assert_eq!(runs(&emulator, "echo"), 1);
+    emulator.inject(FaultRule::once(Fault::DropAfterRun));
+    assert_eq!(
+        echo_idempotent(&client, json!({ "x": 1 })).await.unwrap(),
+        json!({ "x": 1 })
+    );
+    assert_eq!(runs(&emulator, "echo"), 3);
+}
+
+/// Adds a header and records what it saw.
+#[derive(Debug, Default)]
+struct Recorder(Mutex<Vec<String>>);
+
+impl Hook for Recorder {
+    fn before_send(
+        &self,
+        request: &mut fgs::http::Request<fgs::bytes::Bytes>,
+        context: &HookContext<'_>,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        request
+            .headers_mut()
+            .insert("x-tenant", fgs::http::HeaderValue::from_static("blue"));
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("before {} attempt {}", context.operation.id, context.attempt));
+        Ok(())
+    }
+
+    fn after_response(&self, response: &fgs::http::Response<fgs::bytes::Bytes>, context: &HookContext<'_>) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("after {} {}", context.attempt, response.status().as_u16()));
+    }
+}
+
+#[tokio::test]
+async fn hooks_see_every_attempt_and_can_add_headers() {
+    let emulator = emulator().await;
+    let sleep = RecordingSleep::default();
+    let recorder = Arc::new(Recorder::default());
+    #[derive(Debug)]
+    struct Shared(Arc<Recorder>);
+    impl Hook for Shared {
+        fn before_send(
+            &self,
+            request: &mut fgs::http::Request<fgs::bytes::Bytes>,
+            context: &HookContext<'_>,
+        ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+            self.0.before_send(request, context)
+        }
+        fn after_response(&self, response: &fgs::http::Response<fgs::bytes::Bytes>, context: &HookContext<'_>) {
+            self.0.after_response(response, context)
+        }
+    }
+    let client = builder(&emulator, &sleep)
+        .hook(Shared(Arc::clone(&recorder)))
+        .build()
+        .unwrap();
+    emulator.inject(FaultRule::once(Fault::error(
+        429,
+        "FSS.0429",
+        "Too many concurrent requests",
+    )));
+    client.invoke(&urn(&emulator, "echo")).send().await.unwrap();
+    assert_eq!(
+        *recorder.0.lock().unwrap(),
+        [
+            "before invokeFunction attempt 1",
+            "after 1 429",
+            "before invokeFunction attempt 2",
+            "after 2 200"
+        ]
+    );
+    assert!(emulator.requests().iter().all(|r| r.headers["x-tenant"] == "blue"));
+}
+
+#[derive(Debug)]
+struct Refuse;
+
+impl Hook for Refuse {
+    fn before_send(
+        &self,
+        _request: &mut fgs::http::Request<fgs::bytes::Bytes>,
+        _context: &HookContext<'_>,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        Err("maintenance window".into())
+    }
+}
+
+#[tokio::test]
+async fn a_hook_can_stop_a_call_before_anything_is_sent() {
+    let emulator = emulator().await;
+    let client = builder(&emulator, &RecordingSleep::default())
+        .hook(Refuse)
+        .build()
+        .unwrap();
+    let err = client.invoke(&urn(&emulator, "echo")).send().await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid input, nothing was sent: a hook refused the request: maintenance window"
+    );
+    assert_eq!(emulator.request_count(), 0);
+}
