@@ -212,6 +212,24 @@ pub async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         );
         println!("\nor from Rust: Client::builder().endpoint_url(\"{endpoint}\") and invoke {urn}");
     }
+    // What `fgs invoke` (and the SDK's credential chain) read from the environment.
+    let mut exports = vec![
+        format!("FGS_ENDPOINT={endpoint}"),
+        format!("FGS_REGION={}", emulator.region()),
+        format!("HUAWEICLOUD_SDK_PROJECT_ID={}", emulator.project_id()),
+    ];
+    match (tokens.first(), &access) {
+        (Some(token), _) => exports.push(format!("FGS_TOKEN={token}")),
+        (None, Some((ak, sk))) => {
+            exports.push(format!("HUAWEICLOUD_SDK_AK={ak}"));
+            exports.push(format!("HUAWEICLOUD_SDK_SK={sk}"));
+        }
+        (None, None) => {}
+    }
+    println!(
+        "\nFor `fgs invoke` in another terminal:\n  export {}",
+        exports.join(" ")
+    );
     println!("\nPress Ctrl-C to stop.");
 
     tokio::signal::ctrl_c().await?;
