@@ -32,10 +32,20 @@ pub struct Args {
     #[arg(long, default_value = crate::DEFAULT_REGION)]
     pub region: String,
     /// An accepted X-Auth-Token (generated when no credentials are given). Repeatable.
-    #[arg(long = "token", value_name = "TOKEN", env = "FGS_EMULATOR_TOKEN")]
+    #[arg(
+        long = "token",
+        value_name = "TOKEN",
+        env = "FGS_EMULATOR_TOKEN",
+        hide_env_values = true
+    )]
     pub tokens: Vec<String>,
     /// An accepted access key (with --secret-key; generated when no credentials are given).
-    #[arg(long, requires = "secret_key", env = "FGS_EMULATOR_ACCESS_KEY")]
+    #[arg(
+        long,
+        requires = "secret_key",
+        env = "FGS_EMULATOR_ACCESS_KEY",
+        hide_env_values = true
+    )]
     pub access_key: Option<String>,
     /// The secret key of --access-key.
     #[arg(

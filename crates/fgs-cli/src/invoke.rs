@@ -1,0 +1,419 @@
+//! `fgs invoke`: one synchronous or asynchronous invocation.
+
+use std::io::IsTerminal as _;
+use std::time::Duration;
+
+use bytes::Bytes;
+use clap::ValueEnum;
+use clap::builder::PossibleValuesParser;
+use fgs::auth::{
+    AkSkAuth, Auth, AuthErrorKind, CredentialChain, MetadataCredentials, ProvideCredentials as _, StaticToken,
+};
+use fgs::{Client, FunctionUrn, InstanceMemory};
+
+use crate::render::{self, note, note_block};
+use crate::spinner::Spinner;
+use crate::target::Target;
+use crate::{EXIT_FAILURE, EXIT_FUNCTION_ERROR, EXIT_OK, EXIT_SERVICE_ERROR, EXIT_USAGE};
+
+/// Extra help of `fgs invoke --help`.
+pub(crate) const AFTER_HELP: &str = "\
+Output: the result on stdout (pretty-printed JSON; a JSON document inside a string is
+decoded too; --raw prints the bytes as they came); the log (--log), the summary
+(--summary), the request id and errors on stderr. --async prints the request id on stdout.
+--output json prints one JSON object on stdout instead: {request_id, status, result,
+function_error, log, summary}, or {error: {kind, status, code, message, request_id}}.
+
+Credentials, the first that is set: --token or FGS_TOKEN (an IAM token); else AK/SK from
+HUAWEICLOUD_SDK_AK / HUAWEICLOUD_SDK_SK (/ HUAWEICLOUD_SDK_SECURITY_TOKEN), then [basic]
+of ~/.huaweicloud/credentials, then the ECS metadata service only with --metadata.
+
+Exit codes:
+  0  success
+  2  usage or input error: bad URN, unreadable file, invalid JSON, payload over the
+     limit, no credentials (found before anything is sent)
+  3  the function raised an error (its result is still printed)
+  4  service or gateway error (CODE (HTTP status): message [request id ...] on stderr)
+  5  transport, timeout or other failure";
+
+/// The flags of `fgs invoke`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct InvokeArgs {
+    /// The function to invoke.
+    #[arg(
+        value_name = "TARGET",
+        help = "The function: a full URN (urn:fss:REGION:PROJECT_ID:function:PACKAGE:NAME[:QUALIFIER]), or \
+                PACKAGE/NAME[:VERSION|:!ALIAS] in the region and project of --region and --project-id"
+    )]
+    target: String,
+    /// The event: JSON text, @FILE to read a file, or @- for stdin. Without it, stdin is read
+    /// when it is not a terminal (empty means {}); otherwise {} is sent.
+    #[arg(long, short = 'd', value_name = "JSON|@FILE")]
+    data: Option<String>,
+    /// Ask for the tail of the function's log and print it on stderr.
+    #[arg(long)]
+    log: bool,
+    /// Print the result exactly as it came, without pretty-printing or decoding.
+    #[arg(long)]
+    raw: bool,
+    /// Print the invoke summary (duration, billed duration, memory) on stderr.
+    #[arg(long)]
+    summary: bool,
+    /// Queue the run and print its request id instead of waiting for the result.
+    #[arg(long = "async", conflicts_with_all = ["log", "raw", "summary"])]
+    asynchronous: bool,
+    /// Memory for this invocation, in MB (the function must allow dynamic memory).
+    #[arg(long, value_name = "MB", value_parser = PossibleValuesParser::new(InstanceMemory::VALUES))]
+    memory: Option<String>,
+    /// Give up after this many seconds (default 910: a synchronous run may last 900 s).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    timeout: Option<Duration>,
+    /// The service URL.
+    #[arg(
+        long,
+        env = "FGS_ENDPOINT",
+        value_name = "URL",
+        help = "The service URL, e.g. http://127.0.0.1:8000 for `fgs local` \
+                [default: https://functiongraph.REGION.myhuaweicloud.com]"
+    )]
+    endpoint: Option<String>,
+    /// The region of a PACKAGE/NAME target, e.g. cn-north-4 (a full URN names its own).
+    #[arg(long, env = "FGS_REGION")]
+    region: Option<String>,
+    /// The project id of a PACKAGE/NAME target [default: the one that goes with the AK/SK
+    /// credentials].
+    #[arg(long, env = "HUAWEICLOUD_SDK_PROJECT_ID", value_name = "ID")]
+    project_id: Option<String>,
+    /// An IAM token, sent as X-Auth-Token. On the command line it lands in your shell history
+    /// and in `ps`: prefer FGS_TOKEN.
+    #[arg(long, env = "FGS_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    token: Option<String>,
+    /// Also ask the ECS/CCE metadata service for credentials (last, when no other source has
+    /// any).
+    #[arg(long)]
+    metadata: bool,
+    /// What to print on stdout.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    output: OutputFormat,
+}
+
+/// `--output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OutputFormat {
+    /// The result on stdout, everything else on stderr.
+    Text,
+    /// One JSON object on stdout.
+    Json,
+}
+
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if seconds <= 0.0 {
+        return Err("the timeout must be more than 0 seconds".into());
+    }
+    Duration::try_from_secs_f64(seconds).map_err(|e| e.to_string())
+}
+
+/// Why `fgs invoke` did not succeed.
+enum Failure {
+    /// Found before anything was sent.
+    Input(String),
+    /// The SDK's error.
+    Sdk(fgs::Error),
+    /// Stdout could not be written.
+    Output(std::io::Error),
+}
+
+impl Failure {
+    fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Input(_) => EXIT_USAGE,
+            Failure::Sdk(error) => match error {
+                fgs::Error::InvalidInput(_) => EXIT_USAGE,
+                fgs::Error::Auth(e) if matches!(e.kind(), AuthErrorKind::Missing | AuthErrorKind::Invalid) => {
+                    EXIT_USAGE
+                }
+                fgs::Error::Service(_) => EXIT_SERVICE_ERROR,
+                fgs::Error::Function(_) | fgs::Error::FunctionStatus(_) => EXIT_FUNCTION_ERROR,
+                _ => EXIT_FAILURE,
+            },
+            Failure::Output(_) => EXIT_FAILURE,
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Failure::Input(_) => "input",
+            Failure::Output(_) => "output",
+            Failure::Sdk(error) => match error {
+                fgs::Error::InvalidInput(_) => "input",
+                fgs::Error::Auth(_) => "auth",
+                fgs::Error::Transport(_) => "transport",
+                fgs::Error::Timeout(_) => "timeout",
+                fgs::Error::Service(_) => "service",
+                fgs::Error::Decode(_) => "decode",
+                fgs::Error::Function(_) => "function",
+                fgs::Error::FunctionStatus(_) => "function_status",
+                _ => "other",
+            },
+        }
+    }
+
+    /// The one-line message of text mode.
+    fn message(&self) -> String {
+        match self {
+            Failure::Input(message) => message.clone(),
+            Failure::Sdk(error) => with_causes(error),
+            Failure::Output(error) => format!("cannot write the result to stdout: {error}"),
+        }
+    }
+
+    /// Prints `{"error": {...}}` on stdout.
+    fn print_json(&self) -> std::io::Result<()> {
+        let message = self.message();
+        let json = match self {
+            Failure::Sdk(fgs::Error::Service(service)) => render::error_json(
+                self.kind(),
+                Some(service.status().as_u16()),
+                service.raw_code(),
+                service.message(),
+                service.request_id(),
+            ),
+            Failure::Sdk(error) => render::error_json(
+                self.kind(),
+                error.status().map(|s| s.as_u16()),
+                None,
+                &message,
+                error.request_id(),
+            ),
+            _ => render::error_json(self.kind(), None, None, &message, None),
+        };
+        render::stdout_json(&json)
+    }
+}
+
+/// The error's message, followed by the causes it does not already include.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}
+
+/// Runs `fgs invoke` and returns the exit code.
+pub(crate) async fn run(args: InvokeArgs) -> u8 {
+    let json = args.output == OutputFormat::Json;
+    let result = invoke(&args).await;
+    let failure = match result {
+        Ok(code) => return code,
+        Err(failure) => failure,
+    };
+    if json {
+        if let Err(error) = failure.print_json() {
+            note(&format!(
+                "error: {}; also cannot write to stdout: {error}",
+                failure.message()
+            ));
+        }
+    } else {
+        note(&format!("error: {}", failure.message()));
+    }
+    failure.exit_code()
+}
+
+/// Everything up to sending is checked first; then the call, then the output.
+async fn invoke(args: &InvokeArgs) -> Result<u8, Failure> {
+    let target = Target::parse(&args.target).map_err(Failure::Input)?;
+
+    let (limit, kind) = if args.asynchronous {
+        (crate::payload::async_limit(), "an asynchronous invoke")
+    } else {
+        (crate::payload::sync_limit(), "a synchronous invoke")
+    };
+    let payload = {
+        let stdin = std::io::stdin();
+        let is_terminal = stdin.is_terminal();
+        crate::payload::read(
+            args.data.as_deref(),
+            limit,
+            kind,
+            crate::payload::Stdin {
+                reader: &mut stdin.lock(),
+                is_terminal,
+            },
+        )
+        .map_err(Failure::Input)?
+    };
+
+    let (auth, chain_project_id) = credentials(args, &target).await?;
+    let project_id = args.project_id.clone().filter(|p| !p.is_empty()).or(chain_project_id);
+    let region = args.region.as_deref().filter(|r| !r.is_empty());
+    let urn = target.resolve(region, project_id.as_deref()).map_err(Failure::Input)?;
+
+    let mut builder = Client::builder()
+        .region(urn.region())
+        .shared_auth(auth)
+        .app_name(concat!("fgs-cli/", env!("CARGO_PKG_VERSION")));
+    if let Some(endpoint) = args.endpoint.as_deref().filter(|e| !e.is_empty()) {
+        builder = builder.endpoint_url(endpoint);
+    }
+    let client = builder.build().map_err(Failure::Sdk)?;
+
+    if args.asynchronous {
+        invoke_async(args, &client, &urn, payload).await
+    } else {
+        invoke_sync(args, &client, &urn, payload, &target).await
+    }
+}
+
+/// The credentials, and the project id that goes with them, or a usage error naming
+/// every source that was tried. Nothing is sent to FunctionGraph here (only `--metadata`
+/// asks the metadata service).
+async fn credentials(
+    args: &InvokeArgs,
+    target: &Target,
+) -> Result<(std::sync::Arc<dyn Auth>, Option<String>), Failure> {
+    let needs_project = matches!(target, Target::Short { .. }) && args.project_id.as_deref().is_none_or(str::is_empty);
+    if let Some(token) = args.token.as_deref().filter(|t| !t.is_empty()) {
+        // A token has no project id of its own; the credentials file may have one.
+        let project_id = if needs_project {
+            CredentialChain::default_chain().project_id().await.ok().flatten()
+        } else {
+            None
+        };
+        return Ok((std::sync::Arc::new(StaticToken::new(token)), project_id));
+    }
+    let mut chain = CredentialChain::default_chain();
+    if args.metadata {
+        chain = chain.with_metadata(MetadataCredentials::new());
+    }
+    if let Err(error) = chain.provide_credentials().await {
+        let hint = if args.metadata {
+            ""
+        } else {
+            " (pass --token or set FGS_TOKEN for an IAM token; --metadata to ask the ECS metadata service)"
+        };
+        return Err(Failure::Input(format!("{error}{hint}")));
+    }
+    let project_id = if needs_project {
+        chain.project_id().await.ok().flatten()
+    } else {
+        None
+    };
+    Ok((std::sync::Arc::new(AkSkAuth::new(chain)), project_id))
+}
+
+async fn invoke_sync(
+    args: &InvokeArgs,
+    client: &Client,
+    urn: &FunctionUrn,
+    payload: Bytes,
+    target: &Target,
+) -> Result<u8, Failure> {
+    let mut call = client.invoke(urn).body(payload).log_tail(args.log);
+    if let Some(memory) = &args.memory {
+        call = call.memory(InstanceMemory::from(memory.as_str()));
+    }
+    if let Some(timeout) = args.timeout {
+        call = call.timeout(timeout);
+    }
+    let spinner = Spinner::start(target.function_name());
+    let outcome = call.send().await;
+    if let Some(spinner) = spinner {
+        spinner.stop().await;
+    }
+    let output = outcome.map_err(Failure::Sdk)?;
+    let code = if output.is_function_error() {
+        EXIT_FUNCTION_ERROR
+    } else {
+        EXIT_OK
+    };
+
+    if args.output == OutputFormat::Json {
+        render::stdout_json(&render::output_json(&output, args.raw)).map_err(Failure::Output)?;
+        return Ok(code);
+    }
+    if args.log {
+        match output.log() {
+            Some(log) => note_block(log),
+            None => note("log: none was returned"),
+        }
+    }
+    let result = if args.raw {
+        output.result().to_vec()
+    } else {
+        render::pretty_result(output.result())
+    };
+    render::stdout(&result).map_err(Failure::Output)?;
+    if args.summary {
+        match output.summary() {
+            Some(summary) => note(&render::summary_line(summary)),
+            None => note("summary: none was returned"),
+        }
+    }
+    if let Some(request_id) = output.request_id() {
+        note(&format!("request id: {request_id}"));
+    }
+    if output.is_function_error() {
+        note(&render::function_error_line(&output));
+    }
+    Ok(code)
+}
+
+async fn invoke_async(args: &InvokeArgs, client: &Client, urn: &FunctionUrn, payload: Bytes) -> Result<u8, Failure> {
+    let mut call = client.invoke_async(urn).body(payload);
+    if let Some(memory) = &args.memory {
+        call = call.memory(InstanceMemory::from(memory.as_str()));
+    }
+    if let Some(timeout) = args.timeout {
+        call = call.timeout(timeout);
+    }
+    let output = call.send().await.map_err(Failure::Sdk)?;
+    if args.output == OutputFormat::Json {
+        render::stdout_json(&render::async_output_json(&output)).map_err(Failure::Output)?;
+    } else {
+        render::stdout(format!("{}\n", output.request_id()).as_bytes()).map_err(Failure::Output)?;
+    }
+    Ok(EXIT_OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_are_positive_seconds() {
+        assert_eq!(parse_seconds("1.5").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_seconds("30").unwrap(), Duration::from_secs(30));
+        assert!(parse_seconds("0").is_err());
+        assert!(parse_seconds("-1").is_err());
+        assert!(parse_seconds("soon").is_err());
+    }
+
+    #[test]
+    fn the_help_here_matches_the_top_level_exit_codes() {
+        assert!(AFTER_HELP.ends_with(crate::EXIT_CODES_HELP));
+    }
+
+    #[test]
+    fn failures_map_to_exit_codes() {
+        assert_eq!(Failure::Input("bad".into()).exit_code(), EXIT_USAGE);
+        assert_eq!(Failure::Input("bad".into()).kind(), "input");
+        let invalid = fgs::Error::InvalidInput(fgs::InvalidInput::Config("x".into()));
+        assert_eq!(Failure::Sdk(invalid).exit_code(), EXIT_USAGE);
+        let missing = fgs::Error::Auth(fgs::auth::AuthError::missing("none"));
+        assert_eq!(Failure::Sdk(missing).exit_code(), EXIT_USAGE);
+        let provider = fgs::Error::Auth(fgs::auth::AuthError::provider("metadata down"));
+        assert_eq!(Failure::Sdk(provider).exit_code(), EXIT_FAILURE);
+        assert_eq!(Failure::Output(std::io::Error::other("x")).exit_code(), EXIT_FAILURE);
+    }
+}
