@@ -10,7 +10,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use crate::error::Error;
@@ -116,7 +116,8 @@ pub fn classify(error: &Error) -> Retryability {
 #[derive(Debug)]
 pub struct TokenBucket {
     capacity: u32,
-    tokens: Mutex<u32>,
+    // Atomic rather than locked: every successful call refills it, from many tasks at once.
+    tokens: AtomicU32,
 }
 
 impl TokenBucket {
@@ -124,30 +125,28 @@ impl TokenBucket {
     pub fn new(capacity: u32) -> Self {
         TokenBucket {
             capacity,
-            tokens: Mutex::new(capacity),
+            tokens: AtomicU32::new(capacity),
         }
     }
 
     /// Takes `cost` tokens if there are enough.
     pub fn try_spend(&self, cost: u32) -> bool {
-        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
-        if *tokens >= cost {
-            *tokens -= cost;
-            true
-        } else {
-            false
-        }
+        self.tokens
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |tokens| tokens.checked_sub(cost))
+            .is_ok()
     }
 
     /// Adds `amount` tokens, up to the capacity.
     pub fn refill(&self, amount: u32) {
-        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
-        *tokens = (*tokens + amount).min(self.capacity);
+        // A full bucket (the common case) is left alone without a write.
+        let _ = self.tokens.fetch_update(Ordering::AcqRel, Ordering::Acquire, |tokens| {
+            (tokens < self.capacity).then(|| tokens.saturating_add(amount).min(self.capacity))
+        });
     }
 
     /// Tokens left.
     pub fn available(&self) -> u32 {
-        *self.tokens.lock().unwrap_or_else(|e| e.into_inner())
+        self.tokens.load(Ordering::Acquire)
     }
 }
 

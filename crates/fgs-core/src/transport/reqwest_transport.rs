@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use http_body_util::BodyExt as _;
 
 use super::{Delivery, SendOptions, Transport, TransportError};
 
@@ -58,23 +59,21 @@ impl Transport for ReqwestTransport {
             reqwest::Request::try_from(request).map_err(|e| TransportError::other(Delivery::NotSent, e))?;
         *request.timeout_mut() = options.timeout;
         let response = self.client.execute(request).await.map_err(classify)?;
-        let mut builder = http::Response::builder()
-            .status(response.status())
-            .version(response.version());
-        if let Some(headers) = builder.headers_mut() {
-            *headers = response.headers().clone();
-        }
+        // Move the head over as it is: no copy of the headers.
+        let (parts, body) = http::Response::from(response).into_parts();
         // Once a status line has arrived the request certainly reached the server.
-        let body = response.bytes().await.map_err(|e| {
-            if e.is_timeout() {
-                TransportError::timeout(Delivery::MaybeSent, e)
-            } else {
-                TransportError::io(Delivery::MaybeSent, e)
-            }
-        })?;
-        builder
-            .body(body)
-            .map_err(|e| TransportError::other(Delivery::MaybeSent, e))
+        let body = body
+            .collect()
+            .await
+            .map_err(|e| {
+                if e.is_timeout() {
+                    TransportError::timeout(Delivery::MaybeSent, e)
+                } else {
+                    TransportError::io(Delivery::MaybeSent, e)
+                }
+            })?
+            .to_bytes();
+        Ok(http::Response::from_parts(parts, body))
     }
 }
 
