@@ -466,13 +466,12 @@ impl InvokeOutput {
 /// The `fgs.invoke` span: which function (never the project id or the payload), and
 /// empty fields the call fills in.
 fn invoke_span(mode: &'static str, urn: &FunctionUrn) -> tracing::Span {
-    let qualifier = urn.qualifier().map(|q| q.to_string());
-    tracing::info_span!(
+    let span = tracing::info_span!(
         "fgs.invoke",
         mode,
         region = urn.region(),
         function = %format_args!("{}/{}", urn.package(), urn.name()),
-        qualifier = qualifier.as_deref().unwrap_or("latest"),
+        qualifier = tracing::field::Empty,
         attempt = tracing::field::Empty,
         status = tracing::field::Empty,
         request_id = tracing::field::Empty,
@@ -480,7 +479,15 @@ fn invoke_span(mode: &'static str, urn: &FunctionUrn) -> tracing::Span {
         billing_duration_ms = tracing::field::Empty,
         function_error = tracing::field::Empty,
         error = tracing::field::Empty,
-    )
+    );
+    // Formatted only when someone listens: the hot path pays nothing without a subscriber.
+    if !span.is_disabled() {
+        match urn.qualifier() {
+            Some(qualifier) => span.record("qualifier", tracing::field::display(qualifier)),
+            None => span.record("qualifier", "latest"),
+        };
+    }
+    span
 }
 
 fn record_outcome<T>(span: &tracing::Span, started: Instant, result: &Result<T, Error>, success: impl FnOnce(&T)) {
