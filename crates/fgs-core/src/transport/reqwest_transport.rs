@@ -28,12 +28,15 @@ pub struct ReqwestTransport {
 }
 
 impl ReqwestTransport {
-    /// A transport with its own client: the given connect timeout, no redirects, and no
-    /// proxy taken from the environment (so credentials never go somewhere unexpected).
+    /// A transport with its own client: the given connect timeout, no redirects, no
+    /// retries of its own, and no proxy taken from the environment (so credentials never
+    /// go somewhere unexpected).
     pub fn new(connect_timeout: Duration) -> Result<Self, TransportError> {
         let client = reqwest::Client::builder()
             .connect_timeout(connect_timeout)
             .redirect(reqwest::redirect::Policy::none())
+            // The client decides what may be sent again; the transport sends once.
+            .retry(reqwest::retry::never())
             .no_proxy()
             .tcp_keepalive(Duration::from_secs(60))
             .pool_idle_timeout(Duration::from_secs(90))
