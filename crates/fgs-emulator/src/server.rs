@@ -439,6 +439,14 @@ impl Emulator {
         self.shared.lock().requests.len()
     }
 
+    /// Forgets the recorded requests and finished runs (runs still going are kept), so that
+    /// a long test or a load run does not keep every request in memory.
+    pub fn clear_records(&self) {
+        let mut state = self.shared.lock();
+        state.requests.clear();
+        state.invocations.retain(|record| record.outcome.is_none());
+    }
+
     /// Every run of any function, in start order, finished or not.
     pub fn invocations(&self) -> Vec<InvocationRecord> {
         self.shared.lock().invocations.clone()

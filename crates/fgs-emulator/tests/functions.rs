@@ -465,3 +465,24 @@ async fn a_run_finishes_and_is_recorded_when_the_client_hangs_up() {
     let record = record.expect("the run is recorded as finished");
     assert_eq!(record.outcome, Some(RunOutcome::Returned(json!("done"))));
 }
+
+#[tokio::test]
+async fn records_can_be_cleared_for_long_runs() {
+    let emulator = fgs_emulator::Emulator::builder()
+        .without_auth()
+        .function(Function::new("default", "echo", echo()))
+        .start()
+        .await
+        .unwrap();
+    let path = invoke_path(&emulator, "default", "echo", None);
+    for _ in 0..3 {
+        let response = send(emulator.addr(), &request("POST", &path, &[], b"{}")).await;
+        assert_eq!(response.status, 200);
+    }
+    assert_eq!(emulator.request_count(), 3);
+    assert_eq!(emulator.invocations().len(), 3);
+    emulator.clear_records();
+    assert_eq!(emulator.request_count(), 0);
+    assert!(emulator.invocations().is_empty());
+    assert_eq!(emulator.invocation_count("default", "echo"), 0);
+}
