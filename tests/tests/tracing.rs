@@ -182,3 +182,26 @@ async fn a_failed_invoke_records_the_error_and_status() {
     assert_eq!(span["error"], err.to_string());
     assert_eq!(span["request_id"], err.request_id().unwrap());
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_full_urn_is_traced_only_when_asked() {
+    let capture = Arc::new(Capture::default());
+    let _guard = tracing::subscriber::set_default(Arc::clone(&capture));
+    let echo = Handler::from_fn(|event, _| async move { Ok(event) });
+    let emulator = Emulator::builder()
+        .token(TOKEN)
+        .function(Function::new("default", "echo", echo))
+        .start()
+        .await
+        .unwrap();
+    let urn: fgs::FunctionUrn = emulator.urn("default", "echo", None).parse().unwrap();
+    let client = Client::builder()
+        .endpoint_url(emulator.endpoint())
+        .auth(StaticToken::new(TOKEN))
+        .trace_full_urn(true)
+        .build()
+        .unwrap();
+    client.invoke(&urn).send().await.unwrap();
+    let span = &capture.invoke_spans()[0];
+    assert_eq!(span["urn"], urn.as_str());
+}

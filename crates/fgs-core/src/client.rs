@@ -61,6 +61,7 @@ struct Inner {
     retry: Arc<dyn RetryPolicy>,
     sleep: Arc<dyn Sleep>,
     hooks: Vec<Arc<dyn Hook>>,
+    trace_urn: bool,
 }
 
 impl fmt::Debug for Client {
@@ -97,6 +98,7 @@ pub struct ClientBuilder {
     retry: Option<Arc<dyn RetryPolicy>>,
     sleep: Option<Arc<dyn Sleep>>,
     hooks: Vec<Arc<dyn Hook>>,
+    trace_urn: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -194,6 +196,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Records the full URN (with the project id) in the `fgs.invoke` tracing span; by
+    /// default only region, package, name and qualifier are recorded.
+    pub fn trace_full_urn(mut self, enabled: bool) -> Self {
+        self.trace_urn = enabled;
+        self
+    }
+
     /// Adds a hook called around each attempt, after those added before.
     pub fn hook(mut self, hook: impl Hook + 'static) -> Self {
         self.hooks.push(Arc::new(hook));
@@ -274,6 +283,7 @@ impl ClientBuilder {
                 retry: self.retry.unwrap_or_else(|| Arc::new(StandardRetry::new())),
                 sleep: self.sleep.unwrap_or_else(|| Arc::new(TokioSleep)),
                 hooks: self.hooks,
+                trace_urn: self.trace_urn,
             }),
         })
     }
@@ -328,6 +338,10 @@ impl Client {
     /// The default project id set on the builder, if any.
     pub fn project_id(&self) -> Option<&str> {
         self.inner.project_id.as_deref()
+    }
+
+    pub(crate) fn traces_full_urn(&self) -> bool {
+        self.inner.trace_urn
     }
 
     /// The default whole-call timeout.

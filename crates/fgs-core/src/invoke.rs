@@ -155,7 +155,7 @@ impl Invoke<'_> {
     /// project), attempt, status, request id, duration and billed duration; never the
     /// payload or credentials.
     pub async fn send(self) -> Result<InvokeOutput, Error> {
-        let span = invoke_span("sync", &self.urn);
+        let span = invoke_span("sync", &self.urn, self.client.traces_full_urn());
         let started = Instant::now();
         let result = self.send_inner().instrument(span.clone()).await;
         record_outcome(&span, started, &result, |output| {
@@ -465,13 +465,14 @@ impl InvokeOutput {
 
 /// The `fgs.invoke` span: which function (never the project id or the payload), and
 /// empty fields the call fills in.
-fn invoke_span(mode: &'static str, urn: &FunctionUrn) -> tracing::Span {
+fn invoke_span(mode: &'static str, urn: &FunctionUrn, full_urn: bool) -> tracing::Span {
     let span = tracing::info_span!(
         "fgs.invoke",
         mode,
         region = urn.region(),
         function = %format_args!("{}/{}", urn.package(), urn.name()),
         qualifier = tracing::field::Empty,
+        urn = tracing::field::Empty,
         attempt = tracing::field::Empty,
         status = tracing::field::Empty,
         request_id = tracing::field::Empty,
@@ -486,6 +487,9 @@ fn invoke_span(mode: &'static str, urn: &FunctionUrn) -> tracing::Span {
             Some(qualifier) => span.record("qualifier", tracing::field::display(qualifier)),
             None => span.record("qualifier", "latest"),
         };
+        if full_urn {
+            span.record("urn", urn.as_str());
+        }
     }
     span
 }
@@ -582,7 +586,7 @@ impl InvokeAsync<'_> {
 
     /// Queues the run. Traced as an `fgs.invoke` span, like [`Invoke::send`].
     pub async fn send(self) -> Result<AsyncInvokeOutput, Error> {
-        let span = invoke_span("async", &self.urn);
+        let span = invoke_span("async", &self.urn, self.client.traces_full_urn());
         let started = Instant::now();
         let result = self.send_inner().instrument(span.clone()).await;
         record_outcome(&span, started, &result, |output| {
