@@ -22,6 +22,10 @@ use crate::transport::{SendOptions, Transport};
 /// [`ClientBuilder::timeout`] (your function's timeout plus a few seconds) when you can.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(910);
 
+/// Default cap on a response body: the largest legal result (6 MB) with every byte
+/// escaped in the v1 JSON envelope, with room to spare.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 32 << 20;
+
 /// Default limit for opening a connection.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -410,6 +414,7 @@ impl Client {
         let context = AuthContext::new(info, target.project_id, target.region);
         let options = SendOptions {
             timeout: Some(target.timeout.unwrap_or(inner.timeout)),
+            max_response_bytes: Some(DEFAULT_MAX_RESPONSE_BYTES),
         };
         let policy = target.retry.clone().unwrap_or_else(|| Arc::clone(&inner.retry));
         let call = CallInfo::new(info.id, target.idempotent);

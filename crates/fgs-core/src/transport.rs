@@ -21,7 +21,12 @@ pub use reqwest_transport::ReqwestTransport;
 /// Contract for implementations:
 /// - send the request exactly once; never retry on your own (a synchronous invoke is not
 ///   idempotent, and the client decides what is safe to send again);
+/// - never follow a redirect: return the 3xx response as it is, so credentials and the
+///   event never go to a host the user did not configure;
 /// - honour [`SendOptions::timeout`] for the whole exchange, request and response body;
+/// - honour [`SendOptions::max_response_bytes`]: refuse a `Content-Length` over the cap
+///   before reading, and stop reading once the cap is passed, with
+///   [`TransportError::response_too_large`] (the [`collect_body`] helper does both);
 /// - report whether the request may have reached the server ([`Delivery`]): a failure to
 ///   connect is [`Delivery::NotSent`], anything after the first byte was written is
 ///   [`Delivery::MaybeSent`].
@@ -66,6 +71,9 @@ pub trait Transport: Send + Sync + fmt::Debug {
 pub struct SendOptions {
     /// Limit for the whole exchange, from connecting to the last byte of the response.
     pub timeout: Option<Duration>,
+    /// The largest response body to read, in bytes. `None` reads any size, which only
+    /// callers that trust the server should ask for.
+    pub max_response_bytes: Option<u64>,
 }
 
 impl SendOptions {
@@ -79,6 +87,109 @@ impl SendOptions {
         self.timeout = Some(timeout);
         self
     }
+
+    /// Sets the response body cap.
+    pub fn max_response_bytes(mut self, limit: u64) -> Self {
+        self.max_response_bytes = Some(limit);
+        self
+    }
+}
+
+/// A response whose body is larger than [`SendOptions::max_response_bytes`]: the status
+/// and headers arrived, the body was not read past the cap (nor at all when
+/// `Content-Length` announced too much).
+///
+/// The request reached the server; for a synchronous invoke with a 2xx status the
+/// function ran.
+#[derive(Debug, Clone)]
+pub struct ResponseTooLarge {
+    /// Status of the response.
+    pub status: http::StatusCode,
+    /// Headers of the response.
+    pub headers: http::HeaderMap,
+    /// The cap that was passed.
+    pub limit: u64,
+    /// The size `Content-Length` announced, if it did.
+    pub announced: Option<u64>,
+}
+
+impl fmt::Display for ResponseTooLarge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the HTTP {} response body ", self.status.as_u16())?;
+        match self.announced {
+            Some(size) => write!(f, "announces {size} bytes")?,
+            None => f.write_str("runs longer")?,
+        }
+        write!(f, " than the {} bytes this call reads", self.limit)
+    }
+}
+
+impl std::error::Error for ResponseTooLarge {}
+
+/// Reads a response body into one buffer, within `limit` bytes.
+///
+/// The announced `Content-Length` is checked before anything is read, and reading stops
+/// at the first frame past the cap, so a hostile server cannot make the caller buffer
+/// more than `limit` plus one frame. Transports built on any [`http_body::Body`] (hyper,
+/// reqwest, a test double) share this one implementation.
+///
+/// A body error is reported as [`TransportErrorKind::Io`] with [`Delivery::MaybeSent`]: a
+/// response head arrived, so the request reached the server.
+pub async fn collect_body<B>(head: &http::response::Parts, body: B, limit: Option<u64>) -> Result<Bytes, TransportError>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    let too_large = |announced| {
+        TransportError::response_too_large(ResponseTooLarge {
+            status: head.status,
+            headers: head.headers.clone(),
+            limit: limit.unwrap_or(u64::MAX),
+            announced,
+        })
+    };
+    let announced = head
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if let (Some(size), Some(limit)) = (announced, limit) {
+        if size > limit {
+            return Err(too_large(Some(size)));
+        }
+    }
+    let mut body = std::pin::pin!(body);
+    let mut first: Option<Bytes> = None;
+    let mut buffer: Option<bytes::BytesMut> = None;
+    let mut total: u64 = 0;
+    while let Some(frame) = std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+        let frame = frame.map_err(|e| TransportError::io(Delivery::MaybeSent, e))?;
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers carry nothing the client reads
+        };
+        total = total.saturating_add(data.len() as u64);
+        if limit.is_some_and(|limit| total > limit) {
+            return Err(too_large(announced));
+        }
+        // One frame (the common case for small responses) is kept without a copy.
+        match (&mut first, &mut buffer) {
+            (None, None) => first = Some(data),
+            (Some(_), None) => {
+                let head = first.take().unwrap_or_default();
+                let capacity = announced.map_or(0, |n| n.min(limit.unwrap_or(u64::MAX)));
+                let mut joined = bytes::BytesMut::with_capacity(usize::try_from(capacity).unwrap_or(0));
+                joined.extend_from_slice(&head);
+                joined.extend_from_slice(&data);
+                buffer = Some(joined);
+            }
+            (_, Some(joined)) => joined.extend_from_slice(&data),
+        }
+    }
+    Ok(match (first, buffer) {
+        (_, Some(joined)) => joined.freeze(),
+        (Some(single), None) => single,
+        (None, None) => Bytes::new(),
+    })
 }
 
 /// Whether a failed request may have reached the server.
@@ -100,6 +211,9 @@ pub enum TransportErrorKind {
     Timeout,
     /// The connection failed while sending or receiving.
     Io,
+    /// The response body is larger than [`SendOptions::max_response_bytes`]; the source
+    /// is a [`ResponseTooLarge`] with the status and headers.
+    ResponseTooLarge,
     /// Anything else, e.g. a request the HTTP stack refused to build.
     Other,
 }
@@ -139,6 +253,21 @@ impl TransportError {
         Self::new(TransportErrorKind::Io, delivery, source)
     }
 
+    /// The response body passed the cap. The request reached the server.
+    pub fn response_too_large(details: ResponseTooLarge) -> Self {
+        Self::new(TransportErrorKind::ResponseTooLarge, Delivery::MaybeSent, details)
+    }
+
+    /// The details of a [`TransportErrorKind::ResponseTooLarge`] failure.
+    pub fn as_response_too_large(&self) -> Option<&ResponseTooLarge> {
+        self.source.downcast_ref::<ResponseTooLarge>()
+    }
+
+    /// Takes the source error out, e.g. to inspect it by value.
+    pub fn into_source(self) -> BoxError {
+        self.source
+    }
+
     /// Any other failure.
     pub fn other(delivery: Delivery, source: impl Into<BoxError>) -> Self {
         Self::new(TransportErrorKind::Other, delivery, source)
@@ -161,6 +290,7 @@ impl fmt::Display for TransportError {
             TransportErrorKind::Connect => "could not connect",
             TransportErrorKind::Timeout => "timed out",
             TransportErrorKind::Io => "connection failed",
+            TransportErrorKind::ResponseTooLarge => "response too large",
             TransportErrorKind::Other => "request failed",
         };
         let delivery = match self.delivery {

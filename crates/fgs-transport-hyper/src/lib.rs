@@ -53,8 +53,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use fgs_core::transport::{Delivery, SendOptions, Transport, TransportError};
-use http_body_util::{BodyExt as _, Full};
+use fgs_core::transport::{Delivery, SendOptions, Transport, TransportError, collect_body};
+use http_body_util::Full;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -359,11 +359,7 @@ impl Transport for HyperTransport {
             let response = self.client.request(request).await.map_err(classify)?;
             stage.store(Stage::ReadingBody as u8, Ordering::Relaxed);
             let (head, body) = response.into_parts();
-            let body = body
-                .collect()
-                .await
-                .map_err(|e| TransportError::io(Delivery::MaybeSent, e))?
-                .to_bytes();
+            let body = collect_body(&head, body, options.max_response_bytes).await?;
             Ok(http::Response::from_parts(head, body))
         };
         let Some(limit) = options.timeout else {
@@ -399,7 +395,7 @@ fn check_request(request: &http::Request<Bytes>) -> Result<(), TransportError> {
     if !scheme_ok || uri.authority().is_none() {
         return Err(TransportError::other(
             Delivery::NotSent,
-            format!("the request URI {uri} is not an absolute http or https URI"),
+            "the request URI is not an absolute http or https URI",
         ));
     }
     let version = request.version();
