@@ -95,6 +95,8 @@ pub struct FaultRule {
     pub(crate) fault: Fault,
     pub(crate) target: FaultTarget,
     pub(crate) remaining: Option<usize>,
+    /// Applies to about one matching request in this many (`0` and `1`: every one).
+    pub(crate) one_in: u32,
 }
 
 /// Which requests a rule applies to.
@@ -121,6 +123,7 @@ impl FaultRule {
             fault,
             target: FaultTarget::Invocations,
             remaining: None,
+            one_in: 1,
         }
     }
 
@@ -130,6 +133,7 @@ impl FaultRule {
             fault,
             target: FaultTarget::Invocations,
             remaining: Some(times),
+            one_in: 1,
         }
     }
 
@@ -144,6 +148,30 @@ impl FaultRule {
         self
     }
 
+    /// Applies to about one matching request in `n`, chosen at random and independently
+    /// for each request; `0` and `1` mean every matching request.
+    ///
+    /// Only the requests it fires for use up a repetition, so
+    /// `FaultRule::times(fault, k).one_in(20)` fires at most `k` times. When a rule does
+    /// not fire, the next rule that matches is tried, so several probabilistic rules
+    /// make a mix of faults:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use fgs_emulator::{Fault, FaultRule};
+    ///
+    /// // About 1 % of invocations each: dropped after the run, and throttled.
+    /// let rules = [
+    ///     FaultRule::always(Fault::DropAfterRun).one_in(100),
+    ///     FaultRule::always(Fault::throttled(Duration::from_secs(1))).one_in(100),
+    /// ];
+    /// # let _ = rules;
+    /// ```
+    pub fn one_in(mut self, n: u32) -> Self {
+        self.one_in = n.max(1);
+        self
+    }
+
     /// For token requests to the IAM endpoint (`POST /v3/auth/tokens`) instead of
     /// invocations; `Latency`, `Error`, `Response` and `DropBeforeRun` apply there.
     pub fn for_iam(mut self) -> Self {
@@ -151,7 +179,14 @@ impl FaultRule {
         self
     }
 
-    pub(crate) fn matches(&self, site: &FaultSite<'_>) -> bool {
+    /// Whether the rule applies to this request: it targets it, has repetitions left, and
+    /// (for a probabilistic rule) the dice say so. Rolls the dice only for requests it
+    /// targets.
+    pub(crate) fn fires_for(&self, site: &FaultSite<'_>) -> bool {
+        self.remaining != Some(0) && self.matches(site) && (self.one_in <= 1 || fastrand::u32(..self.one_in) == 0)
+    }
+
+    fn matches(&self, site: &FaultSite<'_>) -> bool {
         match (&self.target, site) {
             (FaultTarget::Invocations, FaultSite::Invocation { .. }) => true,
             (FaultTarget::Function(p, n), FaultSite::Invocation { package, name }) => p == package && n == name,

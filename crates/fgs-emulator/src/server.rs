@@ -93,11 +93,9 @@ impl State {
 
     /// Takes the first fault rule that applies, using up one of its repetitions.
     pub(crate) fn take_fault(&mut self, site: &crate::fault::FaultSite<'_>) -> Option<crate::fault::Fault> {
-        // A rule with no repetitions left (`times(.., 0)`) applies to nothing.
-        let index = self
-            .faults
-            .iter()
-            .position(|rule| rule.remaining != Some(0) && rule.matches(site))?;
+        // A rule with no repetitions left (`times(.., 0)`) applies to nothing; a
+        // probabilistic rule that does not fire leaves the request to the next rule.
+        let index = self.faults.iter().position(|rule| rule.fires_for(site))?;
         let rule = self.faults.get_mut(index)?;
         let fault = rule.fault.clone();
         match &mut rule.remaining {

@@ -363,3 +363,49 @@ async fn a_dropped_connection_leaves_the_server_working() {
     assert_eq!(response.status, 200);
     assert_eq!(response.json(), json!({ "after": "drop" }));
 }
+
+/// The bounds are more than seven standard deviations from the expectation, so the test
+/// fails by chance far less than once in a billion runs.
+#[tokio::test]
+async fn one_in_applies_to_about_one_request_in_n() {
+    let emulator = two_functions().await;
+    emulator.inject(FaultRule::always(Fault::error(503, "FSS.0503", "sometimes")).one_in(4));
+    let path = echo_path(&emulator);
+    let mut faulted = 0;
+    for _ in 0..400 {
+        let response = invoke(&emulator, &path, &[], b"{}").await;
+        match response.status {
+            503 => faulted += 1,
+            200 => {}
+            other => panic!("unexpected status {other}: {}", response.text()),
+        }
+    }
+    // Expected 100, standard deviation about 8.7.
+    assert!((35..=165).contains(&faulted), "{faulted} of 400 faulted");
+    assert_eq!(emulator.invocation_count("default", "echo"), 400 - faulted);
+}
+
+#[tokio::test]
+async fn one_in_respects_the_repetition_count_and_falls_through_to_later_rules() {
+    let emulator = two_functions().await;
+    emulator.inject(FaultRule::times(Fault::error(500, "FSS.0500", "counted"), 3).one_in(2));
+    let path = echo_path(&emulator);
+    let mut counted = 0;
+    for _ in 0..200 {
+        match invoke(&emulator, &path, &[], b"{}").await.status {
+            500 => counted += 1,
+            200 => {}
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    // At most 3; fewer than 3 in 200 fair coin flips is out of reach (2^-190).
+    assert_eq!(counted, 3);
+
+    // `0` and `1` mean every request; a rule that does not fire leaves the request to the next.
+    emulator.inject(FaultRule::once(Fault::error(500, "FSS.0500", "zero")).one_in(0));
+    assert_fss_error(&invoke(&emulator, &path, &[], b"{}").await, 500, "FSS.0500");
+    emulator.inject(FaultRule::always(Fault::error(503, "FSS.0503", "never")).one_in(u32::MAX));
+    emulator.inject(FaultRule::always(Fault::error(429, "FSS.0429", "fallback")));
+    let response = invoke(&emulator, &path, &[], b"{}").await;
+    assert_fss_error(&response, 429, "FSS.0429");
+}
