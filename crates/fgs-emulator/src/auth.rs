@@ -1,29 +1,36 @@
 //! Authentication as the API gateway does it (IAM tokens, AK/SK signatures), and a
 //! minimal IAM token endpoint.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderName, Method, StatusCode, Uri};
 use serde_json::{Value, json};
 
+use crate::codes::{self, SentError};
 use crate::fault::full;
 use crate::handle::{Reply, json_bytes, response};
 use crate::server::Shared;
-use crate::util;
+use crate::util::{self, SecretKey};
 
-/// Why the gateway refuses a request: an `APIGW.*` code and message.
+/// Why the gateway refuses a request: an `APIGW.*` error and message.
 pub(crate) struct Rejection {
-    pub(crate) code: &'static str,
+    pub(crate) error: &'static SentError,
     pub(crate) message: String,
 }
 
 fn incorrect(detail: impl std::fmt::Display) -> Rejection {
     Rejection {
-        code: "APIGW.0301",
+        error: &codes::INCORRECT_AUTHENTICATION,
         message: format!("Incorrect IAM authentication information: {detail}"),
     }
+}
+
+/// When a token accepted by the emulator expires: `None` if unknown, `Some(None)` if
+/// never. The lookup hashes with the map's random keys and compares in constant time.
+fn token_expiry(shared: &Shared, token: &str) -> Option<Option<SystemTime>> {
+    shared.lock().tokens.get(&SecretKey(token.to_owned())).copied()
 }
 
 /// Checks the credentials of an invoke request: `X-Auth-Token` if present, else an
@@ -40,10 +47,10 @@ pub(crate) fn authenticate(
     }
     if let Some(token) = headers.get("x-auth-token") {
         let token = token.to_str().map_err(|_| incorrect("decrypt token fail"))?;
-        return match shared.lock().tokens.get(token) {
+        return match token_expiry(shared, token) {
             None => Err(incorrect("decrypt token fail")),
-            Some(Some(expires_at)) if *expires_at <= SystemTime::now() => Err(Rejection {
-                code: "APIGW.0307",
+            Some(Some(expires_at)) if expires_at <= SystemTime::now() => Err(Rejection {
+                error: &codes::TOKEN_EXPIRED,
                 message: "The token must be updated.".into(),
             }),
             Some(_) => Ok(()),
@@ -66,7 +73,7 @@ pub(crate) fn authenticate(
     };
     if let Some(expected) = &key.security_token {
         let sent = headers.get(fgs_signing::SECURITY_TOKEN).map(|v| v.as_bytes());
-        if sent != Some(expected.as_bytes()) {
+        if !sent.is_some_and(|sent| util::secret_eq(sent, expected.as_bytes())) {
             return Err(incorrect(
                 "the security token of the temporary access key is missing or wrong",
             ));
@@ -82,7 +89,7 @@ pub(crate) fn authenticate(
     match fgs_signing::verify(&input, key.secret.as_bytes(), SystemTime::now()) {
         Ok(()) => Ok(()),
         Err(fgs_signing::VerifyError::ClockSkew { sdk_date, server_date }) => Err(Rejection {
-            code: "APIGW.0303",
+            error: &codes::SIGNATURE_EXPIRED,
             message: format!(
                 "Incorrect app authentication information: signature expired, signature time: {sdk_date}, server time: {server_date}"
             ),
@@ -124,11 +131,13 @@ pub(crate) fn issue_token(shared: &Shared, headers: &HeaderMap, body: &Bytes) ->
                 "auth.identity.password.user needs name, password and domain.name.",
             );
         };
-        let known = shared
-            .config
-            .iam_users
-            .iter()
-            .any(|u| u.name == name && u.domain == domain && u.password == password);
+        // The password is compared in constant time, and with every user's.
+        let known = shared.config.iam_users.iter().fold(false, |known, u| {
+            known
+                | (util::secret_eq(u.password.as_bytes(), password.as_bytes())
+                    & (u.name == name)
+                    & (u.domain == domain))
+        });
         if !known {
             return iam_error(StatusCode::UNAUTHORIZED, "The username or password is wrong.");
         }
@@ -192,23 +201,38 @@ pub(crate) fn issue_token(shared: &Shared, headers: &HeaderMap, body: &Bytes) ->
 }
 
 fn token_valid(shared: &Shared, token: &str) -> bool {
-    match shared.lock().tokens.get(token) {
+    match token_expiry(shared, token) {
         Some(None) => true,
-        Some(Some(expires_at)) => *expires_at > SystemTime::now(),
+        Some(Some(expires_at)) => expires_at > SystemTime::now(),
         None => false,
     }
 }
+
+/// The longest session token the metadata service issues (6 hours), as on ECS.
+const METADATA_TOKEN_MAX_TTL: u64 = 21_600;
 
 /// `PUT /meta-data/latest/api/token`: a session token for the metadata service.
 pub(crate) fn metadata_token(shared: &Shared, headers: &HeaderMap) -> Reply {
     if shared.config.metadata_lifetime.is_none() {
         return metadata_error(StatusCode::NOT_FOUND, "metadata is not enabled on this emulator");
     }
-    if !headers.contains_key("x-metadata-token-ttl-seconds") {
+    let Some(ttl) = headers.get("x-metadata-token-ttl-seconds") else {
         return metadata_error(StatusCode::BAD_REQUEST, "X-Metadata-Token-Ttl-Seconds is required");
-    }
+    };
+    let Some(ttl) = ttl
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|ttl| (1..=METADATA_TOKEN_MAX_TTL).contains(ttl))
+    else {
+        return metadata_error(
+            StatusCode::BAD_REQUEST,
+            "X-Metadata-Token-Ttl-Seconds must be a whole number of seconds from 1 to 21600",
+        );
+    };
     let token = util::hex32();
-    shared.lock().metadata_tokens.push(token.clone());
+    let expires_at = util::system_time_after(SystemTime::now(), Duration::from_secs(ttl));
+    shared.lock().add_metadata_token(token.clone(), expires_at);
     response(
         StatusCode::OK,
         vec![(CONTENT_TYPE, "text/plain".to_owned())],
@@ -223,7 +247,7 @@ pub(crate) fn metadata_security_key(shared: &Shared, headers: &HeaderMap) -> Rep
         return metadata_error(StatusCode::NOT_FOUND, "metadata is not enabled on this emulator");
     };
     let token = headers.get("x-metadata-token").and_then(|v| v.to_str().ok());
-    if !token.is_some_and(|token| shared.lock().metadata_tokens.iter().any(|t| t == token)) {
+    if !token.is_some_and(|token| shared.lock().metadata_token_valid(token)) {
         return metadata_error(StatusCode::UNAUTHORIZED, "a valid X-Metadata-Token is required");
     }
     let (access, secret, security_token, expires_at) = shared.issue_temporary_key(lifetime);

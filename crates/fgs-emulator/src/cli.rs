@@ -59,20 +59,63 @@ pub struct Args {
     #[arg(long = "iam-user", value_name = "DOMAIN/NAME:PASSWORD", value_parser = parse_iam_user)]
     pub iam_users: Vec<IamUserArg>,
     /// Lifetime of issued tokens, in seconds.
-    #[arg(long, default_value_t = 86_400)]
-    pub token_lifetime: u64,
+    #[arg(long, value_name = "SECONDS", default_value = "86400", value_parser = parse_seconds)]
+    pub token_lifetime: Duration,
     /// Accept requests without credentials.
     #[arg(long)]
     pub no_auth: bool,
     /// Function timeout in seconds.
-    #[arg(long, default_value_t = 3.0)]
-    pub timeout: f64,
+    #[arg(long, value_name = "SECONDS", default_value = "3", value_parser = parse_seconds)]
+    pub timeout: Duration,
     /// Function memory in MB.
     #[arg(long, default_value_t = crate::DEFAULT_MEMORY_MB)]
     pub memory: u32,
-    /// At most this many concurrent runs per function.
+    /// At most this many concurrent runs per function (a huge number: no limit).
     #[arg(long)]
     pub max_concurrency: Option<usize>,
+    /// Keep this many recent requests and runs for inspection.
+    #[arg(long, value_name = "COUNT", default_value_t = crate::DEFAULT_RECORD_LIMIT, conflicts_with = "unbounded_records")]
+    pub record_limit: usize,
+    /// Keep every request and run (memory grows with each call).
+    #[arg(long)]
+    pub unbounded_records: bool,
+    /// Keep at most this many bytes of each recorded body, event and log.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::DEFAULT_RECORD_BODY_LIMIT)]
+    pub record_body_limit: usize,
+    /// Seconds a client may take to send a request's head (and a kept-alive connection
+    /// may sit idle).
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = parse_seconds)]
+    pub header_read_timeout: Duration,
+    /// Seconds a client may take to send a request's body.
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = parse_seconds)]
+    pub body_read_timeout: Duration,
+    /// Serve at most this many connections at once; more wait to be accepted.
+    #[arg(long, value_name = "COUNT", default_value_t = crate::DEFAULT_MAX_CONNECTIONS, value_parser = parse_max_connections)]
+    pub max_connections: usize,
+}
+
+/// A number of seconds (`3`, `0.5`): finite, not negative, at most [`crate::MAX_DURATION`].
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    let max = crate::MAX_DURATION.as_secs();
+    if !seconds.is_finite() || seconds < 0.0 {
+        return Err(format!("`{text}` is not a number of seconds from 0 to {max}"));
+    }
+    match Duration::try_from_secs_f64(seconds) {
+        Ok(duration) if duration <= crate::MAX_DURATION => Ok(duration),
+        _ => Err(format!("{text} seconds is too long: at most {max} (about 100 years)")),
+    }
+}
+
+fn parse_max_connections(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(0) => Err("at least 1 connection is needed".into()),
+        Ok(max) => Ok(max),
+        Err(_) => Err(format!("`{text}` is not a number of connections")),
+    }
 }
 
 /// `PACKAGE/NAME=COMMAND`.
@@ -143,19 +186,33 @@ pub fn describe(record: &InvocationRecord) -> String {
     )
 }
 
-/// Starts the emulator described by `args`, prints how to reach it, logs each run to
-/// stderr, and stops cleanly on Ctrl-C.
-pub async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    let timeout = Duration::try_from_secs_f64(args.timeout).map_err(|e| format!("--timeout: {e}"))?;
+/// The emulator `args` describe, not started yet, and the credentials it accepts.
+struct Prepared {
+    builder: crate::EmulatorBuilder,
+    tokens: Vec<String>,
+    access: Option<(String, String)>,
+}
+
+/// Turns `args` into a builder; generates credentials when none are given.
+fn prepare(args: &Args) -> Prepared {
     let mut builder = Emulator::builder()
         .bind(SocketAddr::new(args.bind, args.port))
         .project_id(&args.project_id)
         .region(&args.region)
-        .token_lifetime(Duration::from_secs(args.token_lifetime))
+        .token_lifetime(args.token_lifetime)
+        .record_body_limit(args.record_body_limit)
+        .header_read_timeout(args.header_read_timeout)
+        .body_read_timeout(args.body_read_timeout)
+        .max_connections(args.max_connections)
         .on_invocation(|record| eprintln!("{}", describe(record)));
+    builder = if args.unbounded_records {
+        builder.unbounded_records()
+    } else {
+        builder.record_limit(args.record_limit)
+    };
     for f in &args.functions {
         let mut function = Function::new(&f.package, &f.name, Handler::command(&f.command))
-            .timeout(timeout)
+            .timeout(args.timeout)
             .memory_mb(args.memory);
         if let Some(max) = args.max_concurrency {
             function = function.max_concurrency(max);
@@ -170,7 +227,7 @@ pub async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     } else if no_credentials_given {
         tokens.push(format!("local-{}", util::hex32()));
         access = Some((
-            format!("AK{}", &util::hex32()[..18].to_ascii_uppercase()),
+            format!("AK{}", util::hex32().get(..18).unwrap_or_default().to_ascii_uppercase()),
             util::hex32(),
         ));
     }
@@ -183,7 +240,21 @@ pub async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     for user in &args.iam_users {
         builder = builder.iam_user(&user.domain, &user.name, &user.password);
     }
+    Prepared {
+        builder,
+        tokens,
+        access,
+    }
+}
 
+/// Starts the emulator described by `args`, prints how to reach it, logs each run to
+/// stderr, and stops cleanly on Ctrl-C.
+pub async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let Prepared {
+        builder,
+        tokens,
+        access,
+    } = prepare(&args);
     let emulator = builder.start().await?;
     let endpoint = emulator.endpoint();
     println!("fgs-emulator listening on {endpoint}");
@@ -301,5 +372,80 @@ mod tests {
             Args::try_parse_from(["fgs-emulator", "--access-key", "AK"]).is_err(),
             "needs --secret-key"
         );
+        assert_eq!(args.timeout, Duration::from_secs(3));
+        assert_eq!(args.token_lifetime, Duration::from_secs(86_400));
+        assert_eq!(args.record_limit, crate::DEFAULT_RECORD_LIMIT);
+        assert_eq!(args.max_connections, crate::DEFAULT_MAX_CONNECTIONS);
+    }
+
+    fn parse_error(flags: &[&str]) -> String {
+        let mut argv = vec!["fgs-emulator"];
+        argv.extend_from_slice(flags);
+        Args::try_parse_from(argv).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn out_of_range_durations_are_clear_errors() {
+        for (flag, value) in [
+            ("--timeout", "1e19"),
+            ("--timeout", "1e300"),
+            ("--timeout", "inf"),
+            ("--timeout", "NaN"),
+            ("--timeout", "-1"),
+            ("--token-lifetime", "18446744073709551615"),
+            ("--header-read-timeout", "1e19"),
+            ("--body-read-timeout", "99999999999999"),
+        ] {
+            let error = parse_error(&[&format!("{flag}={value}")]);
+            assert!(error.contains(flag), "{flag} {value}: {error}");
+            assert!(error.contains("seconds"), "{flag} {value}: {error}");
+        }
+        assert!(parse_error(&["--timeout", "soon"]).contains("not a number of seconds"));
+        assert!(parse_error(&["--max-connections", "0"]).contains("at least 1"));
+        assert!(parse_error(&["--max-concurrency", "1e30"]).contains("--max-concurrency"));
+        assert!(parse_error(&["--record-limit", "5", "--unbounded-records"]).contains("cannot be used"));
+        // The largest accepted values parse.
+        let max = crate::MAX_DURATION.as_secs().to_string();
+        let args = Args::try_parse_from(["fgs-emulator", "--timeout", &max, "--token-lifetime", &max]).unwrap();
+        assert_eq!(args.timeout, crate::MAX_DURATION);
+        assert_eq!(parse_seconds("0.25"), Ok(Duration::from_millis(250)));
+    }
+
+    /// The largest values the flags accept start an emulator that answers.
+    #[tokio::test]
+    async fn extreme_settings_start_without_panicking() {
+        let max = crate::MAX_DURATION.as_secs().to_string();
+        let usize_max = usize::MAX.to_string();
+        let args = Args::try_parse_from([
+            "fgs-emulator",
+            "--port",
+            "0",
+            "--timeout",
+            &max,
+            "--token-lifetime",
+            &max,
+            "--header-read-timeout",
+            &max,
+            "--body-read-timeout",
+            &max,
+            "--max-concurrency",
+            &usize_max,
+            "--max-connections",
+            &usize_max,
+            "--record-limit",
+            &usize_max,
+            "--record-body-limit",
+            &usize_max,
+            "--function",
+            "default/echo=cat",
+        ])
+        .unwrap();
+        let prepared = prepare(&args);
+        assert_eq!(prepared.tokens.len(), 1, "a token is generated");
+        let emulator = prepared.builder.start().await.unwrap();
+        // A token lives for the longest lifetime without overflowing the clock.
+        let token = emulator.issue_token();
+        assert!(!token.is_empty());
+        emulator.shutdown().await;
     }
 }

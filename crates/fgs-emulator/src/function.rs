@@ -73,7 +73,36 @@ pub struct Context {
     pub(crate) version: String,
     pub(crate) memory_mb: u32,
     pub(crate) deadline: Instant,
-    pub(crate) log: Arc<Mutex<Vec<String>>>,
+    pub(crate) log: Arc<Mutex<LogBuffer>>,
+}
+
+/// The lines a run wrote: the most recent, up to a number of bytes, so that a function
+/// that logs without end does not grow the emulator without end.
+#[derive(Debug, Default)]
+pub(crate) struct LogBuffer {
+    lines: std::collections::VecDeque<String>,
+    bytes: usize,
+    cap: usize,
+}
+
+impl LogBuffer {
+    /// Keeps the last lines adding up to at most `cap` bytes.
+    pub(crate) fn new(cap: usize) -> Self {
+        LogBuffer {
+            lines: std::collections::VecDeque::new(),
+            bytes: 0,
+            cap,
+        }
+    }
+
+    fn push(&mut self, line: &str) {
+        self.bytes = self.bytes.saturating_add(line.len());
+        self.lines.push_back(line.to_owned());
+        while self.bytes > self.cap {
+            let Some(first) = self.lines.pop_front() else { break };
+            self.bytes = self.bytes.saturating_sub(first.len());
+        }
+    }
 }
 
 impl fmt::Debug for Context {
@@ -118,11 +147,14 @@ impl Context {
         let line = line.into();
         let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
         // A line with newlines is several lines, as in a real runtime.
-        log.extend(line.lines().map(str::to_owned));
+        for line in line.lines() {
+            log.push(line);
+        }
     }
 
     pub(crate) fn log_lines(&self) -> Vec<String> {
-        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        let log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        log.lines.iter().cloned().collect()
     }
 }
 
@@ -234,9 +266,9 @@ impl Function {
     }
 
     /// How long a run may take before it is stopped and reported (default 3 s, as the
-    /// service).
+    /// service). Longer than about 100 years is taken as 100 years.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.timeout = crate::util::clamp_duration(timeout);
         self
     }
 
@@ -246,9 +278,10 @@ impl Function {
         self
     }
 
-    /// At most this many runs at once; more get 429 FSS.0429 (default: no limit).
+    /// At most this many runs at once; more get 429 FSS.0429 (default: no limit). More
+    /// than Tokio's semaphore can count (`usize::MAX >> 3`) is taken as that.
     pub fn max_concurrency(mut self, max: usize) -> Self {
-        self.max_concurrency = Some(max);
+        self.max_concurrency = Some(max.min(tokio::sync::Semaphore::MAX_PERMITS));
         self
     }
 

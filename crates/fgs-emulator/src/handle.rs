@@ -14,9 +14,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::auth;
+use crate::codes::{self, SentError};
 use crate::fault::{Fault, FaultSite, PacedBody, ResponseBody, full};
-use crate::function::{Context, Handler, MEMORY_SIZES_MB};
-use crate::record::{InvocationRecord, InvokeMode, RecordedRequest, RunOutcome};
+use crate::function::{Context, Handler, LogBuffer, MEMORY_SIZES_MB};
+use crate::record::{InvocationRecord, InvokeMode, RunOutcome, cap_lines, copy_headers};
 use crate::server::Shared;
 use crate::util;
 
@@ -103,6 +104,7 @@ enum BodyRead {
     Complete(Bytes),
     TooLarge,
     Failed,
+    TimedOut,
 }
 
 /// Handles one request. `Err` closes the connection without a response.
@@ -119,47 +121,59 @@ pub(crate) async fn serve(shared: Arc<Shared>, request: Request<Incoming>) -> Re
         }) => ASYNC_BODY_LIMIT,
         _ => OTHER_BODY_LIMIT,
     };
-    let read = read_body(&parts.headers, &mut body, limit).await;
+    let read = match tokio::time::timeout(
+        shared.config.body_read_timeout,
+        read_body(&parts.headers, &mut body, limit),
+    )
+    .await
+    {
+        Ok(read) => read,
+        Err(_) => BodyRead::TimedOut,
+    };
     if matches!(read, BodyRead::TooLarge) {
         drain_in_background(body);
     }
-    let recorded_body = match &read {
-        BodyRead::Complete(bytes) => bytes.clone(),
-        BodyRead::TooLarge | BodyRead::Failed => Bytes::new(),
-    };
-    shared.lock().requests.push(RecordedRequest {
-        method: parts.method.clone(),
-        path: parts
-            .uri
-            .path_and_query()
-            .map_or_else(|| parts.uri.to_string(), |pq| pq.as_str().to_owned()),
-        headers: parts.headers.clone(),
-        body: recorded_body,
-    });
+    // Recorded before any handling, but the body only once the request is authenticated:
+    // nothing of a refused request's body is kept.
+    let path = parts.uri.path_and_query().map_or("", |pq| pq.as_str());
+    let seq = shared.lock().records.push_request(&parts.method, path, &parts.headers);
+    let keep_body = |body: &Bytes| shared.lock().records.attach_body(seq, body);
+    let body_not_kept = |received: usize| shared.lock().records.body_not_kept(seq, received);
 
     let Some(route) = route else {
-        return Ok(gateway_error(
-            StatusCode::NOT_FOUND,
-            "APIGW.0101",
+        if let BodyRead::Complete(bytes) = &read {
+            body_not_kept(bytes.len());
+        }
+        return Ok(send_error(
+            &util::uuid_like(),
+            &codes::API_NOT_FOUND,
             "The API does not exist or has not been published in the environment",
         ));
     };
     let body = match read {
         BodyRead::Complete(bytes) => bytes,
         BodyRead::TooLarge => {
-            return Ok(fss_error(
+            body_not_kept(1);
+            return Ok(send_error(
                 &util::uuid_like(),
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "FSS.1201",
+                &codes::BODY_TOO_LARGE,
                 "The request body is too large",
             ));
         }
         BodyRead::Failed => {
-            return Ok(fss_error(
+            body_not_kept(1);
+            return Ok(send_error(
                 &util::uuid_like(),
-                StatusCode::BAD_REQUEST,
-                "FSS.0400",
+                &codes::INVALID_PARAMETER,
                 "Bad request: the request body could not be read",
+            ));
+        }
+        BodyRead::TimedOut => {
+            body_not_kept(1);
+            return Ok(send_error(
+                &util::uuid_like(),
+                &codes::INVALID_PARAMETER,
+                "Bad request: the request body was not received in time",
             ));
         }
     };
@@ -171,29 +185,50 @@ pub(crate) async fn serve(shared: Arc<Shared>, request: Request<Incoming>) -> Re
                 Some(Fault::Error {
                     status, code, message, ..
                 }) => {
-                    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                    return Ok(fss_error(&util::uuid_like(), status, &code, &message));
+                    body_not_kept(body.len());
+                    return Ok(fault_error(&util::uuid_like(), status, &code, &message));
                 }
-                Some(Fault::Response { status, headers, body }) => return Ok(canned(status, headers, body)),
-                Some(Fault::DropBeforeRun | Fault::DropAfterRun) => return Err(DropConnection),
+                Some(Fault::Response {
+                    status,
+                    headers,
+                    body: canned_body,
+                }) => {
+                    body_not_kept(body.len());
+                    return Ok(canned(status, headers, canned_body));
+                }
+                Some(Fault::DropBeforeRun | Fault::DropAfterRun) => {
+                    body_not_kept(body.len());
+                    return Err(DropConnection);
+                }
                 _ => {}
             }
-            Ok(auth::issue_token(&shared, &parts.headers, &body))
+            let reply = auth::issue_token(&shared, &parts.headers, &body);
+            // The body holds a password: kept only when it was right.
+            if reply.status() == StatusCode::CREATED {
+                keep_body(&body);
+            } else {
+                body_not_kept(body.len());
+            }
+            Ok(reply)
         }
-        Route::MetadataToken => Ok(auth::metadata_token(&shared, &parts.headers)),
-        Route::MetadataSecurityKey => Ok(auth::metadata_security_key(&shared, &parts.headers)),
+        Route::MetadataToken => {
+            body_not_kept(body.len());
+            Ok(auth::metadata_token(&shared, &parts.headers))
+        }
+        Route::MetadataSecurityKey => {
+            body_not_kept(body.len());
+            Ok(auth::metadata_security_key(&shared, &parts.headers))
+        }
         Route::Invoke {
             project_id,
             urn_segment,
             mode,
         } => {
             if let Err(rejection) = auth::authenticate(&shared, &parts.method, &parts.uri, &parts.headers, &body) {
-                return Ok(gateway_error(
-                    StatusCode::UNAUTHORIZED,
-                    rejection.code,
-                    &rejection.message,
-                ));
+                body_not_kept(body.len());
+                return Ok(send_error(&util::uuid_like(), rejection.error, &rejection.message));
             }
+            keep_body(&body);
             let call = Call {
                 project_id,
                 urn_segment,
@@ -256,8 +291,28 @@ pub(crate) fn response(status: StatusCode, headers: Vec<(HeaderName, String)>, b
     response
 }
 
+/// Sends one of the emulator's own errors (every one is listed in [`codes`]): the
+/// gateway's shape for `APIGW.*` codes, FunctionGraph's for `FSS.*` (with `request_id`).
+pub(crate) fn send_error(request_id: &str, error: &'static SentError, message: &str) -> Reply {
+    if error.is_gateway() {
+        gateway_error(error.status, error.code.as_str(), message)
+    } else {
+        fss_error(request_id, error.status, error.code.as_str(), message)
+    }
+}
+
+/// An error chosen by a fault rule: any status and code.
+fn fault_error(request_id: &str, status: u16, code: &str, message: &str) -> Reply {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if code.starts_with("APIGW.") {
+        gateway_error(status, code, message)
+    } else {
+        fss_error(request_id, status, code, message)
+    }
+}
+
 /// An error of FunctionGraph itself: `X-Cff-Request-Id`, no `request_id` in the body.
-pub(crate) fn fss_error(request_id: &str, status: StatusCode, code: &str, message: &str) -> Reply {
+fn fss_error(request_id: &str, status: StatusCode, code: &str, message: &str) -> Reply {
     let body = json_bytes(&ErrorResponse {
         error_code: code.into(),
         error_msg: message.into(),
@@ -274,7 +329,7 @@ pub(crate) fn fss_error(request_id: &str, status: StatusCode, code: &str, messag
 }
 
 /// An error of the API gateway: `X-Request-Id` and the same id as `request_id`.
-pub(crate) fn gateway_error(status: StatusCode, code: &str, message: &str) -> Reply {
+fn gateway_error(status: StatusCode, code: &str, message: &str) -> Reply {
     let request_id = util::hex32();
     let body = json_bytes(&ErrorResponse {
         error_code: code.into(),
@@ -314,26 +369,32 @@ enum BodyVersion {
 
 async fn invoke(shared: &Arc<Shared>, call: Call<'_>) -> Result<Reply, Stop> {
     let request_id = util::uuid_like();
-    let bad_request = |code: &str, message: &str| Early(fss_error(&request_id, StatusCode::BAD_REQUEST, code, message));
+    let refuse = |error: &'static SentError, message: &str| Early(send_error(&request_id, error, message));
 
     // Both wire forms are accepted: percent-encoded (the Python SDK) and raw (Go, Node).
-    let decoded = util::percent_decode(call.urn_segment)
-        .ok_or_else(|| bad_request("FSS.1309", "Invalid function URN: not valid percent-encoded UTF-8"))?;
-    let urn = fgs_urn::FunctionUrn::parse(&decoded)
-        .map_err(|error| bad_request("FSS.1309", &format!("Invalid function URN: {}", error.problem())))?;
+    let decoded = util::percent_decode(call.urn_segment).ok_or_else(|| {
+        refuse(
+            &codes::INVALID_URN,
+            "Invalid function URN: not valid percent-encoded UTF-8",
+        )
+    })?;
+    let urn = fgs_urn::FunctionUrn::parse(&decoded).map_err(|error| {
+        refuse(
+            &codes::INVALID_URN,
+            &format!("Invalid function URN: {}", error.problem()),
+        )
+    })?;
     if urn.project_id() != call.project_id {
-        return Err(bad_request(
-            "FSS.0400",
+        return Err(refuse(
+            &codes::INVALID_PARAMETER,
             "Bad request: the project id in the path does not match the function URN",
         ));
     }
     if call.project_id != shared.config.project_id {
-        return Err(Early(fss_error(
-            &request_id,
-            StatusCode::FORBIDDEN,
-            "FSS.0403",
+        return Err(refuse(
+            &codes::FORBIDDEN,
             "Forbidden: the project id does not match the credentials' project",
-        )));
+        ));
     }
 
     let site = FaultSite::Invocation {
@@ -352,12 +413,7 @@ async fn invoke(shared: &Arc<Shared>, call: Call<'_>) -> Result<Reply, Stop> {
             message,
             retry_after,
         }) => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let mut reply = if code.starts_with("APIGW.") {
-                gateway_error(status, &code, &message)
-            } else {
-                fss_error(&request_id, status, &code, &message)
-            };
+            let mut reply = fault_error(&request_id, status, &code, &message);
             if let Some(after) = retry_after.and_then(|d| HeaderValue::from_str(&d.as_secs().to_string()).ok()) {
                 reply.headers_mut().insert(RETRY_AFTER, after);
             }
@@ -373,8 +429,8 @@ async fn invoke(shared: &Arc<Shared>, call: Call<'_>) -> Result<Reply, Stop> {
         Some(b"v1") => BodyVersion::V1,
         Some(_) if call.mode == InvokeMode::Async => BodyVersion::V0,
         Some(_) => {
-            return Err(bad_request(
-                "FSS.0400",
+            return Err(refuse(
+                &codes::INVALID_PARAMETER,
                 "Bad request: X-CFF-Request-Version must be v0 or v1",
             ));
         }
@@ -387,7 +443,7 @@ async fn invoke(shared: &Arc<Shared>, call: Call<'_>) -> Result<Reply, Stop> {
                 .ok()
                 .and_then(|v| v.trim().parse::<u32>().ok())
                 .filter(|m| MEMORY_SIZES_MB.contains(m))
-                .ok_or_else(|| bad_request("FSS.1007", "Invalid function memory"))?,
+                .ok_or_else(|| refuse(&codes::INVALID_MEMORY, "Invalid function memory"))?,
         ),
     };
     let tail_log = call
@@ -398,12 +454,7 @@ async fn invoke(shared: &Arc<Shared>, call: Call<'_>) -> Result<Reply, Stop> {
     let (handler, version, timeout, memory_mb, slots) = {
         let state = shared.lock();
         let Some(registered) = state.functions.get(&(urn.package().to_owned(), urn.name().to_owned())) else {
-            return Err(Early(fss_error(
-                &request_id,
-                StatusCode::NOT_FOUND,
-                "FSS.1051",
-                "Not found the function",
-            )));
+            return Err(refuse(&codes::FUNCTION_NOT_FOUND, "Not found the function"));
         };
         let function = &registered.function;
         let version = match urn.qualifier() {
@@ -411,23 +462,11 @@ async fn invoke(shared: &Arc<Shared>, call: Call<'_>) -> Result<Reply, Stop> {
             Some(fgs_urn::Qualifier::Version(version)) => version.to_owned(),
             Some(fgs_urn::Qualifier::Alias(alias)) => match function.aliases.get(alias) {
                 Some(version) => version.clone(),
-                None => {
-                    return Err(Early(fss_error(
-                        &request_id,
-                        StatusCode::NOT_FOUND,
-                        "FSS.1053",
-                        "Not found the function alias",
-                    )));
-                }
+                None => return Err(refuse(&codes::ALIAS_NOT_FOUND, "Not found the function alias")),
             },
         };
         let Some(handler) = function.versions.get(&version) else {
-            return Err(Early(fss_error(
-                &request_id,
-                StatusCode::NOT_FOUND,
-                "FSS.1052",
-                "Not found the function version",
-            )));
+            return Err(refuse(&codes::VERSION_NOT_FOUND, "Not found the function version"));
         };
         let memory = requested_memory.unwrap_or(function.memory_mb);
         (
@@ -443,8 +482,8 @@ async fn invoke(shared: &Arc<Shared>, call: Call<'_>) -> Result<Reply, Stop> {
         Value::Object(serde_json::Map::new())
     } else {
         serde_json::from_slice(&call.body).map_err(|_| {
-            bad_request(
-                "FSS.0406",
+            refuse(
+                &codes::NOT_ACCEPTABLE,
                 "Not acceptable: the request body is not in the required JSON format",
             )
         })?
@@ -453,39 +492,43 @@ async fn invoke(shared: &Arc<Shared>, call: Call<'_>) -> Result<Reply, Stop> {
     let permit = match slots {
         None => None,
         Some(slots) => Some(slots.try_acquire_owned().map_err(|_| {
-            Early(fss_error(
-                &request_id,
-                StatusCode::TOO_MANY_REQUESTS,
-                "FSS.0429",
+            refuse(
+                &codes::TOO_MANY_REQUESTS,
                 "Too many concurrent requests. Please try again later",
-            ))
+            )
         })?),
     };
 
+    let record_limit = shared.config.record_body_limit;
     let context = Context {
         request_id: request_id.clone(),
         urn: urn.as_str().to_owned(),
         version: version.clone(),
         memory_mb,
-        deadline: Instant::now() + timeout,
-        log: Arc::new(Mutex::new(Vec::new())),
+        deadline: util::instant_after(Instant::now(), timeout),
+        // Enough for the log tail of the response and for the record.
+        log: Arc::new(Mutex::new(LogBuffer::new(record_limit.max(LOG_LIMIT)))),
     };
     let started_at = SystemTime::now();
-    shared.lock().invocations.push(InvocationRecord {
+    let event_truncated = call.body.len() > record_limit;
+    let record = InvocationRecord {
         request_id: request_id.clone(),
         mode: call.mode,
         urn: urn.as_str().to_owned(),
         package: urn.package().to_owned(),
         name: urn.name().to_owned(),
         version: version.clone(),
-        headers: call.headers.clone(),
-        event: event.clone(),
+        headers: copy_headers(call.headers),
+        event: if event_truncated { Value::Null } else { event.clone() },
+        event_truncated,
         memory_mb,
         started_at,
         outcome: None,
         duration: None,
         log: Vec::new(),
-    });
+        log_truncated: false,
+    };
+    shared.lock().records.push_invocation(record.clone());
 
     // The run is its own task: it finishes and is recorded even when the caller hangs up
     // (hyper then drops this future), and it holds the concurrency slot until then.
@@ -495,7 +538,7 @@ async fn invoke(shared: &Arc<Shared>, call: Call<'_>) -> Result<Reply, Stop> {
         tokio::spawn(async move {
             let (outcome, elapsed) = run(handler, event, context.clone(), timeout).await;
             drop(permit);
-            finish(&shared, &context, outcome.clone(), elapsed);
+            finish(&shared, &context, record, outcome.clone(), elapsed);
             (outcome, elapsed)
         })
     };
@@ -514,12 +557,7 @@ async fn invoke(shared: &Arc<Shared>, call: Call<'_>) -> Result<Reply, Stop> {
         ));
     }
     let Ok((outcome, elapsed)) = run_task.await else {
-        return Err(Early(fss_error(
-            &request_id,
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "FSS.0500",
-            "Internal error: the run was lost",
-        )));
+        return Err(refuse(&codes::RUN_LOST, "Internal error: the run was lost"));
     };
     let finished_at = SystemTime::now();
     if fault == Some(Fault::DropAfterRun) {
@@ -588,23 +626,15 @@ async fn run(handler: Handler, event: Value, context: Context, timeout: Duration
     (outcome, started.elapsed())
 }
 
-fn finish(shared: &Shared, context: &Context, outcome: RunOutcome, elapsed: Duration) {
-    let finished = {
-        let mut state = shared.lock();
-        state
-            .invocations
-            .iter_mut()
-            .rev()
-            .find(|r| r.request_id == context.request_id)
-            .map(|record| {
-                record.outcome = Some(outcome);
-                record.duration = Some(elapsed);
-                record.log = context.log_lines();
-                record.clone()
-            })
-    };
+/// Completes the record of a run (in the window if it is still there) and tells the
+/// observer, which sees every run even when the window no longer holds it.
+fn finish(shared: &Shared, context: &Context, mut record: InvocationRecord, outcome: RunOutcome, elapsed: Duration) {
+    record.outcome = Some(outcome);
+    record.duration = Some(elapsed);
+    (record.log, record.log_truncated) = cap_lines(&context.log_lines(), shared.config.record_body_limit);
+    shared.lock().records.finish(&record);
     shared.finished.notify_waiters();
-    if let (Some(observer), Some(record)) = (&shared.config.observer, finished) {
+    if let Some(observer) = &shared.config.observer {
         observer(&record);
     }
 }

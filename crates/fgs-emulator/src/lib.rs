@@ -20,7 +20,14 @@
 //! Functions are async Rust closures or external commands, with versions, aliases, a
 //! timeout, a memory size and a concurrency limit. Faults (latency, forced errors, dropped
 //! connections, slow or truncated bodies) can be injected per function or per request,
-//! and every request and run is recorded for inspection.
+//! some or all of the time, and the most recent requests and runs are recorded for
+//! inspection.
+//!
+//! The emulator can be left running: it keeps a bounded window of records (1,000 requests
+//! and 1,000 runs, 64 KiB of each body, event and log, by default), prunes expired tokens,
+//! times out slow clients (30 s for a request's head or body; idle kept-alive connections
+//! close after 30 s), serves at most 1,024 connections at once, draws ids, tokens and keys
+//! from the OS random number generator, and compares secrets in constant time.
 //!
 //! ```
 //! use fgs_emulator::{Emulator, Function, FunctionError, Handler};
@@ -47,6 +54,7 @@
 
 mod auth;
 pub mod cli;
+mod codes;
 mod command;
 mod fault;
 mod function;
@@ -58,4 +66,8 @@ mod util;
 pub use fault::{Fault, FaultRule};
 pub use function::{Context, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Function, FunctionError, Handler, MEMORY_SIZES_MB};
 pub use record::{InvocationRecord, InvokeMode, RecordedRequest, RunOutcome};
-pub use server::{DEFAULT_PROJECT_ID, DEFAULT_REGION, DEFAULT_TOKEN_LIFETIME, Emulator, EmulatorBuilder};
+pub use server::{
+    DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_PROJECT_ID,
+    DEFAULT_RECORD_BODY_LIMIT, DEFAULT_RECORD_LIMIT, DEFAULT_REGION, DEFAULT_TOKEN_LIFETIME, Emulator, EmulatorBuilder,
+    MAX_DURATION,
+};

@@ -1,6 +1,6 @@
 //! The running emulator, its builder, and the state shared with connection tasks.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::{JoinHandle, JoinSet};
@@ -16,8 +16,8 @@ use tokio::task::{JoinHandle, JoinSet};
 use crate::fault::FaultRule;
 use crate::function::Function;
 use crate::handle;
-use crate::record::{InvocationRecord, RecordedRequest};
-use crate::util;
+use crate::record::{InvocationRecord, RecordedRequest, Records};
+use crate::util::{self, SecretKey};
 
 /// The project id used when none is configured.
 pub const DEFAULT_PROJECT_ID: &str = "0123456789abcdef0123456789abcdef";
@@ -25,8 +25,24 @@ pub const DEFAULT_PROJECT_ID: &str = "0123456789abcdef0123456789abcdef";
 pub const DEFAULT_REGION: &str = "cn-north-4";
 /// How long issued IAM tokens live unless configured (the service's 24 h).
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+/// How many recent requests, and how many recent runs, are kept unless configured.
+pub const DEFAULT_RECORD_LIMIT: usize = 1_000;
+/// How many bytes of each body, event and log are kept in records unless configured.
+pub const DEFAULT_RECORD_BODY_LIMIT: usize = 64 * 1024;
+/// How long a client may take to send a request's head (and how long a kept-alive
+/// connection may sit idle) unless configured.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a client may take to send a request's body unless configured.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How many connections are served at once unless configured; more wait to be accepted.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1_024;
+/// The longest duration any setting takes (about 100 years): longer ones are clamped.
+pub const MAX_DURATION: Duration = util::MAX_DURATION;
 /// How long `shutdown` lets open connections finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// At most this many issued tokens, temporary keys and metadata session tokens are
+/// remembered at once (expired ones are pruned first, then the oldest).
+pub(crate) const MAX_ISSUED: usize = 10_000;
 
 /// An access key pair the emulator accepts.
 #[derive(Clone)]
@@ -56,6 +72,13 @@ pub(crate) struct Config {
     pub(crate) observer: Option<Observer>,
     /// Lifetime of temporary credentials from the metadata endpoints; `None`: no metadata.
     pub(crate) metadata_lifetime: Option<Duration>,
+    /// Requests and runs kept; `None`: all.
+    pub(crate) record_limit: Option<usize>,
+    /// Bytes of body, event and log kept per record.
+    pub(crate) record_body_limit: usize,
+    pub(crate) header_read_timeout: Duration,
+    pub(crate) body_read_timeout: Duration,
+    pub(crate) max_connections: usize,
 }
 
 /// A callback for finished runs.
@@ -68,21 +91,72 @@ pub(crate) struct Registered {
 }
 
 /// Mutable state.
-#[derive(Default)]
 pub(crate) struct State {
     pub(crate) functions: HashMap<(String, String), Registered>,
     pub(crate) faults: Vec<FaultRule>,
-    pub(crate) requests: Vec<RecordedRequest>,
-    pub(crate) invocations: Vec<InvocationRecord>,
-    /// Accepted tokens and when they expire (`None`: never).
-    pub(crate) tokens: HashMap<String, Option<SystemTime>>,
+    pub(crate) records: Records,
+    /// Accepted tokens and when they expire (`None`: never, for configured tokens).
+    pub(crate) tokens: HashMap<SecretKey, Option<SystemTime>>,
     /// Temporary access keys handed out by the metadata endpoint, and when they expire.
     pub(crate) temporary_keys: HashMap<String, (AccessKey, SystemTime)>,
-    /// Session tokens of the metadata endpoint.
-    pub(crate) metadata_tokens: Vec<String>,
+    /// Session tokens of the metadata endpoint and when they expire, oldest first.
+    pub(crate) metadata_tokens: VecDeque<(String, SystemTime)>,
+}
+
+/// Makes room in a store of issued secrets: drops the expired, then (if still full) the
+/// one expiring first, so that it holds fewer than [`MAX_ISSUED`].
+fn prune<K: Clone + Eq + std::hash::Hash, V>(
+    store: &mut HashMap<K, V>,
+    now: SystemTime,
+    expiry: impl Fn(&V) -> Option<SystemTime>,
+) {
+    store.retain(|_, value| expiry(value).is_none_or(|at| at > now));
+    while store.len() >= MAX_ISSUED {
+        let first = store
+            .iter()
+            .filter_map(|(key, value)| expiry(value).map(|at| (at, key)))
+            .min_by_key(|(at, _)| *at)
+            .map(|(_, key)| key.clone());
+        match first {
+            Some(key) => {
+                store.remove(&key);
+            }
+            // Only configured (never-expiring) entries are left: they stay.
+            None => break,
+        }
+    }
 }
 
 impl State {
+    fn new(config: &Config) -> Self {
+        State {
+            functions: HashMap::new(),
+            faults: Vec::new(),
+            records: Records::new(config.record_limit, config.record_body_limit),
+            tokens: HashMap::new(),
+            temporary_keys: HashMap::new(),
+            metadata_tokens: VecDeque::new(),
+        }
+    }
+
+    /// Remembers a metadata session token until `expires_at`.
+    pub(crate) fn add_metadata_token(&mut self, token: String, expires_at: SystemTime) {
+        let now = SystemTime::now();
+        self.metadata_tokens.retain(|(_, at)| *at > now);
+        while self.metadata_tokens.len() >= MAX_ISSUED {
+            self.metadata_tokens.pop_front();
+        }
+        self.metadata_tokens.push_back((token, expires_at));
+    }
+
+    /// Whether `token` is a live metadata session token (compared in constant time).
+    pub(crate) fn metadata_token_valid(&self, token: &str) -> bool {
+        let now = SystemTime::now();
+        self.metadata_tokens.iter().fold(false, |found, (t, at)| {
+            found | (util::secret_eq(t.as_bytes(), token.as_bytes()) && *at > now)
+        })
+    }
+
     pub(crate) fn add_function(&mut self, function: Function) {
         let slots = function.max_concurrency.map(|max| Arc::new(Semaphore::new(max)));
         self.functions.insert(
@@ -128,23 +202,32 @@ impl Shared {
     /// Issues temporary credentials (access key, secret key, security token) valid for
     /// `lifetime`.
     pub(crate) fn issue_temporary_key(&self, lifetime: Duration) -> (String, String, String, SystemTime) {
-        let access_key = format!("TMPAK{}", util::hex32()[..15].to_ascii_uppercase());
+        let access_key = format!(
+            "TMPAK{}",
+            util::hex32().get(..15).unwrap_or_default().to_ascii_uppercase()
+        );
         let secret_key = util::hex32();
         let security_token = format!("emu-sts-{}{}", util::hex32(), util::hex32());
-        let expires_at = SystemTime::now() + lifetime;
+        let now = SystemTime::now();
+        let expires_at = util::system_time_after(now, util::clamp_duration(lifetime));
         let key = AccessKey {
             secret: secret_key.clone(),
             security_token: Some(security_token.clone()),
         };
-        self.lock().temporary_keys.insert(access_key.clone(), (key, expires_at));
+        let mut state = self.lock();
+        prune(&mut state.temporary_keys, now, |(_, at)| Some(*at));
+        state.temporary_keys.insert(access_key.clone(), (key, expires_at));
         (access_key, secret_key, security_token, expires_at)
     }
 
     /// Issues a token valid for the configured lifetime.
     pub(crate) fn issue_token(&self) -> (String, SystemTime) {
         let token = format!("MIIemu{}", util::hex32());
-        let expires_at = SystemTime::now() + self.config.token_lifetime;
-        self.lock().tokens.insert(token.clone(), Some(expires_at));
+        let now = SystemTime::now();
+        let expires_at = util::system_time_after(now, self.config.token_lifetime);
+        let mut state = self.lock();
+        prune(&mut state.tokens, now, |at| *at);
+        state.tokens.insert(SecretKey(token.clone()), Some(expires_at));
         (token, expires_at)
     }
 }
@@ -189,6 +272,11 @@ impl Default for EmulatorBuilder {
                 token_lifetime: DEFAULT_TOKEN_LIFETIME,
                 observer: None,
                 metadata_lifetime: None,
+                record_limit: Some(DEFAULT_RECORD_LIMIT),
+                record_body_limit: DEFAULT_RECORD_BODY_LIMIT,
+                header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+                body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+                max_connections: DEFAULT_MAX_CONNECTIONS,
             },
             functions: Vec::new(),
             tokens: Vec::new(),
@@ -267,9 +355,59 @@ impl EmulatorBuilder {
         self
     }
 
-    /// How long issued tokens live (default 24 h); short lifetimes test expiry.
+    /// How long issued tokens live (default 24 h); short lifetimes test expiry. Longer
+    /// than [`MAX_DURATION`] is taken as that.
     pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
-        self.config.token_lifetime = lifetime;
+        self.config.token_lifetime = util::clamp_duration(lifetime);
+        self
+    }
+
+    /// Keeps the `limit` most recent requests and the `limit` most recent runs for
+    /// [`Emulator::requests`] and [`Emulator::invocations`] (default
+    /// [`DEFAULT_RECORD_LIMIT`]), so that a long-running emulator does not grow without
+    /// end. Counts ([`Emulator::request_count`], [`Emulator::invocation_count`]) stay exact.
+    /// `0` keeps none.
+    pub fn record_limit(mut self, limit: usize) -> Self {
+        self.config.record_limit = Some(limit);
+        self
+    }
+
+    /// Keeps every request and run: memory grows with each call, so only for short runs
+    /// that need all of them.
+    pub fn unbounded_records(mut self) -> Self {
+        self.config.record_limit = None;
+        self
+    }
+
+    /// Keeps at most `bytes` of each recorded body, event and function log (default
+    /// [`DEFAULT_RECORD_BODY_LIMIT`]); longer ones are cut and marked
+    /// ([`RecordedRequest::body_truncated`], [`InvocationRecord::event_truncated`],
+    /// [`InvocationRecord::log_truncated`]).
+    pub fn record_body_limit(mut self, bytes: usize) -> Self {
+        self.config.record_body_limit = bytes;
+        self
+    }
+
+    /// How long a client may take to send a request's head, and how long a kept-alive
+    /// connection may sit idle before it is closed (default
+    /// [`DEFAULT_HEADER_READ_TIMEOUT`]; at most [`MAX_DURATION`]).
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.config.header_read_timeout = util::clamp_duration(timeout);
+        self
+    }
+
+    /// How long a client may take to send a request's body (default
+    /// [`DEFAULT_BODY_READ_TIMEOUT`]; at most [`MAX_DURATION`]); a slower one gets 400
+    /// `FSS.0400` and the function does not run.
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.config.body_read_timeout = util::clamp_duration(timeout);
+        self
+    }
+
+    /// Serves at most `max` connections at once (default [`DEFAULT_MAX_CONNECTIONS`];
+    /// at least 1); further clients wait in the listen backlog until one closes.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.config.max_connections = max.clamp(1, Semaphore::MAX_PERMITS);
         self
     }
 
@@ -281,9 +419,9 @@ impl EmulatorBuilder {
 
     /// Serves ECS/CCE instance metadata (`PUT /meta-data/latest/api/token`,
     /// `GET /openstack/latest/securitykey`) handing out temporary credentials that live
-    /// for `lifetime` and that invoke requests accept.
+    /// for `lifetime` (at most [`MAX_DURATION`]) and that invoke requests accept.
     pub fn metadata_credentials(mut self, lifetime: Duration) -> Self {
-        self.config.metadata_lifetime = Some(lifetime);
+        self.config.metadata_lifetime = Some(util::clamp_duration(lifetime));
         self
     }
 
@@ -297,11 +435,13 @@ impl EmulatorBuilder {
     pub async fn start(self) -> std::io::Result<Emulator> {
         let listener = TcpListener::bind(self.bind).await?;
         let addr = listener.local_addr()?;
-        let mut state = State::default();
+        let mut state = State::new(&self.config);
         for function in self.functions {
             state.add_function(function);
         }
-        state.tokens.extend(self.tokens.into_iter().map(|token| (token, None)));
+        state
+            .tokens
+            .extend(self.tokens.into_iter().map(|token| (SecretKey(token), None)));
         let shared = Arc::new(Shared {
             config: self.config,
             state: Mutex::new(state),
@@ -422,9 +562,11 @@ impl Emulator {
         (ak, sk, token)
     }
 
-    /// Every request that reached the server, in arrival order.
+    /// The most recent requests that reached the server (all of them unless more than the
+    /// [record limit](EmulatorBuilder::record_limit) arrived since the last
+    /// [`clear_records`](Self::clear_records)), in arrival order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.shared.lock().requests.clone()
+        self.shared.lock().records.requests()
     }
 
     /// How many TCP connections were accepted: with keep-alive, fewer than requests.
@@ -432,48 +574,46 @@ impl Emulator {
         self.shared.connections.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// How many requests reached the server.
+    /// How many requests reached the server since the start or the last
+    /// [`clear_records`](Self::clear_records), counting those no longer in the window.
     pub fn request_count(&self) -> usize {
-        self.shared.lock().requests.len()
+        self.shared.lock().records.request_count()
     }
 
-    /// Forgets the recorded requests and finished runs (runs still going are kept), so that
-    /// a long test or a load run does not keep every request in memory.
+    /// How many requests and how many runs the record windows hold now: at most the
+    /// [record limit](EmulatorBuilder::record_limit) each.
+    pub fn records_held(&self) -> (usize, usize) {
+        self.shared.lock().records.held()
+    }
+
+    /// Forgets the recorded requests and finished runs, and resets the counts (runs still
+    /// going are kept and counted).
     pub fn clear_records(&self) {
-        let mut state = self.shared.lock();
-        state.requests.clear();
-        state.invocations.retain(|record| record.outcome.is_none());
+        self.shared.lock().records.clear();
     }
 
-    /// Every run of any function, in start order, finished or not.
+    /// The most recent runs of any function (see [`requests`](Self::requests) for the
+    /// window), in start order, finished or not.
     pub fn invocations(&self) -> Vec<InvocationRecord> {
-        self.shared.lock().invocations.clone()
+        self.shared.lock().records.invocations()
     }
 
-    /// How many times function `package/name` (any version) started running.
+    /// How many times function `package/name` (any version) started running since the
+    /// start or the last [`clear_records`](Self::clear_records): exact, however many runs
+    /// the window holds.
     pub fn invocation_count(&self, package: &str, name: &str) -> usize {
-        self.shared
-            .lock()
-            .invocations
-            .iter()
-            .filter(|r| r.package == package && r.name == name)
-            .count()
+        self.shared.lock().records.run_count(package, name)
     }
 
-    /// The run with this request id.
+    /// The run with this request id, if it is still in the window.
     pub fn invocation(&self, request_id: &str) -> Option<InvocationRecord> {
-        self.shared
-            .lock()
-            .invocations
-            .iter()
-            .find(|r| r.request_id == request_id)
-            .cloned()
+        self.shared.lock().records.invocation(request_id)
     }
 
     /// Waits until the run with this request id has finished (or `timeout` passes) and
     /// returns it; for asynchronous invocations.
     pub async fn wait_for_invocation(&self, request_id: &str, timeout: Duration) -> Option<InvocationRecord> {
-        let deadline = tokio::time::Instant::now() + timeout;
+        let deadline = tokio::time::Instant::from_std(util::instant_after(std::time::Instant::now(), timeout));
         loop {
             let notified = self.shared.finished.notified();
             if let Some(record) = self.invocation(request_id).filter(|r| r.outcome.is_some()) {
@@ -507,8 +647,18 @@ impl Drop for Emulator {
 /// Connections live in a `JoinSet` owned by this task, so aborting it aborts them too.
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let mut connections = JoinSet::new();
+    let slots = Arc::new(Semaphore::new(shared.config.max_connections));
     loop {
         while connections.try_join_next().is_some() {}
+        // At the connection cap, wait for one to close before accepting: further clients
+        // wait in the listen backlog.
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            _ = stop.changed() => break,
+        };
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => stream,
@@ -524,9 +674,13 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch
         shared.connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let shared = Arc::clone(&shared);
         let mut stop = stop.clone();
+        let header_read_timeout = shared.config.header_read_timeout;
         connections.spawn(async move {
+            let _slot = slot;
             let service = service_fn(move |request| handle::serve(Arc::clone(&shared), request));
             let connection = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_read_timeout)
                 .keep_alive(true)
                 .serve_connection(TokioIo::new(stream), service);
             tokio::pin!(connection);

@@ -1,43 +1,70 @@
-//! Small helpers: request ids, UTC timestamps, percent-decoding and log
-//! truncation. Written here so the crate needs no extra dependencies.
+//! Small helpers: random ids, constant-time comparison, overflow-free time arithmetic, UTC
+//! timestamps, percent-decoding and truncation.
 
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// Process-wide counter making every id unique.
-static COUNTER: AtomicU64 = AtomicU64::new(0);
+use subtle::ConstantTimeEq as _;
 
-/// Seed mixed into every id so that ids differ between runs.
-fn seed() -> u64 {
-    static SEED: OnceLock<u64> = OnceLock::new();
-    *SEED.get_or_init(|| {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
-        // Truncation is fine: only the low bits vary between runs.
-        let nanos = nanos as u64;
-        mix(nanos ^ u64::from(std::process::id()).rotate_left(32))
-    })
+/// The longest duration any setting takes: longer ones are clamped to it, so that adding
+/// it to a clock reading cannot overflow. About 100 years, so it still reads as a date.
+pub(crate) const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
+/// `duration`, at most [`MAX_DURATION`].
+pub(crate) fn clamp_duration(duration: Duration) -> Duration {
+    duration.min(MAX_DURATION)
 }
 
-/// The SplitMix64 finalizer: a bijection on `u64` that scrambles the bits.
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+/// `now + duration` without overflow: a time past what the clock can hold becomes
+/// `now + MAX_DURATION`, and failing that `now`.
+pub(crate) fn system_time_after(now: SystemTime, duration: Duration) -> SystemTime {
+    now.checked_add(duration)
+        .or_else(|| now.checked_add(MAX_DURATION))
+        .unwrap_or(now)
 }
 
-/// 128 fresh bits, unique within the process: the low half is a bijection of
-/// the counter, so two calls never return the same value.
+/// `now + duration` for monotonic instants, without overflow (see [`system_time_after`]).
+pub(crate) fn instant_after(now: std::time::Instant, duration: Duration) -> std::time::Instant {
+    now.checked_add(duration)
+        .or_else(|| now.checked_add(MAX_DURATION))
+        .unwrap_or(now)
+}
+
+/// Compares secrets in time that does not depend on where they differ.
+pub(crate) fn secret_eq(a: &[u8], b: &[u8]) -> bool {
+    bool::from(a.ct_eq(b))
+}
+
+/// A secret used as a map key: hashed like a string (with the map's random keys), but
+/// compared in constant time.
+#[derive(Clone)]
+pub(crate) struct SecretKey(pub(crate) String);
+
+impl PartialEq for SecretKey {
+    fn eq(&self, other: &Self) -> bool {
+        secret_eq(self.0.as_bytes(), other.0.as_bytes())
+    }
+}
+
+impl Eq for SecretKey {}
+
+impl std::hash::Hash for SecretKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+/// 128 bits from the operating system's random number generator. Ids, tokens and keys
+/// are drawn from it, so that none can be predicted from another.
 fn next_bits() -> (u64, u64) {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let seed = seed();
-    let high = mix(seed ^ n.rotate_left(17));
-    let low = mix(n ^ seed.rotate_left(29));
-    (high, low)
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // The OS generator does not fail on the platforms the emulator runs on; should it,
+        // fall back to fastrand rather than stop answering.
+        bytes = fastrand::u128(..).to_le_bytes();
+    }
+    let (high, low) = bytes.split_at(8);
+    let word = |part: &[u8]| part.iter().fold(0u64, |acc, byte| acc << 8 | u64::from(*byte));
+    (word(high), word(low))
 }
 
 /// A FunctionGraph-style request id: `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`
@@ -127,6 +154,19 @@ fn hex_value(byte: u8) -> Option<u8> {
     }
 }
 
+/// Keeps only the first `max` bytes of `text`, moving the cut back to a character
+/// boundary so the result stays valid UTF-8.
+pub(crate) fn keep_head(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.get(..end).unwrap_or_default()
+}
+
 /// Keeps only the last `max` bytes of `text`, moving the cut forward to the
 /// next character boundary so the result stays valid UTF-8.
 pub(crate) fn keep_tail(text: &str, max: usize) -> &str {
@@ -199,5 +239,29 @@ mod tests {
         // "é" is two bytes; cutting inside it moves forward.
         assert_eq!(keep_tail("aéb", 2), "b");
         assert_eq!(keep_tail("aéb", 3), "éb");
+        assert_eq!(keep_head("hello", 10), "hello");
+        assert_eq!(keep_head("hello", 3), "hel");
+        assert_eq!(keep_head("aéb", 2), "a");
+    }
+
+    #[test]
+    fn time_arithmetic_saturates() {
+        let now = SystemTime::now();
+        assert_eq!(system_time_after(now, Duration::MAX), now + MAX_DURATION);
+        let instant = std::time::Instant::now();
+        assert!(instant_after(instant, Duration::MAX) > instant);
+        assert_eq!(clamp_duration(Duration::MAX), MAX_DURATION);
+        assert_eq!(clamp_duration(Duration::from_secs(1)), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn secrets_compare_by_value() {
+        assert!(secret_eq(b"token", b"token"));
+        assert!(!secret_eq(b"token", b"tokem"));
+        assert!(!secret_eq(b"token", b"token2"));
+        let mut map = std::collections::HashMap::new();
+        map.insert(SecretKey("a".into()), 1);
+        assert_eq!(map.get(&SecretKey("a".into())), Some(&1));
+        assert_eq!(map.get(&SecretKey("b".into())), None);
     }
 }

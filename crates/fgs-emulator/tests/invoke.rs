@@ -529,11 +529,11 @@ async fn chunked_body_within_the_limit_is_accepted() {
 }
 
 #[tokio::test]
-async fn invalid_json_is_400() {
+async fn invalid_json_is_406_as_the_catalogue_says() {
     let emulator = start([echo_function()]).await;
     let path = invoke_path(&emulator, "default", "echo", None);
     let response = invoke(&emulator, &path, &[], b"{not json").await;
-    assert_fss_error(&response, 400, "FSS.0406");
+    assert_fss_error(&response, 406, "FSS.0406");
     assert_eq!(emulator.invocation_count("default", "echo"), 0);
 }
 
