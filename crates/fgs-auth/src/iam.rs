@@ -1,6 +1,8 @@
 //! IAM tokens (`X-Auth-Token`) that renew themselves.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -9,17 +11,30 @@ use bytes::Bytes;
 use fgs_core::ErrorCode;
 use fgs_core::ServiceError;
 use fgs_core::auth::{Auth, AuthContext, AuthError, Secret};
-use fgs_core::transport::{SendOptions, Transport};
+use fgs_core::transport::{SendOptions, Transport, TransportErrorKind};
 use http::{HeaderValue, Method, Uri};
 use serde_json::{Value, json};
-use tokio::sync::{Mutex, RwLock};
+use subtle::ConstantTimeEq;
+use tokio::sync::OwnedMutexGuard;
 
 use crate::clock::{Clock, SystemClock};
+use crate::renew::{FetchFuture, Policy, Renewer};
 use crate::time::parse_iso_utc;
 
 /// How long before expiry a token is renewed (tokens live 24 h).
 pub const DEFAULT_REFRESH_WINDOW: Duration = Duration::from_secs(10 * 60);
 const IAM_TIMEOUT: Duration = Duration::from_secs(30);
+/// The largest IAM answer read. A token response (with `nocatalog=true`) is a few KiB;
+/// the token itself travels in a header.
+pub(crate) const IAM_MAX_RESPONSE_BYTES: u64 = 1024 * 1024;
+/// The backoff after a first failed token request; it doubles with each further failure.
+const BACKOFF_INITIAL: Duration = Duration::from_secs(5);
+/// The longest backoff between token requests that fail.
+const BACKOFF_MAX: Duration = Duration::from_secs(5 * 60);
+/// After a 401 for a request that does not say which token it carried, a token fetched
+/// less than this long ago to replace one dropped for an earlier 401 is kept: the 401 is
+/// most likely for a request sent with the old token before the new one arrived.
+const REJECTION_GRACE: Duration = Duration::from_secs(10);
 
 /// Where a token comes from.
 #[derive(Clone)]
@@ -86,32 +101,44 @@ impl fmt::Debug for Source {
     }
 }
 
-/// A cached token and when to renew it.
-struct Cached {
-    header: HeaderValue,
-    expires_at: SystemTime,
-    refresh_at: SystemTime,
-}
-
 struct Inner {
     source: Source,
     endpoint: Option<Uri>,
     transport: Option<Arc<dyn Transport>>,
     clock: Arc<dyn Clock>,
     refresh_window: Duration,
-    cache: RwLock<Option<Cached>>,
-    /// Held by the one caller that renews, so that concurrent callers share one request.
-    refreshing: Mutex<()>,
+    /// The cached token, renewed by one request at a time.
+    cache: Arc<Renewer<HeaderValue, ()>>,
 }
 
 /// An IAM token sent as `X-Auth-Token`, obtained from `POST {iam}/v3/auth/tokens` and
 /// cached.
 ///
-/// The token is renewed ahead of expiry (by [`DEFAULT_REFRESH_WINDOW`] plus a random part
-/// of it, so that many clients do not renew at the same moment); concurrent callers wait
-/// for one renewal; if renewing fails while the cached token is still valid, the cached
-/// token keeps being used; and when FunctionGraph answers 401 `APIGW.0307` (the token must
-/// be updated) the token is dropped and the request sent once more with a new one.
+/// Renewal:
+/// - the token is renewed ahead of expiry, by the [refresh
+///   window](IamTokenAuthBuilder::refresh_window) ([`DEFAULT_REFRESH_WINDOW`]) plus a
+///   random part of up to half of it, so that many clients do not renew at the same moment
+///   (a token with less time left than that is renewed halfway to its expiry);
+/// - inside that window callers keep getting the still-valid token at once while one
+///   renewal runs in the background (a task spawned on the current tokio runtime): no
+///   caller holding a valid token waits for IAM;
+/// - callers with no valid token (the first call, or after expiry) wait for the one
+///   request in flight and share its outcome, success or error;
+/// - a failed renewal is not repeated by every caller: the next attempt waits for a
+///   backoff (5 s doubling up to 5 min, each between half and all of that at random, and
+///   never past the expiry of the token still cached). Meanwhile the still-valid token is
+///   used; once there is none, calls fail at once with the last error until the backoff
+///   has passed;
+/// - when FunctionGraph answers 401 `APIGW.0307` (the token must be updated) the token is
+///   dropped and the request sent once more with a new one. Requests refused together
+///   drop it once: a token fetched less than 10 s ago to replace one refused earlier is
+///   kept, as the refusal is most likely for a request sent with the old one (see
+///   [`reject_token`](IamTokenAuth::reject_token) for callers that know which token was
+///   refused).
+///
+/// IAM answers are read up to 1 MiB, each request within 30 s; a larger, malformed or
+/// already expired answer is an [`AuthError`] of kind
+/// [`Provider`](fgs_core::auth::AuthErrorKind::Provider).
 ///
 /// ```no_run
 /// use fgs_auth::IamTokenAuth;
@@ -224,7 +251,10 @@ impl IamTokenAuthBuilder {
         self
     }
 
-    /// Renew this long before expiry (default [`DEFAULT_REFRESH_WINDOW`]).
+    /// Renew this long before expiry (default [`DEFAULT_REFRESH_WINDOW`]), plus up to half
+    /// of it at random. Any value is accepted: a window longer than a token's lifetime
+    /// (up to `Duration::MAX`) renews each token halfway to its expiry, and
+    /// `Duration::ZERO` renews at expiry.
     pub fn refresh_window(mut self, window: Duration) -> Self {
         self.refresh_window = Some(window);
         self
@@ -354,82 +384,90 @@ impl IamTokenAuth {
         clock: Arc<dyn Clock>,
         refresh_window: Duration,
     ) -> Self {
+        let policy = Policy {
+            refresh_window,
+            jitter: 0.5,
+            backoff_initial: BACKOFF_INITIAL,
+            backoff_max: BACKOFF_MAX,
+        };
         IamTokenAuth {
             inner: Arc::new(Inner {
                 source,
                 endpoint,
                 transport,
+                cache: Arc::new(Renewer::new("IAM token", Arc::clone(&clock), policy, ())),
                 clock,
                 refresh_window,
-                cache: RwLock::new(None),
-                refreshing: Mutex::new(()),
             }),
         }
     }
 
-    /// The current token as a header value, renewing it first if it is due.
+    /// The current token as a header value. Inside the refresh window this is the
+    /// still-valid token while a renewal runs in the background; without a valid token
+    /// it waits for one (see [`IamTokenAuth`] for the rules).
     pub async fn token(&self) -> Result<HeaderValue, AuthError> {
-        let inner = &self.inner;
-        let now = inner.clock.now();
-        if let Some(cached) = &*inner.cache.read().await {
-            if now < cached.refresh_at {
-                return Ok(cached.header.clone());
-            }
-        }
-        // One caller renews; the others wait here and then find the fresh token.
-        let _renewing = inner.refreshing.lock().await;
-        let now = inner.clock.now();
-        if let Some(cached) = &*inner.cache.read().await {
-            if now < cached.refresh_at {
-                return Ok(cached.header.clone());
-            }
-        }
-        match self.fetch().await {
-            Ok((header, expires_at)) => {
-                let refresh_at = self.refresh_time(now, expires_at);
-                *inner.cache.write().await = Some(Cached {
-                    header: header.clone(),
-                    expires_at,
-                    refresh_at,
-                });
-                Ok(header)
-            }
-            Err(error) => match &*inner.cache.read().await {
-                // Renewal is early on purpose; a failure only matters once the token is gone.
-                Some(cached) if now < cached.expires_at => Ok(cached.header.clone()),
-                _ => Err(error),
-            },
-        }
+        self.boxed_token().await
     }
 
-    /// Renew at `expires_at - window - jitter`, jitter being up to half the window.
-    fn refresh_time(&self, now: SystemTime, expires_at: SystemTime) -> SystemTime {
-        let window = self.inner.refresh_window;
-        let jitter = window.mul_f64(fastrand::f64() / 2.0);
-        let refresh_at = expires_at.checked_sub(window + jitter).unwrap_or(now);
-        refresh_at.max(now)
+    /// [`token`](Self::token) as a future of a named type: `assume_role` asks its caller
+    /// for a token inside a fetch, and a recursive `async fn` could not be proven `Send`.
+    fn boxed_token(&self) -> Pin<Box<dyn Future<Output = Result<HeaderValue, AuthError>> + Send + '_>> {
+        Box::pin(async move {
+            if let Source::Fixed { token, expires_at } = &self.inner.source {
+                return self.fixed_token(token, *expires_at);
+            }
+            let this = self.clone();
+            self.inner
+                .cache
+                .get(move |guard: OwnedMutexGuard<()>| -> FetchFuture<HeaderValue, ()> {
+                    Box::pin(async move {
+                        let outcome = this.fetch().await;
+                        (guard, outcome)
+                    })
+                })
+                .await
+        })
+    }
+
+    fn fixed_token(&self, token: &Secret, expires_at: Option<SystemTime>) -> Result<HeaderValue, AuthError> {
+        if expires_at.is_some_and(|expires_at| expires_at <= self.inner.clock.now()) {
+            return Err(AuthError::expired(
+                "the IAM token has expired and was issued elsewhere, so it cannot be renewed",
+            ));
+        }
+        let mut header = HeaderValue::from_str(token.expose().trim())
+            .map_err(|_| AuthError::invalid("the IAM token holds characters a header cannot carry"))?;
+        header.set_sensitive(true);
+        Ok(header)
     }
 
     /// Drops the cached token, so the next call gets a new one.
     pub async fn invalidate(&self) {
-        *self.inner.cache.write().await = None;
+        self.inner.cache.invalidate();
+    }
+
+    /// Drops the cached token if it is `rejected` (compared in constant time), for a
+    /// caller that knows which token a refused request carried. Returns `true` when a
+    /// new token will be used next: the rejected one was dropped, or the cached token is
+    /// already another one. A token issued elsewhere
+    /// ([`from_token`](Self::from_token)) cannot be renewed, so this returns `false` for it.
+    pub async fn reject_token(&self, rejected: &HeaderValue) -> bool {
+        if matches!(self.inner.source, Source::Fixed { .. }) {
+            return false;
+        }
+        self.inner
+            .cache
+            .invalidate_if(|cached| bool::from(cached.as_bytes().ct_eq(rejected.as_bytes())));
+        true
     }
 
     async fn fetch(&self) -> Result<(HeaderValue, SystemTime), AuthError> {
         let inner = &self.inner;
         let (body, caller_token) = match &inner.source {
             Source::Fixed { token, expires_at } => {
-                let expires_at =
-                    expires_at.unwrap_or(SystemTime::UNIX_EPOCH + Duration::from_secs(u64::from(u32::MAX)));
-                if expires_at <= inner.clock.now() {
-                    return Err(AuthError::expired(
-                        "the IAM token has expired and was issued elsewhere, so it cannot be renewed",
-                    ));
-                }
-                let mut header = HeaderValue::from_str(token.expose().trim())
-                    .map_err(|_| AuthError::invalid("the IAM token holds characters a header cannot carry"))?;
-                header.set_sensitive(true);
-                return Ok((header, expires_at));
+                let header = self.fixed_token(token, *expires_at)?;
+                let far = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::from(u32::MAX));
+                return Ok((header, expires_at.unwrap_or(far)));
             }
             Source::Password {
                 domain,
@@ -460,7 +498,7 @@ impl IamTokenAuth {
                     "identity": { "methods": ["assume_role"], "assume_role": role },
                     "scope": scope.json(),
                 } });
-                (body, Some(Box::pin(caller.token()).await?))
+                (body, Some(caller.boxed_token().await?))
             }
         };
         let (Some(endpoint), Some(transport)) = (&inner.endpoint, &inner.transport) else {
@@ -477,22 +515,40 @@ impl IamTokenAuth {
         if let Some(caller_token) = caller_token {
             request.headers_mut().insert("x-auth-token", caller_token);
         }
-        let response = transport
-            .send(request, &SendOptions::new().timeout(IAM_TIMEOUT))
-            .await
-            .map_err(|e| AuthError::provider("could not reach IAM for a token").with_source(e))?;
-        if response.status() != http::StatusCode::CREATED {
+        let options = SendOptions::new()
+            .timeout(IAM_TIMEOUT)
+            .max_response_bytes(IAM_MAX_RESPONSE_BYTES);
+        let response = transport.send(request, &options).await.map_err(|e| match e.kind() {
+            TransportErrorKind::ResponseTooLarge => AuthError::provider(format!(
+                "IAM's answer to the token request is larger than the {IAM_MAX_RESPONSE_BYTES} bytes read for it"
+            ))
+            .with_source(e),
+            TransportErrorKind::Timeout => AuthError::provider(format!(
+                "IAM did not answer the token request within {} s",
+                IAM_TIMEOUT.as_secs()
+            ))
+            .with_source(e),
+            _ => AuthError::provider("could not reach IAM for a token").with_source(e),
+        })?;
+        let status = response.status();
+        if !status.is_success() {
             return Err(AuthError::provider(format!(
                 "IAM refused the token request with HTTP {}: {}",
-                response.status().as_u16(),
+                status.as_u16(),
                 iam_message(response.body())
             )));
         }
         let mut header = response
             .headers()
             .get("x-subject-token")
+            .filter(|value| !value.as_bytes().iter().all(u8::is_ascii_whitespace))
             .cloned()
-            .ok_or_else(|| AuthError::provider("IAM answered 201 without X-Subject-Token"))?;
+            .ok_or_else(|| {
+                AuthError::provider(format!(
+                    "IAM answered HTTP {} without an X-Subject-Token header (the token)",
+                    status.as_u16()
+                ))
+            })?;
         header.set_sensitive(true);
         let parsed: Value = serde_json::from_slice(response.body())
             .map_err(|e| AuthError::provider("IAM's token response is not JSON").with_source(e))?;
@@ -515,18 +571,31 @@ fn join(endpoint: &Uri, path_and_query: &str) -> Result<Uri, AuthError> {
     Uri::from_parts(parts).map_err(|_| AuthError::invalid("cannot build the IAM request URI"))
 }
 
-/// IAM's error message (`{"error":{"message"}}` or `error_msg`), never the request.
+/// The longest part of IAM's error message quoted.
+const MESSAGE_LIMIT: usize = 200;
+
+/// IAM's error message (`{"error":{"message"}}` or `error_msg`), never the request, at
+/// most [`MESSAGE_LIMIT`] characters without control characters.
 fn iam_message(body: &[u8]) -> String {
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
-    parsed
-        .as_ref()
-        .and_then(|v| {
-            v["error"]["message"]
-                .as_str()
-                .or_else(|| v["error_msg"].as_str())
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| format!("{} bytes of body", body.len()))
+    let message = parsed.as_ref().and_then(|v| {
+        v["error"]["message"]
+            .as_str()
+            .or_else(|| v["error_msg"].as_str())
+            .map(str::to_owned)
+    });
+    let Some(message) = message else {
+        return format!("{} bytes of body", body.len());
+    };
+    let mut quoted: String = message
+        .chars()
+        .take(MESSAGE_LIMIT)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if message.chars().count() > MESSAGE_LIMIT {
+        quoted.push_str("...");
+    }
+    quoted
 }
 
 #[async_trait]
@@ -547,7 +616,9 @@ impl Auth for IamTokenAuth {
         // An expired token (or one of another region) is worth renewing once; other 401s
         // (a disabled user, a wrong password) would only fail again.
         if error.code() == Some(&ErrorCode::TokenExpired) && !matches!(self.inner.source, Source::Fixed { .. }) {
-            self.invalidate().await;
+            // The error does not say which token the request carried: drop the cached one
+            // unless it is the fresh replacement of one refused moments ago.
+            self.inner.cache.invalidate_after_refusal(REJECTION_GRACE);
             true
         } else {
             false

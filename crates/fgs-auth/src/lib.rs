@@ -24,6 +24,7 @@ mod aksk;
 mod clock;
 mod credentials;
 mod iam;
+mod renew;
 mod time;
 
 pub use aksk::AkSkAuth;

@@ -1,7 +1,7 @@
 //! Temporary credentials from the instance metadata service of ECS and CCE.
 
 use std::fmt;
-use std::sync::{Arc, Mutex as StdMutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::time::parse_iso_utc;
@@ -9,12 +9,14 @@ use crate::time::parse_iso_utc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use fgs_core::auth::{AuthError, Secret};
-use fgs_core::transport::{SendOptions, Transport};
+use fgs_core::transport::{SendOptions, Transport, TransportErrorKind};
 use http::{HeaderValue, Method, StatusCode, Uri};
 use serde_json::Value;
+use tokio::sync::OwnedMutexGuard;
 
 use crate::clock::{Clock, SystemClock};
 use crate::credentials::{Credentials, ProvideCredentials};
+use crate::renew::{FetchFuture, Policy, Renewer};
 
 const TOKEN_PATH: &str = "/meta-data/latest/api/token";
 const SECURITY_KEY_PATH: &str = "/openstack/latest/securitykey";
@@ -28,9 +30,12 @@ const TOKEN_MARGIN: Duration = Duration::from_secs(5 * 60);
 /// When the service has no session tokens (404, 405 or 503 to the token request),
 /// requests go without one, and a token is asked for again after this long.
 const TOKENLESS_RECHECK: Duration = Duration::from_secs(24 * 60 * 60);
-/// After a failed refresh while the cached credentials are still valid, the next
-/// attempt waits this long, so that an unreachable service does not slow every request.
+/// After a failed fetch, the next attempt waits this long (between half and all of it
+/// at random), doubling with each further failure up to [`RETRY_DELAY_MAX`], so that an
+/// unreachable service is not asked by every request.
 const RETRY_DELAY: Duration = Duration::from_secs(30);
+/// The longest wait between failed fetches.
+const RETRY_DELAY_MAX: Duration = Duration::from_secs(5 * 60);
 /// The longest part of an error body quoted in a message.
 const QUOTE_LIMIT: usize = 200;
 
@@ -49,13 +54,19 @@ const QUOTE_LIMIT: usize = 200;
 ///
 /// The credentials are cached and fetched again once the [`Clock`] reaches `expires_at`
 /// minus the refresh window ([`DEFAULT_REFRESH_WINDOW`](Self::DEFAULT_REFRESH_WINDOW),
-/// see [`with_refresh_window`](Self::with_refresh_window)). Concurrent callers share
-/// one fetch; while a refresh is under way, callers holding still-valid credentials do
-/// not wait for it. When a refresh fails and the cached credentials have not expired,
-/// they keep being used (and the next attempt waits 30 s); once they have expired, the
-/// error is returned. Clones share the cache.
+/// see [`with_refresh_window`](Self::with_refresh_window)). Inside that window callers
+/// keep getting the still-valid credentials at once while one refresh runs in the
+/// background (a task spawned on the current tokio runtime), so no caller holding valid
+/// credentials waits for the service. Callers without valid credentials wait for the one
+/// fetch in flight and share its outcome, success or error. After a failed fetch the next
+/// one waits for a backoff (15 to 30 s, doubling up to 5 min, never past the expiry of
+/// the cached credentials): meanwhile valid credentials keep being used, and without
+/// them calls fail at once with the last error. Clones share the cache.
 ///
-/// Requests time out after 3 s ([`DEFAULT_TIMEOUT`](Self::DEFAULT_TIMEOUT)). The
+/// Each request is limited to 3 s ([`DEFAULT_TIMEOUT`](Self::DEFAULT_TIMEOUT)) and its
+/// answer to 64 KiB ([`MAX_RESPONSE_BYTES`](Self::MAX_RESPONSE_BYTES)); a slower,
+/// larger or malformed answer is an [`AuthError`] of kind
+/// [`Provider`](fgs_core::auth::AuthErrorKind::Provider). The
 /// metadata service only exists inside Huawei Cloud, so a
 /// [`CredentialChain`](crate::CredentialChain) asks it only when given one with
 /// [`with_metadata`](crate::CredentialChain::with_metadata).
@@ -98,21 +109,9 @@ impl Default for MetadataCredentials {
     }
 }
 
-/// State shared by clones.
-#[derive(Default)]
-struct Shared {
-    /// The last credentials fetched; read without waiting for a refresh.
-    cached: StdMutex<Option<Cached>>,
-    /// Held by the one caller that fetches.
-    session: tokio::sync::Mutex<Session>,
-}
-
-#[derive(Clone)]
-struct Cached {
-    credentials: Credentials,
-    expires_at: SystemTime,
-    refresh_at: SystemTime,
-}
+/// State shared by clones: the cached credentials, and the session of the one fetch at a
+/// time.
+type Shared = Renewer<Credentials, Session>;
 
 /// What the fetching caller keeps between fetches.
 #[derive(Default)]
@@ -120,8 +119,6 @@ struct Session {
     /// The default transport, created at first use.
     transport: Option<Arc<dyn Transport>>,
     token: Option<SessionToken>,
-    /// No refresh before this time (set after a failed refresh).
-    retry_after: Option<SystemTime>,
 }
 
 /// A session token of the metadata service, or the knowledge that it has none.
@@ -150,56 +147,78 @@ impl MetadataCredentials {
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
     /// The lifetime asked for session tokens (`X-Metadata-Token-Ttl-Seconds`): 6 hours.
     pub const TOKEN_TTL: Duration = Duration::from_secs(6 * 60 * 60);
+    /// The largest answer read from the metadata service: 64 KiB (a credentials answer
+    /// is about 2 KiB).
+    pub const MAX_RESPONSE_BYTES: u64 = 64 * 1024;
 
     /// Credentials from [`DEFAULT_ENDPOINT`](Self::DEFAULT_ENDPOINT), over the default
     /// transport (reqwest, feature `reqwest`), timed by the system clock.
     pub fn new() -> Self {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         MetadataCredentials {
             endpoint: Self::DEFAULT_ENDPOINT.to_owned(),
             transport: None,
-            clock: Arc::new(SystemClock),
+            shared: Self::cache(&clock, Self::DEFAULT_REFRESH_WINDOW),
+            clock,
             refresh_window: Self::DEFAULT_REFRESH_WINDOW,
             timeout: Self::DEFAULT_TIMEOUT,
-            shared: Arc::default(),
         }
+    }
+
+    fn cache(clock: &Arc<dyn Clock>, refresh_window: Duration) -> Arc<Shared> {
+        let policy = Policy {
+            refresh_window,
+            jitter: 0.0,
+            backoff_initial: RETRY_DELAY,
+            backoff_max: RETRY_DELAY_MAX,
+        };
+        Arc::new(Renewer::new(
+            "metadata credentials",
+            Arc::clone(clock),
+            policy,
+            Session::default(),
+        ))
+    }
+
+    /// Starts over with an empty cache (the settings changed).
+    fn reset(mut self) -> Self {
+        self.shared = Self::cache(&self.clock, self.refresh_window);
+        self
     }
 
     /// Another metadata service base URL, e.g. a local emulator (`http://127.0.0.1:8000`).
     pub fn with_endpoint(mut self, url: impl Into<String>) -> Self {
         self.endpoint = url.into().trim_end_matches('/').to_owned();
-        self.shared = Arc::default();
-        self
+        self.reset()
     }
 
     /// Sends the metadata requests with `transport` (each with the
     /// [timeout](Self::with_timeout) as its [`SendOptions::timeout`]).
     pub fn with_transport(mut self, transport: Arc<dyn Transport>) -> Self {
         self.transport = Some(transport);
-        self.shared = Arc::default();
-        self
+        self.reset()
     }
 
     /// Uses `clock` to decide when to refresh (tests).
     pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
         self.clock = Arc::new(clock);
-        self.shared = Arc::default();
-        self
+        self.reset()
     }
 
     /// Fetches new credentials this long before the cached ones expire (default
     /// [`DEFAULT_REFRESH_WINDOW`](Self::DEFAULT_REFRESH_WINDOW)). Credentials that
-    /// arrive with less time left than that are fetched again halfway to their expiry.
+    /// arrive with less time left than that (any window up to `Duration::MAX`) are
+    /// fetched again halfway to their expiry; `Duration::ZERO` fetches at expiry.
     pub fn with_refresh_window(mut self, window: Duration) -> Self {
         self.refresh_window = window;
-        self.shared = Arc::default();
-        self
+        self.reset()
     }
 
-    /// Limit for each request (default [`DEFAULT_TIMEOUT`](Self::DEFAULT_TIMEOUT)).
+    /// Limit for each request (default [`DEFAULT_TIMEOUT`](Self::DEFAULT_TIMEOUT)). Any
+    /// value is accepted; `Duration::ZERO` makes every request time out.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
-        self.shared = Arc::default();
-        self
+        self.reset()
     }
 
     /// The metadata service base URL.
@@ -207,65 +226,18 @@ impl MetadataCredentials {
         &self.endpoint
     }
 
-    fn cached(&self) -> Option<Cached> {
-        self.shared.cached.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    fn store(&self, cached: Cached) {
-        *self.shared.cached.lock().unwrap_or_else(|e| e.into_inner()) = Some(cached);
-    }
-
     async fn current(&self) -> Result<Credentials, AuthError> {
-        let now = self.clock.now();
-        let cached = self.cached();
-        if let Some(cached) = &cached {
-            if now < cached.refresh_at {
-                return Ok(cached.credentials.clone());
-            }
-        }
-        let mut session = match &cached {
-            // Still valid: if someone else is refreshing, use these meanwhile.
-            Some(cached) if now < cached.expires_at => match self.shared.session.try_lock() {
-                Ok(session) => session,
-                Err(_) => return Ok(cached.credentials.clone()),
-            },
-            _ => self.shared.session.lock().await,
-        };
-        // Whoever held the lock may have refreshed already.
-        let now = self.clock.now();
-        let cached = self.cached();
-        if let Some(cached) = &cached {
-            let backing_off = session.retry_after.is_some_and(|after| now < after);
-            if now < cached.refresh_at || (backing_off && now < cached.expires_at) {
-                return Ok(cached.credentials.clone());
-            }
-        }
-        match self.fetch(&mut session).await {
-            Ok((credentials, expires_at)) => {
-                let now = self.clock.now();
-                let refresh_at = match expires_at.checked_sub(self.refresh_window) {
-                    Some(at) if at > now => at,
-                    _ => now + expires_at.duration_since(now).unwrap_or_default() / 2,
-                };
-                self.store(Cached {
-                    credentials: credentials.clone(),
-                    expires_at,
-                    refresh_at,
-                });
-                session.retry_after = None;
-                Ok(credentials)
-            }
-            Err(error) => {
-                let now = self.clock.now();
-                match cached {
-                    Some(cached) if now < cached.expires_at => {
-                        session.retry_after = Some(now + RETRY_DELAY);
-                        Ok(cached.credentials)
-                    }
-                    _ => Err(error),
-                }
-            }
-        }
+        let this = self.clone();
+        self.shared
+            .get(
+                move |mut session: OwnedMutexGuard<Session>| -> FetchFuture<Credentials, Session> {
+                    Box::pin(async move {
+                        let outcome = this.fetch(&mut session).await;
+                        (session, outcome)
+                    })
+                },
+            )
+            .await
     }
 
     /// Gets a session token if needed, then the credentials.
@@ -323,12 +295,26 @@ impl MetadataCredentials {
         transport: &Arc<dyn Transport>,
         request: http::Request<Bytes>,
     ) -> Result<http::Response<Bytes>, AuthError> {
-        transport
-            .send(request, &SendOptions::new().timeout(self.timeout))
-            .await
-            .map_err(|e| {
+        let what = format!("{} {}", request.method(), request.uri().path());
+        let options = SendOptions::new()
+            .timeout(self.timeout)
+            .max_response_bytes(Self::MAX_RESPONSE_BYTES);
+        transport.send(request, &options).await.map_err(|e| match e.kind() {
+            TransportErrorKind::ResponseTooLarge => AuthError::provider(format!(
+                "the metadata service's answer to {what} is larger than the {} bytes read for it",
+                Self::MAX_RESPONSE_BYTES
+            ))
+            .with_source(e),
+            TransportErrorKind::Timeout => AuthError::provider(format!(
+                "the metadata service at {} did not answer {what} within {} ms",
+                self.endpoint,
+                self.timeout.as_millis()
+            ))
+            .with_source(e),
+            _ => {
                 AuthError::provider(format!("could not reach the metadata service at {}", self.endpoint)).with_source(e)
-            })
+            }
+        })
     }
 
     /// `PUT /meta-data/latest/api/token`. With `required` false, a service without
@@ -472,6 +458,7 @@ fn parse_credential(body: &[u8]) -> Result<(Credentials, SystemTime), String> {
 #[cfg(test)]
 mod tests {
     use std::collections::VecDeque;
+    use std::sync::Mutex as StdMutex;
     use std::time::UNIX_EPOCH;
 
     use fgs_core::auth::AuthErrorKind;
@@ -555,6 +542,7 @@ mod tests {
             options: &SendOptions,
         ) -> Result<http::Response<Bytes>, TransportError> {
             assert_eq!(options.timeout, Some(MetadataCredentials::DEFAULT_TIMEOUT));
+            assert_eq!(options.max_response_bytes, Some(64 * 1024));
             let token = request
                 .headers()
                 .get(TOKEN_HEADER)
@@ -628,6 +616,9 @@ mod tests {
         let metadata = metadata(&transport, &clock);
         metadata.provide_credentials().await.unwrap();
         clock.advance(Duration::from_secs(50 * 60));
+        // Still valid: returned at once while the refresh runs in the background.
+        assert_eq!(metadata.provide_credentials().await.unwrap().access_key(), "AK1");
+        settle().await;
         assert_eq!(metadata.provide_credentials().await.unwrap().access_key(), "AK2");
         let seen = transport.seen();
         assert_eq!(seen.len(), 3);
@@ -725,13 +716,22 @@ mod tests {
             "AK1",
             "kept after a failure"
         );
+        settle().await;
         assert_eq!(
             metadata.provide_credentials().await.unwrap().access_key(),
             "AK1",
             "no retry at once"
         );
+        settle().await;
         assert_eq!(transport.seen().len(), 3);
-        clock.advance(RETRY_DELAY);
+        // The first backoff is between half and all of RETRY_DELAY.
+        clock.advance(RETRY_DELAY / 2 - Duration::from_secs(1));
+        assert_eq!(metadata.provide_credentials().await.unwrap().access_key(), "AK1");
+        settle().await;
+        assert_eq!(transport.seen().len(), 3, "still backing off");
+        clock.advance(RETRY_DELAY / 2 + Duration::from_secs(1));
+        assert_eq!(metadata.provide_credentials().await.unwrap().access_key(), "AK1");
+        settle().await;
         assert_eq!(metadata.provide_credentials().await.unwrap().access_key(), "AK2");
         assert_eq!(transport.seen().len(), 4);
     }
@@ -762,7 +762,108 @@ mod tests {
         clock.advance(Duration::from_secs(29 * 60));
         assert_eq!(metadata.provide_credentials().await.unwrap().access_key(), "AK1");
         clock.advance(Duration::from_secs(60));
+        assert_eq!(metadata.provide_credentials().await.unwrap().access_key(), "AK1");
+        settle().await;
         assert_eq!(metadata.provide_credentials().await.unwrap().access_key(), "AK2");
+    }
+
+    /// Lets spawned tasks run.
+    async fn settle() {
+        for _ in 0..50 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// Holds every request until released, then passes it on.
+    #[derive(Debug)]
+    struct Gated {
+        inner: Arc<Scripted>,
+        gate: tokio::sync::Semaphore,
+        started: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait]
+    impl Transport for Gated {
+        async fn send(
+            &self,
+            request: http::Request<Bytes>,
+            options: &SendOptions,
+        ) -> Result<http::Response<Bytes>, TransportError> {
+            self.started.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if let Ok(permit) = self.gate.acquire().await {
+                permit.forget();
+            }
+            self.inner.send(request, options).await
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn callers_with_valid_credentials_never_wait_for_a_slow_failing_refresh() {
+        let scripted = Scripted::new([Ok((200, "s1")), Ok((200, KEY_1)), Err(()), Ok((200, KEY_2))]);
+        let gated = Arc::new(Gated {
+            inner: Arc::clone(&scripted),
+            gate: tokio::sync::Semaphore::new(2),
+            started: Default::default(),
+        });
+        let clock = ManualClock::new(at(NOON));
+        let transport: Arc<dyn Transport> = gated.clone();
+        let metadata = MetadataCredentials::new()
+            .with_endpoint("http://metadata.test")
+            .with_transport(transport)
+            .with_clock(clock.clone());
+        metadata.provide_credentials().await.unwrap();
+        clock.advance(Duration::from_secs(55 * 60));
+        // Five callers inside the window while the service hangs: all answered at once.
+        let callers: Vec<_> = (0..5)
+            .map(|_| {
+                let metadata = metadata.clone();
+                tokio::spawn(async move { metadata.provide_credentials().await })
+            })
+            .collect();
+        for caller in callers {
+            let credentials = tokio::time::timeout(Duration::from_secs(10), caller)
+                .await
+                .expect("no caller waits for the refresh")
+                .unwrap()
+                .unwrap();
+            assert_eq!(credentials.access_key(), "AK1");
+        }
+        let started = || gated.started.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(started(), 3, "one refresh for five callers, still held");
+        // The refresh fails; no caller retries before the backoff has passed.
+        gated.gate.add_permits(1);
+        while scripted.seen().len() < 3 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        for _ in 0..5 {
+            assert_eq!(metadata.provide_credentials().await.unwrap().access_key(), "AK1");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(started(), 3);
+        clock.advance(RETRY_DELAY);
+        gated.gate.add_permits(1);
+        assert_eq!(metadata.provide_credentials().await.unwrap().access_key(), "AK1");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while metadata.provide_credentials().await.unwrap().access_key() != "AK2" {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the refresh after the backoff never landed"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(started(), 4);
+    }
+
+    #[tokio::test]
+    async fn extreme_settings_do_not_panic() {
+        for window in [Duration::ZERO, Duration::MAX] {
+            let transport = Scripted::new([Ok((200, "s1")), Ok((200, KEY_1))]);
+            let clock = ManualClock::new(at(NOON));
+            let metadata = metadata(&transport, &clock).with_refresh_window(window);
+            assert_eq!(metadata.provide_credentials().await.unwrap().access_key(), "AK1");
+            clock.advance(Duration::from_secs(20 * 60));
+            assert_eq!(metadata.provide_credentials().await.unwrap().access_key(), "AK1");
+        }
     }
 
     #[tokio::test]

@@ -82,6 +82,10 @@ struct Profile {
 impl ProfileCredentials {
     /// The variable naming the credentials file.
     pub const FILE_VAR: &'static str = "HUAWEICLOUD_SDK_CREDENTIALS_FILE";
+    /// The largest credentials file read: 1 MiB. A larger file (or an endless one such as
+    /// `/dev/zero`) is an [`Invalid`](fgs_core::auth::AuthErrorKind::Invalid) error, found
+    /// after reading at most this much.
+    pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
     /// The file the official SDKs read, located through the process environment.
     pub fn new() -> Self {
@@ -144,21 +148,36 @@ impl ProfileCredentials {
         }
         let path = self.path.as_ref().map_err(|why| AuthError::missing(why.clone()))?;
         let shown = path.display();
-        let text = match std::fs::read(path) {
-            Ok(bytes) => {
-                String::from_utf8(bytes).map_err(|_| AuthError::invalid(format!("{shown} is not UTF-8 text")))?
+        let bytes = match read_limited(path, Self::MAX_FILE_BYTES) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => {
+                return Err(AuthError::invalid(format!(
+                    "{shown} is larger than {} bytes, which is too large for a credentials file",
+                    Self::MAX_FILE_BYTES
+                )));
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(AuthError::missing(format!("{shown} does not exist")));
             }
             Err(e) => return Err(AuthError::provider(format!("cannot read {shown}")).with_source(e)),
         };
+        let text = String::from_utf8(bytes).map_err(|_| AuthError::invalid(format!("{shown} is not UTF-8 text")))?;
         let ini = Ini::parse(&text).map_err(|e| AuthError::invalid(format!("{shown}, line {}: {}", e.line, e.what)))?;
         let profile = profile_from(&ini).map_err(|what| AuthError::missing(format!("{shown}: {what}")))?;
         // Another caller may have stored the same file's contents first; either is fine.
         let _ = self.loaded.set(profile.clone());
         Ok(profile)
     }
+}
+
+/// The contents of `path`, or `None` when it holds more than `limit` bytes; never reads
+/// more than `limit + 1` bytes, whatever the file is (an endless device, a huge file).
+fn read_limited(path: &Path, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
 }
 
 /// The credentials of the `[basic]` section, or what is missing.
@@ -427,6 +446,49 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.kind(), AuthErrorKind::Missing);
         assert_eq!(err.to_string(), "/nonexistent/dir/credentials does not exist");
+    }
+
+    #[test]
+    fn an_endless_file_is_refused_quickly() {
+        let started = std::time::Instant::now();
+        let err = ProfileCredentials::from_path("/dev/zero").credentials().unwrap_err();
+        assert_eq!(err.kind(), AuthErrorKind::Invalid);
+        assert_eq!(
+            err.to_string(),
+            "/dev/zero is larger than 1048576 bytes, which is too large for a credentials file"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn the_size_limit_is_exact() {
+        let dir = std::env::temp_dir().join(format!("fgs-auth-profile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let header = "[basic]\nak = a\nsk = b\n";
+        let limit = usize::try_from(ProfileCredentials::MAX_FILE_BYTES).unwrap();
+        // Pad with a comment line to exactly the limit, then one byte more.
+        let fits = format!("{header}#{}\n", "x".repeat(limit - header.len() - 2));
+        assert_eq!(fits.len(), limit);
+        let path = dir.join("fits");
+        std::fs::write(&path, &fits).unwrap();
+        assert_eq!(
+            ProfileCredentials::from_path(&path).credentials().unwrap().access_key(),
+            "a"
+        );
+        let path = dir.join("too-large");
+        std::fs::write(&path, format!("{fits}\n")).unwrap();
+        let err = ProfileCredentials::from_path(&path).credentials().unwrap_err();
+        assert_eq!(err.kind(), AuthErrorKind::Invalid);
+        assert!(err.to_string().contains("larger than 1048576 bytes"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_directory_is_a_read_error() {
+        let err = ProfileCredentials::from_path(std::env::temp_dir())
+            .credentials()
+            .unwrap_err();
+        assert_eq!(err.kind(), AuthErrorKind::Provider, "{err}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should stop the test
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use fgs_auth::{IamTokenAuth, ManualClock};
 use fgs_core::{Client, Error, FunctionUrn};
@@ -55,6 +55,20 @@ fn token_requests(emulator: &Emulator) -> usize {
         .count()
 }
 
+/// Waits (up to 10 s) until the emulator has seen `count` token requests: renewals inside
+/// the window run in the background.
+async fn until_token_requests(emulator: &Emulator, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while token_requests(emulator) < count {
+        assert!(
+            Instant::now() < deadline,
+            "only {} token requests",
+            token_requests(emulator)
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 #[tokio::test]
 async fn fetches_once_and_reuses_the_token() {
     let emulator = emulator(Duration::from_secs(24 * 3600)).await;
@@ -89,7 +103,7 @@ async fn renews_ahead_of_expiry() {
     // Inside the window (10 min + up to 5 min of jitter before expiry).
     clock.advance(Duration::from_secs(3600 - 5 * 60));
     client.invoke(&urn(&emulator)).send().await.unwrap();
-    assert_eq!(token_requests(&emulator), 2);
+    until_token_requests(&emulator, 2).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -119,10 +133,16 @@ async fn a_failed_renewal_keeps_the_still_valid_token() {
     clock.advance(Duration::from_secs(24 * 3600 - 60));
     emulator.inject(FaultRule::once(Fault::error(503, "IAM.0001", "IAM is unavailable")).for_iam());
     client.invoke(&urn(&emulator)).send().await.unwrap();
-    assert_eq!(token_requests(&emulator), 2, "the renewal was tried");
-    // The next call tries again, and succeeds.
+    until_token_requests(&emulator, 2).await;
+    // Calls during the backoff (5 s at most for the first failure) do not ask IAM.
+    tokio::time::sleep(Duration::from_millis(100)).await;
     client.invoke(&urn(&emulator)).send().await.unwrap();
-    assert_eq!(token_requests(&emulator), 3);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(token_requests(&emulator), 2, "no retry during the backoff");
+    // After it, the next call tries again, and succeeds.
+    clock.advance(Duration::from_secs(5));
+    client.invoke(&urn(&emulator)).send().await.unwrap();
+    until_token_requests(&emulator, 3).await;
 }
 
 #[tokio::test]

@@ -173,10 +173,20 @@ impl std::error::Error for AuthError {
     }
 }
 
-/// A secret string: `Debug` and `Display` print `<redacted>`, never the value, and the
-/// memory is zeroed when it is dropped.
-#[derive(Clone, PartialEq, Eq)]
+/// A secret string: `Debug` and `Display` print `<redacted>`, never the value, the
+/// memory is zeroed when it is dropped, and equality takes the same time wherever the
+/// values differ (`subtle`), so comparing a secret does not leak it through timing.
+#[derive(Clone)]
 pub struct Secret(String);
+
+impl PartialEq for Secret {
+    /// Constant-time in the contents (only the lengths are compared in variable time).
+    fn eq(&self, other: &Self) -> bool {
+        subtle::ConstantTimeEq::ct_eq(self.0.as_bytes(), other.0.as_bytes()).into()
+    }
+}
+
+impl Eq for Secret {}
 
 impl Drop for Secret {
     fn drop(&mut self) {
@@ -308,6 +318,16 @@ mod tests {
         assert_eq!(err.kind(), AuthErrorKind::Invalid);
         assert!(!err.to_string().contains("secret"), "{err}");
         assert!(request.headers().is_empty());
+    }
+
+    #[test]
+    fn secret_equality_compares_the_whole_value() {
+        assert_eq!(Secret::new("hunter2"), Secret::new("hunter2"));
+        assert_ne!(Secret::new("hunter2"), Secret::new("hunter3"));
+        assert_ne!(Secret::new("hunter2"), Secret::new("xunter2"));
+        assert_ne!(Secret::new("hunter2"), Secret::new("hunter22"));
+        assert_ne!(Secret::new("hunter2"), Secret::new(""));
+        assert_eq!(Secret::new(""), Secret::new(""));
     }
 
     #[test]
