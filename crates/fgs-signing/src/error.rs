@@ -32,8 +32,8 @@ pub enum SigningErrorKind {
     /// A signed header's value is not valid UTF-8.
     InvalidHeaderValue,
     /// The access key given to [`sign`](crate::sign) is empty or contains
-    /// whitespace or `,`, so it cannot be written into an `Authorization`
-    /// header.
+    /// whitespace, `,`, a control character or non-ASCII, so it cannot be
+    /// written into an `Authorization` header that a server can read.
     InvalidAccessKey,
 }
 

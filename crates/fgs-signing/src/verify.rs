@@ -60,10 +60,12 @@ pub fn sign(
             format!("the X-Sdk-Date header differs from the signing date {sdk_date:?}"),
         ));
     }
-    if access_key.is_empty() || access_key.contains(|c: char| c.is_whitespace() || c == ',') {
+    // Only visible ASCII can be read back from a header as text (`HeaderValue::to_str`), and a
+    // control character cannot be put into one at all.
+    if access_key.is_empty() || access_key.contains(|c: char| !c.is_ascii_graphic() || c == ',') {
         return Err(SigningError::new(
             SigningErrorKind::InvalidAccessKey,
-            "the access key must be non-empty and contain no whitespace or `,`",
+            "the access key must be non-empty visible ASCII without `,`",
         ));
     }
     let signed_headers = default_signed_headers(headers);
