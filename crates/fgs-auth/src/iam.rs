@@ -528,7 +528,8 @@ impl IamTokenAuth {
                 IAM_TIMEOUT.as_secs()
             ))
             .with_source(e),
-            _ => AuthError::provider("could not reach IAM for a token").with_source(e),
+            TransportErrorKind::Connect => AuthError::provider("could not reach IAM for a token").with_source(e),
+            _ => AuthError::provider("the token request to IAM failed").with_source(e),
         })?;
         let status = response.status();
         if !status.is_success() {

@@ -311,9 +311,11 @@ impl MetadataCredentials {
                 self.timeout.as_millis()
             ))
             .with_source(e),
-            _ => {
+            TransportErrorKind::Connect => {
                 AuthError::provider(format!("could not reach the metadata service at {}", self.endpoint)).with_source(e)
             }
+            _ => AuthError::provider(format!("{what} to the metadata service at {} failed", self.endpoint))
+                .with_source(e),
         })
     }
 

@@ -100,7 +100,10 @@ async fn credentials_are_refreshed_near_expiry() {
     let metadata = metadata(&emulator, &clock);
     let first = metadata.provide_credentials().await.unwrap();
     clock.advance(Duration::from_secs(51 * 60)); // inside the 10-minute window
-    let second = metadata.provide_credentials().await.unwrap();
+    // Still valid: returned at once while the refresh runs in the background.
+    let kept = metadata.provide_credentials().await.unwrap();
+    assert_eq!(kept.access_key(), first.access_key());
+    let second = until_new(&metadata, first.access_key()).await;
     assert_ne!(second.access_key(), first.access_key());
     assert_eq!(requests_to(&emulator, "GET", SECURITY_KEY_PATH), 2);
     assert_eq!(
@@ -120,8 +123,23 @@ async fn a_configurable_refresh_window() {
     metadata.provide_credentials().await.unwrap();
     assert_eq!(requests_to(&emulator, "GET", SECURITY_KEY_PATH), 1);
     clock.advance(Duration::from_secs(2 * 60));
-    metadata.provide_credentials().await.unwrap();
+    let first = metadata.provide_credentials().await.unwrap();
+    until_new(&metadata, first.access_key()).await;
     assert_eq!(requests_to(&emulator, "GET", SECURITY_KEY_PATH), 2);
+}
+
+/// Waits (up to 10 s) for credentials other than `old`: a refresh inside the window runs
+/// in the background.
+async fn until_new(metadata: &MetadataCredentials, old: &str) -> fgs_auth::Credentials {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let credentials = metadata.provide_credentials().await.unwrap();
+        if credentials.access_key() != old {
+            return credentials;
+        }
+        assert!(std::time::Instant::now() < deadline, "no refresh");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 #[tokio::test]
