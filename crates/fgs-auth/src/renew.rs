@@ -284,7 +284,7 @@ where
                 Ok((value, expires_at))
             } else {
                 Err(AuthError::provider(format!(
-                    "the new {} had already expired when it arrived (its expiry is {} s before the clock of this machine)",
+                    "the new {} had already expired on arrival (its expiry is {} s before the clock of this machine)",
                     self.what,
                     now.duration_since(expires_at).unwrap_or_default().as_secs()
                 )))
