@@ -589,6 +589,44 @@ mod tests {
         assert_eq!(open.started(), 1);
     }
 
+    /// Polls `future` to completion on this thread, without any runtime.
+    fn block_on<F: Future>(future: F) -> F::Output {
+        struct Unpark(std::thread::Thread);
+        impl std::task::Wake for Unpark {
+            fn wake(self: Arc<Self>) {
+                self.0.unpark();
+            }
+        }
+        let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+        let mut context = std::task::Context::from_waker(&waker);
+        let mut future = std::pin::pin!(future);
+        loop {
+            if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
+                return output;
+            }
+            std::thread::park();
+        }
+    }
+
+    #[test]
+    fn without_a_runtime_the_due_caller_renews_inline() {
+        let clock = ManualClock::new(at(NOON));
+        let renewer = renewer(&clock);
+        let open = Fake::new(true);
+        assert_eq!(
+            block_on(renewer.get(fetch(&open, Ok((1, at(NOON) + HOUR))))).unwrap(),
+            1
+        );
+        clock.advance(Duration::from_secs(55 * 60));
+        // Nothing to spawn on: this caller renews, and still gets the valid value.
+        assert_eq!(
+            block_on(renewer.get(fetch(&open, Ok((2, at(NOON) + 2 * HOUR))))).unwrap(),
+            1
+        );
+        assert_eq!(open.started(), 2);
+        assert_eq!(block_on(renewer.get(fetch(&open, Ok((3, at(NOON)))))).unwrap(), 2);
+    }
+
     #[test]
     fn extreme_durations_do_not_panic() {
         let now = at(NOON);

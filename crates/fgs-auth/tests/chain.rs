@@ -259,3 +259,28 @@ async fn the_credentials_file_is_found_through_the_environment() {
     let profile = ProfileCredentials::from_lookup(move |name| (name == home_var).then(|| home_text.clone()));
     assert_eq!(profile.credentials().unwrap().access_key(), "AK-PROFILE");
 }
+
+/// `HUAWEICLOUD_SDK_CREDENTIALS_FILE=/dev/zero` (an endless file): a clear error, quickly,
+/// after reading at most 1 MiB.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_credentials_file_variable_naming_dev_zero_is_a_clear_error() {
+    let profile =
+        ProfileCredentials::from_lookup(|name| (name == ProfileCredentials::FILE_VAR).then(|| "/dev/zero".to_owned()));
+    let chain = CredentialChain::empty()
+        .with_environment(env(&[]))
+        .with_profile(profile);
+    let started = std::time::Instant::now();
+    let err = chain.provide_credentials().await.unwrap_err();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        err.to_string(),
+        "no credentials found: environment: HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK are not set; \
+         profile: /dev/zero is larger than 1048576 bytes, which is too large for a credentials file; \
+         metadata: not enabled"
+    );
+}
