@@ -4,8 +4,8 @@
 //! - [`AkSkAuth`]: AK/SK request signing (`SDK-HMAC-SHA256`), byte-identical to Huawei's
 //!   official signers, with permanent or temporary (security-token) credentials.
 //! - [`IamTokenAuth`]: an IAM token obtained from `POST /v3/auth/tokens`, cached, renewed
-//!   ahead of expiry by one caller for all, and renewed once more when the service says it
-//!   expired.
+//!   ahead of expiry in the background (no caller holding a valid token waits), backing off
+//!   after a failed renewal, and renewed once more when the service says it expired.
 //! - [`CredentialChain`]: credentials found the way Huawei's SDKs find them: explicit
 //!   values, environment variables, the shared credentials file, ECS/CCE metadata.
 //!
