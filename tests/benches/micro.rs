@@ -204,7 +204,7 @@ fn v1_response(size: usize) -> (HeaderMap, Bytes) {
 #[divan::bench]
 fn decode_response_headers(bencher: Bencher) {
     let (headers, _) = v1_response(KIB);
-    bencher.bench_local(|| InvokeFunctionResponseHeaders::from_header_map(&headers).unwrap());
+    bencher.bench_local(|| InvokeFunctionResponseHeaders::from_header_map(&headers, &mut Vec::new()).unwrap());
 }
 
 /// The v1 envelope, as `send()` decodes it: the result comes out as an unescaped string.

@@ -452,20 +452,29 @@ async fn a_malformed_success_body_is_a_decode_error_that_keeps_the_bytes() {
 }
 
 #[tokio::test]
-async fn a_malformed_summary_header_is_a_decode_error_naming_the_header() {
+async fn a_malformed_summary_header_keeps_the_result_and_names_the_header() {
     let server = server().await;
     server.inject(FaultRule::once(Fault::response(
         200,
         vec![("X-Cff-Invoke-Summary".into(), "duration=3".into())],
         r#"{"request_id":"r","result":"{}","log":"","status":200}"#,
     )));
-    let err = client(&server)
+    let output = client(&server)
         .invoke(&urn(&server, "hello", None))
         .send()
         .await
-        .unwrap_err();
-    assert!(matches!(err, Error::Decode(_)), "{err:?}");
-    assert!(err.to_string().contains("X-Cff-Invoke-Summary"), "{err}");
+        .unwrap();
+    assert_eq!(output.result().as_ref(), b"{}");
+    assert!(output.summary().is_none());
+    assert_eq!(output.summary_raw().as_deref(), Some("duration=3"));
+    assert_eq!(output.problems().len(), 1);
+    assert!(
+        output.problems()[0]
+            .to_string()
+            .starts_with("header X-Cff-Invoke-Summary"),
+        "{:?}",
+        output.problems()
+    );
 }
 
 #[tokio::test]

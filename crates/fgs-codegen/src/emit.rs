@@ -259,23 +259,25 @@ impl Emitter<'_> {
             let ident = field_ident(&h.rust_name);
             let wire = &h.name;
             let read = match &h.ty {
-                HeaderType::String => quote!(#rt::header_string(headers, #wire)?),
-                HeaderType::Bool => quote!(#rt::header_bool(headers, #wire)?),
-                HeaderType::Integer => quote!(#rt::header_integer(headers, #wire)?),
-                HeaderType::Number => quote!(#rt::header_number(headers, #wire)?),
-                HeaderType::Enum(_) => quote!(#rt::header_enum(headers, #wire)?),
-                HeaderType::Json(_) => quote!(#rt::header_json(headers, #wire)?),
+                HeaderType::String => quote!(#rt::header_string(headers, #wire)),
+                HeaderType::Bool => quote!(#rt::header_bool(headers, #wire)),
+                HeaderType::Integer => quote!(#rt::header_integer(headers, #wire)),
+                HeaderType::Number => quote!(#rt::header_number(headers, #wire)),
+                HeaderType::Enum(_) => quote!(#rt::header_enum(headers, #wire)),
+                HeaderType::Json(_) => quote!(#rt::header_json(headers, #wire)),
             };
             if h.required {
-                quote!(#ident: #rt::required_header(#wire, #read)?,)
+                quote!(#ident: #rt::required_header(#wire, #read?)?,)
             } else {
-                quote!(#ident: #read,)
+                quote!(#ident: #rt::optional_header(#read, problems),)
             }
         });
-        let headers_param = if set.headers.is_empty() {
-            quote!(_headers)
+        let (headers_param, problems_param) = if set.headers.is_empty() {
+            (quote!(_headers), quote!(_problems))
+        } else if set.headers.iter().all(|h| h.required) {
+            (quote!(headers), quote!(_problems))
         } else {
-            quote!(headers)
+            (quote!(headers), quote!(problems))
         };
         quote! {
             #docs
@@ -285,7 +287,10 @@ impl Emitter<'_> {
             }
 
             impl FromHeaderMap for #name {
-                fn from_header_map(#headers_param: &http::HeaderMap) -> Result<Self, HeaderDecodeError> {
+                fn from_header_map(
+                    #headers_param: &http::HeaderMap,
+                    #problems_param: &mut Vec<HeaderDecodeError>,
+                ) -> Result<Self, HeaderDecodeError> {
                     Ok(Self { #(#reads)* })
                 }
             }

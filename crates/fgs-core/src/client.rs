@@ -8,18 +8,19 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 
 use crate::auth::{Auth, AuthContext};
-use crate::error::{DecodeError, Error, InvalidInput, ServiceError};
+use crate::error::{DecodeError, Error, InvalidInput, ServiceError, evidence};
 use crate::generated::error_codes::ErrorCode;
 use crate::generated::operations::ErrorHeaders;
 use crate::generated::types::ErrorResponse;
 use crate::hooks::{Hook, HookContext};
-use crate::protocol::{FromHeaderMap, Operation, RequestParts};
+use crate::protocol::{FromHeaderMap, HeaderDecodeError, Operation, RequestParts};
 use crate::retry::{CallInfo, RetryDecision, RetryPolicy, Sleep, StandardRetry, TokioSleep};
-use crate::transport::{SendOptions, Transport};
+use crate::transport::{Delivery, ResponseTooLarge, SendOptions, Transport, TransportError};
 
-/// Default limit for a whole call. FunctionGraph runs a synchronous invocation for up to
-/// 900 s, so the default waits that long plus a margin; set a lower
-/// [`ClientBuilder::timeout`] (your function's timeout plus a few seconds) when you can.
+/// Default deadline of a whole call (authentication, every attempt, every wait between
+/// attempts). FunctionGraph runs a synchronous invocation for up to 900 s, so the default
+/// waits that long plus a margin; set a lower [`ClientBuilder::timeout`] (your function's
+/// timeout plus a few seconds) when you can.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(910);
 
 /// Default cap on a response body: the largest legal result (6 MB) with every byte
@@ -61,6 +62,8 @@ struct Inner {
     transport: Arc<dyn Transport>,
     auth: Arc<dyn Auth>,
     timeout: Duration,
+    attempt_timeout: Option<Duration>,
+    max_response_bytes: u64,
     user_agent: HeaderValue,
     retry: Arc<dyn RetryPolicy>,
     sleep: Arc<dyn Sleep>,
@@ -96,6 +99,8 @@ pub struct ClientBuilder {
     transport: Option<Arc<dyn Transport>>,
     auth: Option<Arc<dyn Auth>>,
     timeout: Option<Duration>,
+    attempt_timeout: Option<Duration>,
+    max_response_bytes: Option<u64>,
     connect_timeout: Option<Duration>,
     app_name: Option<String>,
     allow_insecure_http: bool,
@@ -166,10 +171,34 @@ impl ClientBuilder {
         self
     }
 
-    /// Limit for a whole call, from connecting to the last byte of the response
-    /// (default [`DEFAULT_TIMEOUT`]). Calls can override it.
+    /// The deadline of a whole call (default [`DEFAULT_TIMEOUT`]): it covers obtaining
+    /// credentials (an IAM token or metadata request), every attempt from connecting to the
+    /// last byte of the response, and every wait between attempts. No retry starts that
+    /// could not begin before it. When it passes after a request may have been sent, the
+    /// error ([`Error::Timeout`]) says the function may have run. Calls can override it
+    /// ([`Invoke::timeout`](crate::Invoke::timeout)). A duration too long to represent
+    /// means no deadline.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// An optional limit for each attempt's exchange (connecting, sending, the response),
+    /// within the call's [`timeout`](Self::timeout). Unset by default: an attempt may use
+    /// whatever is left of the deadline. Useful with an idempotent call, so that one stuck
+    /// attempt leaves time for another.
+    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = Some(timeout);
+        self
+    }
+
+    /// The largest response body a call reads (default [`DEFAULT_MAX_RESPONSE_BYTES`]).
+    /// A larger response fails with [`Error::ResponseTooLarge`] without being buffered:
+    /// the transport refuses a `Content-Length` over the cap before reading and stops
+    /// reading once the cap is passed. Calls can override it
+    /// ([`Invoke::max_response_bytes`](crate::Invoke::max_response_bytes)).
+    pub fn max_response_bytes(mut self, limit: u64) -> Self {
+        self.max_response_bytes = Some(limit);
         self
     }
 
@@ -235,6 +264,16 @@ impl ClientBuilder {
             (None, Some(region)) => format!("https://functiongraph.{region}.myhuaweicloud.com"),
             (None, None) => return Err(config("set a region or an endpoint URL".into())),
         };
+        let after_scheme = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+        let url_authority = after_scheme.split(['/', '?', '#']).next().unwrap_or_default();
+        if url_authority.contains('@') {
+            // Said without the URL, which holds the password.
+            return Err(config(
+                "the endpoint URL carries a user name or password (user:password@host); credentials go in auth(...), \
+                 never in the URL"
+                    .into(),
+            ));
+        }
         let uri: Uri = url
             .parse()
             .map_err(|e| config(format!("endpoint {url:?} is not a URL: {e}")))?;
@@ -249,6 +288,7 @@ impl ClientBuilder {
         if uri.query().is_some() {
             return Err(config(format!("endpoint {url:?} must not have a query")));
         }
+
         if scheme == http::uri::Scheme::HTTP {
             if !self.allow_insecure_http && !is_loopback(authority.host()) {
                 return Err(config(format!(
@@ -283,6 +323,8 @@ impl ClientBuilder {
                 transport,
                 auth,
                 timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
+                attempt_timeout: self.attempt_timeout,
+                max_response_bytes: self.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
                 user_agent,
                 retry: self.retry.unwrap_or_else(|| Arc::new(StandardRetry::new())),
                 sleep: self.sleep.unwrap_or_else(|| Arc::new(TokioSleep)),
@@ -318,12 +360,15 @@ pub(crate) struct CallTarget<'a> {
     pub timeout: Option<Duration>,
     pub idempotent: bool,
     pub retry: Option<Arc<dyn RetryPolicy>>,
+    pub max_response_bytes: Option<u64>,
 }
 
 /// A successful response: the typed headers, and the raw parts for the caller to decode.
 pub(crate) struct RawSuccess<O: Operation> {
     pub status: StatusCode,
     pub typed_headers: O::ResponseHeaders,
+    /// Informational headers that were present but malformed.
+    pub header_problems: Vec<HeaderDecodeError>,
     pub headers: HeaderMap,
     pub body: Bytes,
 }
@@ -348,9 +393,14 @@ impl Client {
         self.inner.trace_urn
     }
 
-    /// The default whole-call timeout.
+    /// The default deadline of a call ([`ClientBuilder::timeout`]).
     pub fn timeout(&self) -> Duration {
         self.inner.timeout
+    }
+
+    /// The default response body cap ([`ClientBuilder::max_response_bytes`]).
+    pub fn max_response_bytes(&self) -> u64 {
+        self.inner.max_response_bytes
     }
 
     /// Refuses a URN of another region than the client's, which the service would reject
@@ -412,40 +462,73 @@ impl Client {
             Ok(request)
         };
         let context = AuthContext::new(info, target.project_id, target.region);
-        let options = SendOptions {
-            timeout: Some(target.timeout.unwrap_or(inner.timeout)),
-            max_response_bytes: Some(DEFAULT_MAX_RESPONSE_BYTES),
-        };
+        let timeout = target.timeout.unwrap_or(inner.timeout);
+        // A deadline too far to represent is no deadline: nothing overflows.
+        let deadline = tokio::time::Instant::now().checked_add(timeout);
+        let max_response_bytes = target.max_response_bytes.unwrap_or(inner.max_response_bytes);
         let policy = target.retry.clone().unwrap_or_else(|| Arc::clone(&inner.retry));
         let call = CallInfo::new(info.id, target.idempotent);
-        let mut attempt = 1;
+        let mut attempt: u32 = 1;
+        let mut renewed_after_rejection = false;
+        // Whether an earlier attempt may have run the function, for what a deadline
+        // error says.
+        let mut may_have_run = false;
         loop {
             tracing::Span::current().record("attempt", attempt);
-            let outcome = self.attempt::<O>(&build, &context, &options, attempt).await;
-            match outcome {
+            let clock = Deadline {
+                at: deadline,
+                timeout,
+                may_have_run,
+            };
+            let outcome = self
+                .attempt::<O>(&build, &context, &clock, max_response_bytes, attempt)
+                .await;
+            let error = match outcome {
                 Ok(success) => {
                     policy.on_success(attempt);
                     return Ok(success);
                 }
-                Err(error) => match policy.decide(attempt, &error, &call) {
-                    RetryDecision::Stop => return Err(error),
-                    RetryDecision::RetryAfter(delay) => {
-                        tracing::debug!(attempt, error = %error, delay_ms = delay.as_millis() as u64, "retrying");
-                        inner.sleep.sleep(delay).await;
-                        attempt += 1;
+                Err(error) => error,
+            };
+            may_have_run |= !error.is_retry_safe();
+            // The gateway refused the credentials, so the function did not run: if the
+            // auth renews them, the request goes once more, as an attempt of its own.
+            if let Error::Service(rejection) = &error {
+                if rejection.status() == StatusCode::UNAUTHORIZED && !renewed_after_rejection {
+                    renewed_after_rejection = true;
+                    let renewed = clock
+                        .bound("renewing the rejected credentials", inner.auth.on_rejected(rejection))
+                        .await?;
+                    if renewed {
+                        attempt = attempt.saturating_add(1);
+                        continue;
                     }
-                },
+                }
             }
+            let delay = match policy.decide(attempt, &error, &call) {
+                RetryDecision::Stop => return Err(error),
+                RetryDecision::RetryAfter(delay) => delay,
+            };
+            // A retry that could only start after the deadline is not made: the caller
+            // gets the error that stopped the last attempt, not a timeout hiding it.
+            if clock.remaining().is_some_and(|left| delay >= left) {
+                tracing::debug!(attempt, error = %error, "not retrying: the wait would pass the deadline");
+                return Err(error);
+            }
+            tracing::debug!(attempt, error = %error, delay_ms = delay.as_millis() as u64, "retrying");
+            inner.sleep.sleep(delay).await;
+            attempt = attempt.saturating_add(1);
         }
     }
 
-    /// One attempt: hooks, authentication (and one re-send after a 401 the auth renewed),
-    /// the transport, and sorting the response into success or error.
+    /// One attempt: hooks, authentication, the transport, and sorting the response into
+    /// success or error, all within the call's deadline.
     async fn attempt<O>(
         &self,
         build: &impl Fn() -> Result<http::Request<Bytes>, Error>,
         context: &AuthContext<'_>,
-        options: &SendOptions,
+        clock: &Deadline,
+        max_response_bytes: u64,
         attempt: u32,
     ) -> Result<RawSuccess<O>, Error>
     where
@@ -457,55 +540,66 @@ impl Client {
             operation: info,
             attempt,
         };
-        let mut rejected_once = false;
-        let response = loop {
-            let mut request = build()?;
-            for hook in &inner.hooks {
-                hook.before_send(&mut request, &hook_context)
-                    .map_err(|e| Error::InvalidInput(InvalidInput::Hook(e)))?;
-            }
-            inner
-                .auth
-                .authenticate(&mut request, context)
-                .await
-                .map_err(Error::Auth)?;
-            let response = inner
-                .transport
-                .send(request, options)
-                .await
-                .map_err(Error::from_transport)?;
-            for hook in &inner.hooks {
-                hook.after_response(&response, &hook_context);
-            }
-            // The gateway refused the credentials, so the function did not run: the auth
-            // may renew them and the request goes once more.
-            if response.status() == StatusCode::UNAUTHORIZED && !rejected_once {
-                let (parts, body) = response.into_parts();
-                let error = service_error(info.id, parts.status, parts.headers, body);
-                if inner.auth.on_rejected(&error).await {
-                    rejected_once = true;
-                    continue;
-                }
-                return Err(Error::Service(Box::new(error)));
-            }
-            break response;
+        let mut request = build()?;
+        for hook in &inner.hooks {
+            hook.before_send(&mut request, &hook_context)
+                .map_err(|e| Error::InvalidInput(InvalidInput::Hook(e)))?;
+        }
+        clock
+            .bound("authenticating", inner.auth.authenticate(&mut request, context))
+            .await?
+            .map_err(Error::Auth)?;
+        let remaining = clock.remaining();
+        let per_attempt = match (remaining, inner.attempt_timeout) {
+            (Some(left), Some(limit)) => Some(left.min(limit)),
+            (left, limit) => left.or(limit),
         };
+        let options = SendOptions {
+            timeout: per_attempt,
+            max_response_bytes: Some(max_response_bytes),
+        };
+        let send = inner.transport.send(request, &options);
+        // The transport bounds the exchange itself; this guard holds the deadline for a
+        // transport that does not.
+        let response = match clock.at {
+            Some(at) => match tokio::time::timeout_at(at, send).await {
+                Ok(sent) => sent,
+                Err(_) => return Err(clock.expired("waiting for the response", Delivery::MaybeSent)),
+            },
+            None => send.await,
+        }
+        .map_err(Error::from_transport)?;
+        for hook in &inner.hooks {
+            hook.after_response(&response, &hook_context);
+        }
         let (parts, body) = response.into_parts();
+        // A transport that ignored the cap still gets no further than here.
+        if body.len() as u64 > max_response_bytes {
+            return Err(Error::ResponseTooLarge(Box::new(ResponseTooLarge {
+                status: parts.status,
+                headers: parts.headers,
+                limit: max_response_bytes,
+                announced: None,
+            })));
+        }
 
         if parts.status.as_u16() == info.success_status {
-            let typed_headers = O::ResponseHeaders::from_header_map(&parts.headers).map_err(|e| {
-                Error::Decode(Box::new(DecodeError {
-                    operation: info.id,
-                    status: Some(parts.status),
-                    what: format!("header {}", e.header),
-                    headers: parts.headers.clone(),
-                    body: body.clone(),
-                    source: Some(e.into()),
-                }))
-            })?;
+            let mut header_problems = Vec::new();
+            let typed_headers =
+                O::ResponseHeaders::from_header_map(&parts.headers, &mut header_problems).map_err(|e| {
+                    Error::Decode(Box::new(DecodeError::new(
+                        info.id,
+                        Some(parts.status),
+                        format!("header {}", e.header),
+                        parts.headers.clone(),
+                        &body,
+                        Some(e.into()),
+                    )))
+                })?;
             return Ok(RawSuccess {
                 status: parts.status,
                 typed_headers,
+                header_problems,
                 headers: parts.headers,
                 body,
             });
@@ -515,33 +609,104 @@ impl Client {
                 info.id,
                 parts.status,
                 parts.headers,
-                body,
+                &body,
             ))));
         }
-        Err(Error::Decode(Box::new(DecodeError {
-            operation: info.id,
-            status: Some(parts.status),
-            what: format!(
+        let what = if parts.status.is_redirection() {
+            let location = parts
+                .headers
+                .get(header::LOCATION)
+                .map(|l| crate::protocol::quoted_prefix(&String::from_utf8_lossy(l.as_bytes())))
+                .unwrap_or_else(|| "nowhere".into());
+            format!(
+                "a redirect (HTTP {} to {location}), which is not followed: credentials and the event go only \
+                 to the configured endpoint",
+                parts.status.as_u16()
+            )
+        } else {
+            format!(
                 "an unexpected HTTP {} response (expected {})",
                 parts.status.as_u16(),
                 info.success_status
-            ),
-            headers: parts.headers,
-            body,
-            source: None,
-        })))
+            )
+        };
+        Err(Error::Decode(Box::new(DecodeError::new(
+            info.id,
+            Some(parts.status),
+            what,
+            parts.headers,
+            &body,
+            None,
+        ))))
     }
 }
+
+/// The one deadline of a call, covering authentication, every attempt and every wait.
+struct Deadline {
+    at: Option<tokio::time::Instant>,
+    timeout: Duration,
+    may_have_run: bool,
+}
+
+impl Deadline {
+    /// Time left; `None` when the call has no representable deadline.
+    fn remaining(&self) -> Option<Duration> {
+        self.at
+            .map(|at| at.saturating_duration_since(tokio::time::Instant::now()))
+    }
+
+    /// Runs `work` until the deadline.
+    async fn bound<T>(&self, phase: &'static str, work: impl std::future::Future<Output = T>) -> Result<T, Error> {
+        match self.at {
+            Some(at) => tokio::time::timeout_at(at, work)
+                .await
+                .map_err(|_| self.expired(phase, Delivery::NotSent)),
+            None => Ok(work.await),
+        }
+    }
+
+    /// The error for a deadline reached during `phase`. It says the request may have
+    /// reached the service if this phase or an earlier attempt may have sent it.
+    fn expired(&self, phase: &'static str, delivery: Delivery) -> Error {
+        let delivery = if self.may_have_run {
+            Delivery::MaybeSent
+        } else {
+            delivery
+        };
+        Error::Timeout(TransportError::timeout(
+            delivery,
+            DeadlineReached {
+                timeout: self.timeout,
+                phase,
+            },
+        ))
+    }
+}
+
+/// The call's deadline passed.
+#[derive(Debug)]
+struct DeadlineReached {
+    timeout: Duration,
+    phase: &'static str,
+}
+
+impl fmt::Display for DeadlineReached {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the call's {:?} deadline passed while {}", self.timeout, self.phase)
+    }
+}
+
+impl std::error::Error for DeadlineReached {}
 
 /// Reads an error response. The documented body is `{error_code, error_msg[, request_id]}`;
 /// like the official SDKs, `errorCode`/`errorMsg` and `code`/`message` are accepted too, and
 /// a body that is not JSON at all (a proxy's HTML page) still gives a readable error.
-fn service_error(operation: &'static str, status: StatusCode, headers: HeaderMap, body: Bytes) -> ServiceError {
-    let typed_headers = ErrorHeaders::from_header_map(&headers).ok();
+fn service_error(operation: &'static str, status: StatusCode, headers: HeaderMap, body: &Bytes) -> ServiceError {
+    let typed_headers = ErrorHeaders::from_header_map(&headers, &mut Vec::new()).ok();
     let header_request_id = typed_headers.and_then(|h| h.request_id.or(h.cff_request_id));
-    let (code, message, body_request_id) = match serde_json::from_slice::<ErrorResponse>(&body) {
+    let (code, message, body_request_id) = match serde_json::from_slice::<ErrorResponse>(body) {
         Ok(parsed) => (Some(parsed.error_code), parsed.error_msg, parsed.request_id),
-        Err(_) => match serde_json::from_slice::<serde_json::Value>(&body) {
+        Err(_) => match serde_json::from_slice::<serde_json::Value>(body) {
             Ok(value) => {
                 let text = |keys: &[&str]| {
                     keys.iter()
@@ -552,9 +717,10 @@ fn service_error(operation: &'static str, status: StatusCode, headers: HeaderMap
                     .unwrap_or_else(|| format!("error body without a message ({} bytes)", body.len()));
                 (code, message, text(&["request_id"]))
             }
-            Err(_) => (None, describe_unstructured(&headers, &body), None),
+            Err(_) => (None, describe_unstructured(&headers, body), None),
         },
     };
+    let (body, body_len) = evidence(body);
     ServiceError {
         operation,
         status,
@@ -563,6 +729,7 @@ fn service_error(operation: &'static str, status: StatusCode, headers: HeaderMap
         request_id: body_request_id.or(header_request_id),
         headers,
         body,
+        body_len,
     }
 }
 
@@ -657,7 +824,7 @@ mod tests {
             "op",
             StatusCode::UNAUTHORIZED,
             HeaderMap::new(),
-            Bytes::from_static(br#"{"error_code":"APIGW.0301","error_msg":"Incorrect IAM authentication information","request_id":"abc"}"#),
+            &Bytes::from_static(br#"{"error_code":"APIGW.0301","error_msg":"Incorrect IAM authentication information","request_id":"abc"}"#),
         );
         assert_eq!(gateway.code(), Some(&ErrorCode::IncorrectAuthentication));
         assert_eq!(gateway.request_id(), Some("abc"));
@@ -670,7 +837,7 @@ mod tests {
             "op",
             StatusCode::BAD_REQUEST,
             HeaderMap::new(),
-            Bytes::from_static(br#"{"errorCode":"FSS.0400","errorMsg":"bad"}"#),
+            &Bytes::from_static(br#"{"errorCode":"FSS.0400","errorMsg":"bad"}"#),
         );
         assert_eq!(camel.code(), Some(&ErrorCode::InvalidParameter));
         assert_eq!(camel.message(), "bad");
@@ -682,7 +849,7 @@ mod tests {
             "op",
             StatusCode::BAD_GATEWAY,
             headers,
-            Bytes::from_static(b"<html><body>502 Bad Gateway</body></html>"),
+            &Bytes::from_static(b"<html><body>502 Bad Gateway</body></html>"),
         );
         assert_eq!(html.code(), None);
         assert_eq!(html.request_id(), Some("gw-1"));

@@ -8,7 +8,58 @@ use http::{HeaderMap, StatusCode};
 use crate::auth::AuthError;
 use crate::generated::error_codes::ErrorCode;
 use crate::protocol::{ErrorCodeInfo, InvalidHeaderValue};
-use crate::transport::{Delivery, TransportError, TransportErrorKind};
+use crate::transport::{Delivery, ResponseTooLarge, TransportError, TransportErrorKind};
+
+/// Errors keep at most this much of a response body as evidence.
+pub const MAX_EVIDENCE_BYTES: usize = 64 << 10;
+
+/// A bounded copy of `body` for an error to keep, and the body's full length. A body
+/// under the bound is shared, not copied; a longer one is cut, so that an error never
+/// keeps a large response alive.
+pub(crate) fn evidence(body: &Bytes) -> (Bytes, usize) {
+    if body.len() <= MAX_EVIDENCE_BYTES {
+        (body.clone(), body.len())
+    } else {
+        (Bytes::copy_from_slice(&body[..MAX_EVIDENCE_BYTES]), body.len())
+    }
+}
+
+/// Server-sent text as it may be printed: control characters (terminal escapes, line
+/// breaks) are dropped and the length is bounded.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    const MAX_CHARS: usize = 1000;
+    let clean = !text.chars().any(char::is_control) && text.len() <= MAX_CHARS;
+    if clean {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out: String = text
+        .chars()
+        .map(|c| if c == '\n' || c == '\t' { ' ' } else { c })
+        .filter(|c| !c.is_control())
+        .take(MAX_CHARS)
+        .collect();
+    if text.chars().filter(|c| !c.is_control()).nth(MAX_CHARS).is_some() {
+        out.push('…');
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Whether the function ran because of a call that failed.
+///
+/// This is the one answer to "may this run twice?": [`Error::is_retry_safe`] and the
+/// retry policies' [`classify`](crate::retry::classify) both derive from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Execution {
+    /// The function certainly did not run because of this request (nothing was sent, or
+    /// the service refused it before running anything): sending it again cannot run it
+    /// twice.
+    NotRun,
+    /// The function may have run: the request may have reached the service and no answer
+    /// says otherwise.
+    MaybeRun,
+    /// The function ran: a response of the run arrived, or it raised.
+    Ran,
+}
 
 /// Everything that can go wrong in a call.
 ///
@@ -44,9 +95,15 @@ pub enum Error {
     /// The service or its API gateway answered with an error status.
     #[error("{0}")]
     Service(#[source] Box<ServiceError>),
-    /// A response arrived but does not have the documented shape.
+    /// A response arrived but does not have the documented shape. For an invoke with a
+    /// 2xx status the function ran; only its result could not be read.
     #[error("{0}")]
     Decode(#[source] Box<DecodeError>),
+    /// The response body was larger than the call's cap
+    /// ([`ClientBuilder::max_response_bytes`](crate::ClientBuilder::max_response_bytes)).
+    /// The request reached the service; with a 2xx status the function ran.
+    #[error("{}; {}", .0, ran_phrase(.0.status))]
+    ResponseTooLarge(#[source] Box<ResponseTooLarge>),
     /// The function ran and raised an error. Only calls that turn function errors into
     /// `Err` return it ([`InvokeOutput::into_result`](crate::InvokeOutput::into_result) and
     /// `#[fgs_function]` stubs); otherwise a raised error is data in the output.
@@ -55,6 +112,14 @@ pub enum Error {
     /// A function behind API Gateway answered with a status outside 2xx.
     #[error("{0}")]
     FunctionStatus(#[source] Box<FunctionStatusError>),
+}
+
+fn ran_phrase(status: StatusCode) -> &'static str {
+    if status.is_success() {
+        "the function ran"
+    } else {
+        "the function may have run"
+    }
 }
 
 impl From<fgs_urn::UrnError> for Error {
@@ -69,6 +134,7 @@ impl Error {
         match self {
             Error::Service(e) => Some(e.status),
             Error::Decode(e) => e.status,
+            Error::ResponseTooLarge(e) => Some(e.status),
             _ => None,
         }
     }
@@ -99,23 +165,52 @@ impl Error {
         }
     }
 
-    /// True when the function certainly did not run because of this request, so sending
-    /// the same request again cannot run it twice. It says nothing about whether a second
-    /// attempt would succeed.
-    pub fn is_retry_safe(&self) -> bool {
+    /// Whether the function ran because of this call. See [`Execution`].
+    pub fn execution(&self) -> Execution {
         match self {
-            Error::InvalidInput(_) | Error::Auth(_) => true,
-            Error::Transport(e) | Error::Timeout(e) => e.delivery() == Delivery::NotSent,
-            Error::Service(e) => e.catalogue().is_some_and(|info| info.not_executed),
-            Error::Decode(_) | Error::Function(_) | Error::FunctionStatus(_) => false,
+            Error::InvalidInput(_) | Error::Auth(_) => Execution::NotRun,
+            Error::Transport(e) | Error::Timeout(e) => match e.delivery() {
+                Delivery::NotSent => Execution::NotRun,
+                Delivery::MaybeSent => Execution::MaybeRun,
+            },
+            Error::Service(e) => e.execution(),
+            Error::ResponseTooLarge(e) if e.status.is_success() => Execution::Ran,
+            Error::ResponseTooLarge(_) => Execution::MaybeRun,
+            Error::Decode(e) if e.status.is_some_and(|s| s.is_success()) => Execution::Ran,
+            Error::Decode(_) => Execution::MaybeRun,
+            Error::Function(_) | Error::FunctionStatus(_) => Execution::Ran,
+        }
+    }
+
+    /// True when the function certainly did not run because of this request, so sending
+    /// the same request again cannot run it twice ([`Execution::NotRun`]). It says nothing
+    /// about whether a second attempt would succeed; see [`is_transient`](Self::is_transient).
+    pub fn is_retry_safe(&self) -> bool {
+        self.execution() == Execution::NotRun
+    }
+
+    /// True when a later attempt may succeed: a failed connection or exchange, a timeout,
+    /// throttling, or a service error the catalogue marks transient (an unknown code with
+    /// status 429 or 5xx counts as transient too).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Transport(e) => e.kind() != TransportErrorKind::Other,
+            Error::Timeout(_) => true,
+            Error::Service(e) => e.is_transient(),
+            _ => false,
         }
     }
 
     pub(crate) fn from_transport(error: TransportError) -> Self {
-        if error.kind() == TransportErrorKind::Timeout {
-            Error::Timeout(error)
-        } else {
-            Error::Transport(error)
+        match error.kind() {
+            TransportErrorKind::Timeout => Error::Timeout(error),
+            TransportErrorKind::ResponseTooLarge => match error.into_source().downcast::<ResponseTooLarge>() {
+                Ok(details) => Error::ResponseTooLarge(details),
+                // A transport that used the kind without the details: still an I/O failure
+                // after the request was sent.
+                Err(source) => Error::Transport(TransportError::io(Delivery::MaybeSent, source)),
+            },
+            _ => Error::Transport(error),
         }
     }
 }
@@ -161,10 +256,33 @@ pub struct ServiceError {
     pub(crate) message: String,
     pub(crate) request_id: Option<String>,
     pub(crate) headers: HeaderMap,
+    /// At most [`MAX_EVIDENCE_BYTES`] of the body.
     pub(crate) body: Bytes,
+    pub(crate) body_len: usize,
 }
 
 impl ServiceError {
+    /// Whether the function ran: the catalogue's `notExecuted` for this code and status;
+    /// for a code the catalogue does not know, a 429 was refused before running and
+    /// anything else may have run.
+    pub fn execution(&self) -> Execution {
+        match self.catalogue() {
+            Some(info) if info.not_executed => Execution::NotRun,
+            Some(_) => Execution::MaybeRun,
+            None if self.status == StatusCode::TOO_MANY_REQUESTS => Execution::NotRun,
+            None => Execution::MaybeRun,
+        }
+    }
+
+    /// Whether a later attempt may succeed: the catalogue's `transient`; for a code it
+    /// does not know, a 429 or a 5xx status.
+    pub fn is_transient(&self) -> bool {
+        match self.catalogue() {
+            Some(info) => info.transient,
+            None => self.status == StatusCode::TOO_MANY_REQUESTS || self.status.is_server_error(),
+        }
+    }
+
     /// HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -201,15 +319,30 @@ impl ServiceError {
         &self.headers
     }
 
-    /// The response body exactly as received.
+    /// The response body as received, cut at [`MAX_EVIDENCE_BYTES`]
+    /// (see [`body_is_truncated`](Self::body_is_truncated)).
     pub fn body(&self) -> &Bytes {
         &self.body
     }
 
-    /// The wait the service asked for with `Retry-After` (in seconds), if any.
+    /// The length of the whole body, of which [`body`](Self::body) may be a prefix.
+    pub fn body_len(&self) -> usize {
+        self.body_len
+    }
+
+    /// Whether [`body`](Self::body) is only the start of the body.
+    pub fn body_is_truncated(&self) -> bool {
+        self.body.len() < self.body_len
+    }
+
+    /// The wait the service asked for with `Retry-After`, if any: delay-seconds, or an
+    /// HTTP date (the wait until then, zero for a date in the past). Any other shape is
+    /// ignored; so is every value but the first.
     pub fn retry_after(&self) -> Option<std::time::Duration> {
-        let value = self.headers.get(http::header::RETRY_AFTER)?.to_str().ok()?;
-        value.trim().parse::<u64>().ok().map(std::time::Duration::from_secs)
+        parse_retry_after(
+            self.headers.get(http::header::RETRY_AFTER)?,
+            std::time::SystemTime::now(),
+        )
     }
 
     /// What the error-code catalogue says about this code with this status.
@@ -218,14 +351,31 @@ impl ServiceError {
     }
 }
 
+/// Reads `Retry-After` (RFC 9110 §10.2.3) relative to `now`.
+pub(crate) fn parse_retry_after(value: &http::HeaderValue, now: std::time::SystemTime) -> Option<std::time::Duration> {
+    let text = std::str::from_utf8(value.as_bytes()).ok()?.trim();
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        // All digits but too large for u64: as long a wait as can be said.
+        return Some(std::time::Duration::from_secs(text.parse::<u64>().unwrap_or(u64::MAX)));
+    }
+    let date = httpdate::parse_http_date(text).ok()?;
+    Some(date.duration_since(now).unwrap_or_default())
+}
+
 impl fmt::Display for ServiceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let message = printable(&self.message);
         match &self.code {
-            Some(code) => write!(f, "{code} (HTTP {}): {}", self.status.as_u16(), self.message)?,
-            None => write!(f, "HTTP {}: {}", self.status, self.message)?,
+            Some(code) => write!(
+                f,
+                "{} (HTTP {}): {message}",
+                printable(code.as_str()),
+                self.status.as_u16()
+            )?,
+            None => write!(f, "HTTP {}: {message}", self.status)?,
         }
         if let Some(id) = &self.request_id {
-            write!(f, " [request id {id}]")?;
+            write!(f, " [request id {}]", printable(id))?;
         }
         Ok(())
     }
@@ -235,19 +385,57 @@ impl std::error::Error for ServiceError {}
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// A response that does not have the documented shape. The raw body and headers are
-/// kept; for a synchronous invoke the function may well have run.
+/// A response that does not have the documented shape. The headers and (a bounded prefix
+/// of) the body are kept; for a synchronous invoke with a 2xx status the function ran.
 #[derive(Debug)]
 pub struct DecodeError {
     pub(crate) operation: &'static str,
     pub(crate) status: Option<StatusCode>,
     pub(crate) what: String,
     pub(crate) headers: HeaderMap,
+    /// At most [`MAX_EVIDENCE_BYTES`] of the bytes that could not be decoded.
     pub(crate) body: Bytes,
+    pub(crate) body_len: usize,
     pub(crate) source: Option<BoxError>,
 }
 
 impl DecodeError {
+    pub(crate) fn new(
+        operation: &'static str,
+        status: Option<StatusCode>,
+        what: impl Into<String>,
+        headers: HeaderMap,
+        body: &Bytes,
+        source: Option<BoxError>,
+    ) -> Self {
+        let (body, body_len) = evidence(body);
+        DecodeError {
+            operation,
+            status,
+            what: what.into(),
+            headers,
+            body,
+            body_len,
+            source,
+        }
+    }
+
+    /// The length of the bytes that could not be decoded, of which [`body`](Self::body)
+    /// may be a prefix.
+    pub fn body_len(&self) -> usize {
+        self.body_len
+    }
+
+    /// Whether [`body`](Self::body) is only the start.
+    pub fn body_is_truncated(&self) -> bool {
+        self.body.len() < self.body_len
+    }
+
+    /// Whether the function ran: a 2xx response arrived, so it did.
+    pub fn function_ran(&self) -> bool {
+        self.status.is_some_and(|s| s.is_success())
+    }
+
     /// HTTP status of the response, if the error came from one.
     pub fn status(&self) -> Option<StatusCode> {
         self.status
@@ -263,7 +451,8 @@ impl DecodeError {
         &self.headers
     }
 
-    /// The bytes that could not be decoded (the response body, or the function's result).
+    /// The bytes that could not be decoded (the response body, or the function's result),
+    /// cut at [`MAX_EVIDENCE_BYTES`].
     pub fn body(&self) -> &Bytes {
         &self.body
     }
@@ -276,7 +465,10 @@ impl fmt::Display for DecodeError {
             write!(f, " (HTTP {})", status.as_u16())?;
         }
         if let Some(source) = &self.source {
-            write!(f, ": {source}")?;
+            write!(f, ": {}", printable(&source.to_string()))?;
+        }
+        if self.function_ran() {
+            f.write_str("; the function ran")?;
         }
         Ok(())
     }
@@ -311,13 +503,13 @@ impl fmt::Display for FunctionFailed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("the function raised ")?;
         match (&self.error_type, &self.error_message) {
-            (Some(kind), Some(message)) => write!(f, "{kind}: {message}")?,
-            (Some(kind), None) => f.write_str(kind)?,
-            (None, Some(message)) => f.write_str(message)?,
+            (Some(kind), Some(message)) => write!(f, "{}: {}", printable(kind), printable(message))?,
+            (Some(kind), None) => f.write_str(&printable(kind))?,
+            (None, Some(message)) => f.write_str(&printable(message))?,
             (None, None) => write!(f, "an error ({} bytes of result)", self.result.len())?,
         }
         if let Some(id) = &self.request_id {
-            write!(f, " [request id {id}]")?;
+            write!(f, " [request id {}]", printable(id))?;
         }
         Ok(())
     }
@@ -344,11 +536,11 @@ impl fmt::Display for FunctionStatusError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "the function answered HTTP {}", self.status_code)?;
         match std::str::from_utf8(&self.body) {
-            Ok(text) if !text.is_empty() && text.len() <= 200 => write!(f, ": {}", text.trim())?,
+            Ok(text) if !text.is_empty() && text.len() <= 200 => write!(f, ": {}", printable(text.trim()))?,
             _ => write!(f, " ({} bytes of body)", self.body.len())?,
         }
         if let Some(id) = &self.request_id {
-            write!(f, " [request id {id}]")?;
+            write!(f, " [request id {}]", printable(id))?;
         }
         Ok(())
     }

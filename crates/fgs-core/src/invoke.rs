@@ -19,8 +19,13 @@ use crate::generated::operations::{
     AsyncInvokeFunction, AsyncInvokeFunctionRequest, InvokeFunction, InvokeFunctionRequest,
     InvokeFunctionResponseHeaders,
 };
-use crate::generated::types::{FunctionError, InstanceMemory, InvokeResult, InvokeSummary, LogType, ResponseVersion};
+use crate::generated::types::{FunctionError, InstanceMemory, InvokeSummary, LogType, ResponseVersion};
+use crate::protocol::quoted_prefix;
 use crate::retry::RetryPolicy;
+use serde_json::value::RawValue;
+
+/// Cap on the answer to an asynchronous invoke, `{"request_id": ...}`.
+const ASYNC_MAX_RESPONSE_BYTES: u64 = 1 << 20;
 
 /// The event sent when the caller gives none: the service expects a JSON object.
 const EMPTY_EVENT: &[u8] = b"{}";
@@ -29,7 +34,10 @@ impl Client {
     /// Starts a synchronous invocation of `urn`: the function runs and its result comes
     /// back in the response.
     ///
-    /// A synchronous invoke is not idempotent and is sent exactly once.
+    /// A synchronous invoke is not idempotent: it is never sent again when the function may
+    /// have run, unless the call is marked [`idempotent`](Invoke::idempotent). It is sent
+    /// again (by the default [`StandardRetry`](crate::retry::StandardRetry)) only when the
+    /// function certainly did not run, e.g. after throttling or a refused connection.
     pub fn invoke(&self, urn: &FunctionUrn) -> Invoke<'_> {
         Invoke {
             client: self,
@@ -41,6 +49,7 @@ impl Client {
             timeout: None,
             idempotent: false,
             retry: None,
+            max_response_bytes: None,
         }
     }
 
@@ -75,6 +84,7 @@ pub struct Invoke<'a> {
     timeout: Option<Duration>,
     idempotent: bool,
     retry: Option<Arc<dyn RetryPolicy>>,
+    max_response_bytes: Option<u64>,
 }
 
 impl fmt::Debug for Invoke<'_> {
@@ -123,15 +133,24 @@ impl Invoke<'_> {
         self
     }
 
-    /// Overrides the client's whole-call timeout for this call.
+    /// Overrides the client's deadline for this call: it covers authentication, every
+    /// attempt and every wait between attempts
+    /// (see [`ClientBuilder::timeout`](crate::ClientBuilder::timeout)).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
     }
 
-    /// Declares that running the function twice for one call is harmless. The client
-    /// never sends a request again by itself; this is the only flag under which a retry
-    /// policy may re-send a call that may have reached the service.
+    /// Overrides the client's response body cap for this call
+    /// ([`ClientBuilder::max_response_bytes`](crate::ClientBuilder::max_response_bytes)).
+    pub fn max_response_bytes(mut self, limit: u64) -> Self {
+        self.max_response_bytes = Some(limit);
+        self
+    }
+
+    /// Declares that running the function twice for one call is harmless. This is the
+    /// only flag under which the standard retry policy re-sends a call that may have
+    /// reached the service (a read timeout, a dropped connection, a 5xx).
     pub fn idempotent(mut self, idempotent: bool) -> Self {
         self.idempotent = idempotent;
         self
@@ -182,11 +201,13 @@ impl Invoke<'_> {
             timeout: self.timeout,
             idempotent: self.idempotent,
             retry: self.retry,
+            max_response_bytes: self.max_response_bytes,
         };
         let raw = self.client.execute::<InvokeFunction>(&params, body, target).await?;
         InvokeOutput::decode(
             raw.status,
             raw.typed_headers,
+            raw.header_problems,
             raw.headers,
             raw.body,
             &self.response_version,
@@ -209,6 +230,7 @@ pub struct InvokeOutput {
     result: Bytes,
     log: Option<String>,
     function_status: Option<i32>,
+    problems: Vec<ResponseProblem>,
 }
 
 impl fmt::Debug for InvokeOutput {
@@ -223,51 +245,68 @@ impl fmt::Debug for InvokeOutput {
             .field("summary", &self.summary())
             .field("result_bytes", &self.result.len())
             .field("log_bytes", &self.log.as_ref().map(String::len))
+            .field("problems", &self.problems)
             .finish_non_exhaustive()
     }
 }
 
 impl InvokeOutput {
+    /// Reads a 2xx response. Only the result decides: once the body yields it (the v1
+    /// envelope's `result`, or the v0 body itself) this succeeds, and every informational
+    /// part that is malformed becomes a [`ResponseProblem`] instead of an error.
     fn decode(
         status: StatusCode,
         typed_headers: InvokeFunctionResponseHeaders,
+        header_problems: Vec<crate::protocol::HeaderDecodeError>,
         headers: HeaderMap,
         body: Bytes,
         requested: &ResponseVersion,
     ) -> Result<Self, Error> {
-        let decode_error = |what: &str, body: Bytes, source: Box<dyn std::error::Error + Send + Sync>| {
-            Error::Decode(Box::new(DecodeError {
-                operation: "invokeFunction",
-                status: Some(status),
-                what: what.to_owned(),
-                headers: headers.clone(),
-                body,
-                source: Some(source),
-            }))
-        };
-        // The response says which format it is in; the request is only a fallback.
-        let version = typed_headers
-            .response_version
-            .clone()
-            .unwrap_or_else(|| requested.clone());
-        let header_log = match &typed_headers.function_log {
-            Some(encoded) => {
-                Some(decode_log(encoded).map_err(|e| decode_error("header X-Cff-Function-Log", body.clone(), e))?)
+        let mut problems: Vec<ResponseProblem> = header_problems.into_iter().map(ResponseProblem::from).collect();
+        // The response says which format it is in; the request decides when it does not
+        // say, or says something this SDK does not know.
+        let version = match &typed_headers.response_version {
+            Some(known @ (ResponseVersion::V0 | ResponseVersion::V1)) => known.clone(),
+            Some(other) => {
+                problems.push(ResponseProblem::new(
+                    "header X-Cff-Response-Version",
+                    format!(
+                        "is {}, read as the requested {requested}",
+                        quoted_prefix(other.as_str())
+                    ),
+                ));
+                requested.clone()
             }
-            None => None,
+            None => requested.clone(),
         };
+        let header_log = typed_headers
+            .function_log
+            .as_deref()
+            .and_then(|encoded| match decode_log(encoded) {
+                Ok(log) => Some(log),
+                Err(e) => {
+                    problems.push(ResponseProblem::new(
+                        "header X-Cff-Function-Log",
+                        format!("is not Base64 ({e}); the raw value is in headers()"),
+                    ));
+                    None
+                }
+            });
         let (request_id, result, body_log, function_status) = match version {
-            ResponseVersion::V0 => (typed_headers.request_id.clone(), body, None, None),
-            _ => {
-                let envelope: InvokeResult = serde_json::from_slice(&body)
-                    .map_err(|e| decode_error("the v1 response body", body.clone(), e.into()))?;
-                (
-                    Some(envelope.request_id),
-                    Bytes::from(envelope.result),
-                    envelope.log,
-                    envelope.status,
-                )
-            }
+            ResponseVersion::V0 => (None, body, None, None),
+            _ => match read_envelope(&body, &mut problems) {
+                Ok(envelope) => envelope,
+                Err((what, source)) => {
+                    return Err(Error::Decode(Box::new(DecodeError::new(
+                        "invokeFunction",
+                        Some(status),
+                        what,
+                        headers,
+                        &body,
+                        source,
+                    ))));
+                }
+            },
         };
         // The body carries the log as text in v1; the header is the only source in v0.
         let log = body_log.filter(|log| !log.is_empty()).or(header_log);
@@ -280,6 +319,7 @@ impl InvokeOutput {
             result,
             log,
             function_status,
+            problems,
         })
     }
 
@@ -308,7 +348,9 @@ impl InvokeOutput {
         self.request_id.as_deref()
     }
 
-    /// The function's return value as the service sent it: usually JSON text.
+    /// The function's return value as the service sent it: usually JSON text. Empty when
+    /// the v1 body's `result` is `null`; a `result` that is not a string (a service that
+    /// does not stringify it) is kept as its JSON text.
     pub fn result(&self) -> &Bytes {
         &self.result
     }
@@ -330,9 +372,28 @@ impl InvokeOutput {
         self.log.as_deref()
     }
 
-    /// The execution summary: duration, billed duration and memory.
+    /// The execution summary: duration, billed duration and memory. `None` when the
+    /// service sent none, or sent one that is not the documented JSON: then
+    /// [`summary_raw`](Self::summary_raw) has the text and [`problems`](Self::problems)
+    /// says what is wrong with it.
     pub fn summary(&self) -> Option<&InvokeSummary> {
         self.typed_headers.invoke_summary.as_ref()
+    }
+
+    /// `X-Cff-Invoke-Summary` as sent (invalid UTF-8 replaced), whether or not it parsed.
+    pub fn summary_raw(&self) -> Option<std::borrow::Cow<'_, str>> {
+        self.headers
+            .get("x-cff-invoke-summary")
+            .map(|value| String::from_utf8_lossy(value.as_bytes()))
+    }
+
+    /// The informational parts of the response that were present but malformed: a
+    /// summary that is not JSON, a log header that is not Base64, an `X-Is-Func-Err` that
+    /// is not a boolean, a `status` that is not a number, ... None of them failed the call;
+    /// the accessor of each part returns `None`, and the raw headers stay in
+    /// [`headers`](Self::headers). Empty for a well-formed response.
+    pub fn problems(&self) -> &[ResponseProblem] {
+        &self.problems
     }
 
     /// Billing information as sent (`X-CFF-Billing-Duration`).
@@ -340,8 +401,9 @@ impl InvokeOutput {
         self.typed_headers.billing_duration.as_deref()
     }
 
-    /// Whether the function raised an error (`X-Is-Func-Err`, or a non-zero
-    /// `X-Func-Err-Code`).
+    /// Whether the function raised an error: `X-Is-Func-Err` is `true` (any case) or `1`,
+    /// or `X-Func-Err-Code` is present and not `0`. An `X-Is-Func-Err` of any other shape
+    /// is listed in [`problems`](Self::problems) and decides nothing.
     pub fn is_function_error(&self) -> bool {
         self.typed_headers.is_function_error.unwrap_or(false)
             || self
@@ -354,7 +416,8 @@ impl InvokeOutput {
         self.typed_headers.function_error_code.as_deref()
     }
 
-    /// The `status` field of the v1 body.
+    /// The `status` field of the v1 body (`None` in v0, when absent, or when it is not an
+    /// integer; see [`problems`](Self::problems)).
     pub fn function_status(&self) -> Option<i32> {
         self.function_status
     }
@@ -418,14 +481,14 @@ impl InvokeOutput {
             })));
         }
         serde_json::from_slice(&response.body).map_err(|e| {
-            Error::Decode(Box::new(DecodeError {
-                operation: "invokeFunction",
-                status: Some(self.status),
-                what: "the API Gateway response body as JSON".into(),
-                headers: self.headers.clone(),
-                body: response.body.clone(),
-                source: Some(e.into()),
-            }))
+            Error::Decode(Box::new(DecodeError::new(
+                "invokeFunction",
+                Some(self.status),
+                "the API Gateway response body as JSON",
+                self.headers.clone(),
+                &response.body,
+                Some(e.into()),
+            )))
         })
     }
 
@@ -452,14 +515,14 @@ impl InvokeOutput {
     }
 
     fn result_error(&self, what: &str, source: Box<dyn std::error::Error + Send + Sync>) -> Error {
-        Error::Decode(Box::new(DecodeError {
-            operation: "invokeFunction",
-            status: Some(self.status),
-            what: what.to_owned(),
-            headers: self.headers.clone(),
-            body: self.result.clone(),
-            source: Some(source),
-        }))
+        Error::Decode(Box::new(DecodeError::new(
+            "invokeFunction",
+            Some(self.status),
+            what,
+            self.headers.clone(),
+            &self.result,
+            Some(source),
+        )))
     }
 }
 
@@ -530,6 +593,113 @@ struct ApiGatewayEnvelope {
     body: serde_json::Value,
     #[serde(default)]
     headers: serde_json::Map<String, serde_json::Value>,
+}
+
+/// An informational part of a response that was present but malformed. The call still
+/// succeeded; see [`InvokeOutput::problems`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ResponseProblem {
+    /// Which part, e.g. `header X-Cff-Invoke-Summary` or `body field status`.
+    pub part: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+impl ResponseProblem {
+    fn new(part: impl Into<String>, problem: impl Into<String>) -> Self {
+        ResponseProblem {
+            part: part.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl From<crate::protocol::HeaderDecodeError> for ResponseProblem {
+    fn from(error: crate::protocol::HeaderDecodeError) -> Self {
+        ResponseProblem::new(format!("header {}", error.header), error.problem)
+    }
+}
+
+impl fmt::Display for ResponseProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.part, crate::error::printable(&self.problem))
+    }
+}
+
+/// The v1 envelope, read leniently: each field is taken as raw JSON and interpreted on
+/// its own, so that an odd informational field cannot cost the result.
+#[derive(serde::Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow, default, deserialize_with = "present")]
+    result: Option<Option<&'a RawValue>>,
+    #[serde(borrow, default)]
+    request_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    log: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    status: Option<&'a RawValue>,
+}
+
+/// Tells a field that is absent (`None`) from one that is `null` (`Some(None)`).
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Option<&'de RawValue>>, D::Error> {
+    <Option<&'de RawValue> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
+type Envelope4 = (Option<String>, Bytes, Option<String>, Option<i32>);
+type EnvelopeError = (String, Option<Box<dyn std::error::Error + Send + Sync>>);
+
+/// Reads `{request_id, result, log, status}` from a v1 body. The result is sliced out of
+/// `body` without a copy when it holds no escapes.
+fn read_envelope(body: &Bytes, problems: &mut Vec<ResponseProblem>) -> Result<Envelope4, EnvelopeError> {
+    let envelope: Envelope<'_> =
+        serde_json::from_slice(body).map_err(|e| ("the v1 response body".to_owned(), Some(e.into())))?;
+    let result = match envelope.result {
+        None => return Err(("the v1 response body: it has no `result`".to_owned(), None)),
+        Some(None) => Bytes::new(),
+        Some(Some(raw)) => match serde_json::from_str::<std::borrow::Cow<'_, str>>(raw.get()) {
+            Ok(std::borrow::Cow::Borrowed(text)) => body.slice_ref(text.as_bytes()),
+            Ok(std::borrow::Cow::Owned(text)) => Bytes::from(text),
+            Err(_) => {
+                problems.push(ResponseProblem::new(
+                    "body field result",
+                    "is not a string; kept as its JSON text",
+                ));
+                body.slice_ref(raw.get().as_bytes())
+            }
+        },
+    };
+    let text_field = |name: &str, raw: Option<&RawValue>, problems: &mut Vec<ResponseProblem>| match raw {
+        None => None,
+        Some(raw) if raw.get() == "null" => None,
+        Some(raw) => match serde_json::from_str::<String>(raw.get()) {
+            Ok(text) => Some(text),
+            Err(_) => {
+                problems.push(ResponseProblem::new(
+                    format!("body field {name}"),
+                    format!("is {}, not a string", quoted_prefix(raw.get())),
+                ));
+                None
+            }
+        },
+    };
+    let request_id = text_field("request_id", envelope.request_id, problems);
+    let log = text_field("log", envelope.log, problems);
+    let status = match envelope.status {
+        None => None,
+        Some(raw) if raw.get() == "null" => None,
+        Some(raw) => match serde_json::from_str::<i32>(raw.get()) {
+            Ok(status) => Some(status),
+            Err(_) => {
+                problems.push(ResponseProblem::new(
+                    "body field status",
+                    format!("is {}, not a 32-bit integer", quoted_prefix(raw.get())),
+                ));
+                None
+            }
+        },
+    };
+    Ok((request_id, result, log, status))
 }
 
 fn decode_log(encoded: &str) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
@@ -608,20 +778,22 @@ impl InvokeAsync<'_> {
             timeout: self.timeout,
             idempotent: false,
             retry: None,
+            // The answer is a request id: a small cap, whatever results may need.
+            max_response_bytes: Some(self.client.max_response_bytes().min(ASYNC_MAX_RESPONSE_BYTES)),
         };
         let raw = self
             .client
             .execute::<AsyncInvokeFunction>(&params, body, target)
             .await?;
         let parsed: crate::generated::types::AsyncInvokeResult = serde_json::from_slice(&raw.body).map_err(|e| {
-            Error::Decode(Box::new(DecodeError {
-                operation: "asyncInvokeFunction",
-                status: Some(raw.status),
-                what: "the response body".into(),
-                headers: raw.headers.clone(),
-                body: raw.body.clone(),
-                source: Some(e.into()),
-            }))
+            Error::Decode(Box::new(DecodeError::new(
+                "asyncInvokeFunction",
+                Some(raw.status),
+                "the response body",
+                raw.headers.clone(),
+                &raw.body,
+                Some(e.into()),
+            )))
         })?;
         Ok(AsyncInvokeOutput {
             status: raw.status,

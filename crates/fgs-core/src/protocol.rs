@@ -59,15 +59,46 @@ pub trait RequestParts {
 }
 
 /// Reads a typed header set from a response.
+///
+/// Optional headers are informational: one that is absent is `None`, and one that is
+/// present but does not hold what the API description says is `None` too, with the
+/// problem pushed to `problems` (the raw value stays in the [`HeaderMap`]). Only a
+/// missing or malformed *required* header is an `Err`.
 pub trait FromHeaderMap: Sized {
-    /// Reads every declared header; absent optional headers are `None`.
-    fn from_header_map(headers: &HeaderMap) -> Result<Self, HeaderDecodeError>;
+    /// Reads every declared header.
+    fn from_header_map(headers: &HeaderMap, problems: &mut Vec<HeaderDecodeError>) -> Result<Self, HeaderDecodeError>;
 }
 
 impl FromHeaderMap for () {
-    fn from_header_map(_headers: &HeaderMap) -> Result<Self, HeaderDecodeError> {
+    fn from_header_map(
+        _headers: &HeaderMap,
+        _problems: &mut Vec<HeaderDecodeError>,
+    ) -> Result<Self, HeaderDecodeError> {
         Ok(())
     }
+}
+
+/// Keeps a well-formed optional header, and records the problem of a malformed one.
+pub fn optional_header<T>(
+    read: Result<Option<T>, HeaderDecodeError>,
+    problems: &mut Vec<HeaderDecodeError>,
+) -> Option<T> {
+    read.unwrap_or_else(|problem| {
+        problems.push(problem);
+        None
+    })
+}
+
+/// At most this much of a server-sent value is quoted in a problem description.
+const QUOTED_VALUE_CHARS: usize = 64;
+
+/// The start of `text`, quoted for an error message, with control characters escaped.
+pub(crate) fn quoted_prefix(text: &str) -> String {
+    let mut quoted: String = text.chars().take(QUOTED_VALUE_CHARS).collect::<String>();
+    if quoted.len() < text.len() {
+        quoted.push('…');
+    }
+    format!("{quoted:?}")
 }
 
 /// What the error-code catalogue says about one code with one HTTP status.
@@ -140,18 +171,18 @@ pub fn header_string(headers: &HeaderMap, name: &'static str) -> Result<Option<S
     Ok(header_text(headers, name)?.map(str::to_owned))
 }
 
-/// Reads a `true`/`false` header (any case).
+/// Reads a boolean header: `true`/`false` in any case, or `1`/`0`.
 pub fn header_bool(headers: &HeaderMap, name: &'static str) -> Result<Option<bool>, HeaderDecodeError> {
     header_text(headers, name)?
         .map(|text| {
-            if text.eq_ignore_ascii_case("true") {
+            if text.eq_ignore_ascii_case("true") || text == "1" {
                 Ok(true)
-            } else if text.eq_ignore_ascii_case("false") {
+            } else if text.eq_ignore_ascii_case("false") || text == "0" {
                 Ok(false)
             } else {
                 Err(HeaderDecodeError {
                     header: name,
-                    problem: format!("is {text:?}, expected true or false"),
+                    problem: format!("is {}, expected true, false, 1 or 0", quoted_prefix(text)),
                 })
             }
         })
@@ -164,7 +195,7 @@ pub fn header_integer(headers: &HeaderMap, name: &'static str) -> Result<Option<
         .map(|text| {
             text.parse().map_err(|_| HeaderDecodeError {
                 header: name,
-                problem: format!("is {text:?}, expected an integer"),
+                problem: format!("is {}, expected an integer", quoted_prefix(text)),
             })
         })
         .transpose()
@@ -176,7 +207,7 @@ pub fn header_number(headers: &HeaderMap, name: &'static str) -> Result<Option<f
         .map(|text| {
             text.parse().map_err(|_| HeaderDecodeError {
                 header: name,
-                problem: format!("is {text:?}, expected a number"),
+                problem: format!("is {}, expected a number", quoted_prefix(text)),
             })
         })
         .transpose()
@@ -247,7 +278,7 @@ mod tests {
         let err = header_bool(&map, "X-Flag").unwrap_err();
         assert_eq!(
             err.to_string(),
-            r#"response header `X-Flag` is "yes", expected true or false"#
+            r#"response header `X-Flag` is "yes", expected true, false, 1 or 0"#
         );
         assert!(header_json::<serde_json::Value>(&map, "X-Json").is_err());
         assert_eq!(

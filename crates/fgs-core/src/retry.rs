@@ -1,11 +1,14 @@
 //! Retries: which failures may be sent again, how long to wait, and when to give up.
 //!
-//! A synchronous invoke is not idempotent, so the rule is: by default a call is sent again
-//! only when the function certainly did not run (a connection that never opened, a
-//! throttled or otherwise refused request the error catalogue marks as not executed and
-//! transient). Read timeouts, connections dropped after sending and 5xx responses after
-//! sending are retried only for calls marked [`idempotent`](crate::Invoke::idempotent), or
-//! by a policy you supply.
+//! A synchronous invoke is not idempotent, so the promise is: a request is never sent
+//! again when the function may have run, unless the call is marked
+//! [`idempotent`](crate::Invoke::idempotent) (or you supply a policy that decides
+//! otherwise). By default a call is sent again only when the function certainly did not
+//! run and a later attempt may succeed: a connection that never opened, throttling (429),
+//! or another refusal the error catalogue marks as not executed and transient. Read
+//! timeouts, connections dropped after sending and 5xx responses after sending are retried
+//! only for idempotent calls. Whatever the policy says, no retry sleeps past the call's
+//! deadline ([`ClientBuilder::timeout`](crate::ClientBuilder::timeout)).
 
 use std::fmt;
 use std::future::Future;
@@ -13,8 +16,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use crate::error::Error;
-use crate::transport::Delivery;
+use crate::error::{Error, Execution};
 
 /// What a retry policy knows about the call.
 #[derive(Debug, Clone, Copy)]
@@ -88,25 +90,14 @@ pub enum Retryability {
     Permanent,
 }
 
-/// How the standard policy sorts an error.
+/// How the standard policy sorts an error: [`Error::execution`] says whether the function
+/// may have run, [`Error::is_transient`] whether a later attempt may succeed. There is no
+/// other rule: this and [`Error::is_retry_safe`] cannot disagree.
 pub fn classify(error: &Error) -> Retryability {
-    match error {
-        Error::Transport(e) | Error::Timeout(e) => match e.delivery() {
-            Delivery::NotSent => Retryability::NotExecuted,
-            Delivery::MaybeSent => Retryability::MaybeExecuted,
-        },
-        Error::Service(e) => match e.catalogue() {
-            Some(info) if info.not_executed && info.transient => Retryability::NotExecuted,
-            Some(info) if info.transient => Retryability::MaybeExecuted,
-            Some(_) => Retryability::Permanent,
-            // Codes the catalogue does not know: go by the status.
-            None if e.status() == 429 => Retryability::NotExecuted,
-            None if e.status().is_server_error() => Retryability::MaybeExecuted,
-            None => Retryability::Permanent,
-        },
-        Error::InvalidInput(_) | Error::Auth(_) | Error::Decode(_) | Error::Function(_) | Error::FunctionStatus(_) => {
-            Retryability::Permanent
-        }
+    match (error.execution(), error.is_transient()) {
+        (_, false) => Retryability::Permanent,
+        (Execution::NotRun, true) => Retryability::NotExecuted,
+        (Execution::MaybeRun | Execution::Ran, true) => Retryability::MaybeExecuted,
     }
 }
 

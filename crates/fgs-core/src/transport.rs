@@ -117,7 +117,7 @@ impl fmt::Display for ResponseTooLarge {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "the HTTP {} response body ", self.status.as_u16())?;
         match self.announced {
-            Some(size) => write!(f, "announces {size} bytes")?,
+            Some(size) => write!(f, "announces {size} bytes, more")?,
             None => f.write_str("runs longer")?,
         }
         write!(f, " than the {} bytes this call reads", self.limit)

@@ -37,27 +37,39 @@ pub struct InvokeFunctionResponseHeaders {
     pub is_function_error: Option<bool>,
 }
 impl FromHeaderMap for InvokeFunctionResponseHeaders {
-    fn from_header_map(headers: &http::HeaderMap) -> Result<Self, HeaderDecodeError> {
+    fn from_header_map(
+        headers: &http::HeaderMap,
+        problems: &mut Vec<HeaderDecodeError>,
+    ) -> Result<Self, HeaderDecodeError> {
         Ok(Self {
-            billing_duration: crate::protocol::header_string(
-                headers,
-                "X-CFF-Billing-Duration",
-            )?,
-            function_log: crate::protocol::header_string(headers, "X-Cff-Function-Log")?,
-            invoke_summary: crate::protocol::header_json(
-                headers,
-                "X-Cff-Invoke-Summary",
-            )?,
-            request_id: crate::protocol::header_string(headers, "X-Cff-Request-Id")?,
-            response_version: crate::protocol::header_enum(
-                headers,
-                "X-Cff-Response-Version",
-            )?,
-            function_error_code: crate::protocol::header_string(
-                headers,
-                "X-Func-Err-Code",
-            )?,
-            is_function_error: crate::protocol::header_bool(headers, "X-Is-Func-Err")?,
+            billing_duration: crate::protocol::optional_header(
+                crate::protocol::header_string(headers, "X-CFF-Billing-Duration"),
+                problems,
+            ),
+            function_log: crate::protocol::optional_header(
+                crate::protocol::header_string(headers, "X-Cff-Function-Log"),
+                problems,
+            ),
+            invoke_summary: crate::protocol::optional_header(
+                crate::protocol::header_json(headers, "X-Cff-Invoke-Summary"),
+                problems,
+            ),
+            request_id: crate::protocol::optional_header(
+                crate::protocol::header_string(headers, "X-Cff-Request-Id"),
+                problems,
+            ),
+            response_version: crate::protocol::optional_header(
+                crate::protocol::header_enum(headers, "X-Cff-Response-Version"),
+                problems,
+            ),
+            function_error_code: crate::protocol::optional_header(
+                crate::protocol::header_string(headers, "X-Func-Err-Code"),
+                problems,
+            ),
+            is_function_error: crate::protocol::optional_header(
+                crate::protocol::header_bool(headers, "X-Is-Func-Err"),
+                problems,
+            ),
         })
     }
 }
@@ -70,10 +82,19 @@ pub struct ErrorHeaders {
     pub request_id: Option<String>,
 }
 impl FromHeaderMap for ErrorHeaders {
-    fn from_header_map(headers: &http::HeaderMap) -> Result<Self, HeaderDecodeError> {
+    fn from_header_map(
+        headers: &http::HeaderMap,
+        problems: &mut Vec<HeaderDecodeError>,
+    ) -> Result<Self, HeaderDecodeError> {
         Ok(Self {
-            cff_request_id: crate::protocol::header_string(headers, "X-Cff-Request-Id")?,
-            request_id: crate::protocol::header_string(headers, "X-Request-Id")?,
+            cff_request_id: crate::protocol::optional_header(
+                crate::protocol::header_string(headers, "X-Cff-Request-Id"),
+                problems,
+            ),
+            request_id: crate::protocol::optional_header(
+                crate::protocol::header_string(headers, "X-Request-Id"),
+                problems,
+            ),
         })
     }
 }
@@ -81,7 +102,10 @@ impl FromHeaderMap for ErrorHeaders {
 #[derive(Clone, Debug, PartialEq)]
 pub struct AsyncInvokeFunctionResponseHeaders {}
 impl FromHeaderMap for AsyncInvokeFunctionResponseHeaders {
-    fn from_header_map(_headers: &http::HeaderMap) -> Result<Self, HeaderDecodeError> {
+    fn from_header_map(
+        _headers: &http::HeaderMap,
+        _problems: &mut Vec<HeaderDecodeError>,
+    ) -> Result<Self, HeaderDecodeError> {
         Ok(Self {})
     }
 }
@@ -115,7 +139,7 @@ pub struct InvokeFunctionRequest {
     pub project_id: String,
     /// Path parameter `function_urn`: `urn:fss:{region}:{project_id}:function:{package}:{name}[:{version}|:!{alias}]`, percent-encoded as one path segment (`:` as `%3A`, `!` as `%21`).
     pub function_urn: String,
-    /// Header `X-Cff-Log-Type`: `tail` returns the last part of the function's log (about 4 KB); absent returns no log.
+    /// Header `X-Cff-Log-Type`: `tail` returns the last part of the function's log (about 4 KB); `null` or absent returns no log.
     pub log_type: Option<super::types::LogType>,
     /// Header `X-CFF-Request-Version`: Response body format: `v1` a JSON envelope, `v0` the function's raw result.
     pub request_version: Option<super::types::ResponseVersion>,

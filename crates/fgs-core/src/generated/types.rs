@@ -134,18 +134,21 @@ impl<'de> serde::Deserialize<'de> for InstanceMemory {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum LogType {
-    /// `tail`
+    /// `tail`: Return the last part of the function's log.
     Tail,
+    /// `null`: Return no log, the same as sending no log type.
+    Null,
     /// A value this version of the SDK does not know.
     Unknown(String),
 }
 impl LogType {
     /// Every value the API description lists.
-    pub const VALUES: &'static [&'static str] = &["tail"];
+    pub const VALUES: &'static [&'static str] = &["tail", "null"];
     /// The wire value.
     pub fn as_str(&self) -> &str {
         match self {
             Self::Tail => "tail",
+            Self::Null => "null",
             Self::Unknown(value) => value,
         }
     }
@@ -154,6 +157,7 @@ impl From<&str> for LogType {
     fn from(value: &str) -> Self {
         match value {
             "tail" => Self::Tail,
+            "null" => Self::Null,
             other => Self::Unknown(other.to_owned()),
         }
     }
