@@ -141,9 +141,10 @@ pub(crate) async fn serve(shared: Arc<Shared>, request: Request<Incoming>) -> Re
     let body_not_kept = |received: usize| shared.lock().records.body_not_kept(seq, received);
 
     let Some(route) = route else {
-        if let BodyRead::Complete(bytes) = &read {
-            body_not_kept(bytes.len());
-        }
+        body_not_kept(match &read {
+            BodyRead::Complete(bytes) => bytes.len(),
+            BodyRead::TooLarge | BodyRead::Failed | BodyRead::TimedOut => 1,
+        });
         return Ok(send_error(
             &util::uuid_like(),
             &codes::API_NOT_FOUND,
