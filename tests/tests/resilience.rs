@@ -222,8 +222,10 @@ async fn an_idempotent_call_is_retried_after_a_dropped_connection() {
 async fn a_read_timeout_is_not_retried_unless_idempotent() {
     let emulator = emulator().await;
     let sleep = RecordingSleep::default();
+    // Each attempt may take 200 ms, the whole call far longer.
     let client = builder(&emulator, &sleep)
-        .timeout(Duration::from_millis(200))
+        .attempt_timeout(Duration::from_millis(200))
+        .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
     let err = client.invoke(&urn(&emulator, "slow")).send().await.unwrap_err();
@@ -420,4 +422,167 @@ async fn a_hook_can_stop_a_call_before_anything_is_sent() {
         "invalid input, nothing was sent: a hook refused the request: maintenance window"
     );
     assert_eq!(emulator.request_count(), 0);
+}
+
+/// Sends `old` until the gateway refuses it, then `new`; remembers what each refusal named.
+#[derive(Debug, Default)]
+struct RenewingToken {
+    renewed: std::sync::atomic::AtomicBool,
+    refused: Mutex<Vec<String>>,
+}
+
+#[fgs::async_trait]
+impl fgs::auth::Auth for RenewingToken {
+    async fn authenticate(
+        &self,
+        request: &mut fgs::http::Request<fgs::bytes::Bytes>,
+        _context: &fgs::auth::AuthContext<'_>,
+    ) -> Result<(), fgs::auth::AuthError> {
+        let token = if self.renewed.load(std::sync::atomic::Ordering::SeqCst) {
+            TOKEN
+        } else {
+            "expired-token"
+        };
+        request
+            .headers_mut()
+            .insert("x-auth-token", fgs::http::HeaderValue::from_static(token));
+        Ok(())
+    }
+
+    async fn on_rejected(&self, _error: &fgs::ServiceError, refused: &fgs::http::HeaderMap) -> bool {
+        let named = refused
+            .get("x-auth-token")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        self.refused.lock().unwrap().push(named);
+        self.renewed.store(true, std::sync::atomic::Ordering::SeqCst);
+        true
+    }
+}
+
+#[tokio::test]
+async fn the_re_send_after_a_renewed_401_is_an_attempt_hooks_see() {
+    let emulator = emulator().await;
+    let recorder = Arc::new(Recorder::default());
+    #[derive(Debug)]
+    struct Shared(Arc<Recorder>);
+    impl Hook for Shared {
+        fn before_send(
+            &self,
+            request: &mut fgs::http::Request<fgs::bytes::Bytes>,
+            context: &HookContext<'_>,
+        ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+            self.0.before_send(request, context)
+        }
+        fn after_response(&self, response: &fgs::http::Response<fgs::bytes::Bytes>, context: &HookContext<'_>) {
+            self.0.after_response(response, context)
+        }
+    }
+    let auth = Arc::new(RenewingToken::default());
+    let client = Client::builder()
+        .endpoint_url(emulator.endpoint())
+        .shared_auth(Arc::clone(&auth) as Arc<dyn fgs::auth::Auth>)
+        .sleep(RecordingSleep::default())
+        .hook(Shared(Arc::clone(&recorder)))
+        .build()
+        .unwrap();
+    client.invoke(&urn(&emulator, "echo")).send().await.unwrap();
+    assert_eq!(
+        *recorder.0.lock().unwrap(),
+        [
+            "before invokeFunction attempt 1",
+            "after 1 401",
+            "before invokeFunction attempt 2",
+            "after 2 200"
+        ]
+    );
+    // The auth is told which credentials were refused, not merely that something was.
+    assert_eq!(*auth.refused.lock().unwrap(), ["expired-token"]);
+    assert_eq!(runs(&emulator, "echo"), 1);
+}
+
+/// Never finishes authenticating, like an IAM endpoint that accepts and never answers.
+#[derive(Debug)]
+struct HangingAuth;
+
+#[fgs::async_trait]
+impl fgs::auth::Auth for HangingAuth {
+    async fn authenticate(
+        &self,
+        _request: &mut fgs::http::Request<fgs::bytes::Bytes>,
+        _context: &fgs::auth::AuthContext<'_>,
+    ) -> Result<(), fgs::auth::AuthError> {
+        std::future::pending::<()>().await;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_deadline_covers_authentication() {
+    let emulator = emulator().await;
+    let client = Client::builder()
+        .endpoint_url(emulator.endpoint())
+        .auth(HangingAuth)
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = client.invoke(&urn(&emulator, "echo")).send().await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    let Error::Timeout(timeout) = &err else {
+        panic!("expected a timeout, got {err:?}")
+    };
+    assert_eq!(timeout.delivery(), Delivery::NotSent);
+    assert!(err.is_retry_safe());
+    assert!(err.to_string().contains("while authenticating"), "{err}");
+    assert_eq!(emulator.request_count(), 0);
+}
+
+#[tokio::test]
+async fn no_retry_sleeps_past_the_deadline() {
+    let emulator = emulator().await;
+    // The real timer: a retry that honoured Retry-After would wait 30 s.
+    let client = Client::builder()
+        .endpoint_url(emulator.endpoint())
+        .auth(StaticToken::new(TOKEN))
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    emulator.inject(FaultRule::always(Fault::throttled(Duration::from_secs(30))));
+    let started = std::time::Instant::now();
+    let err = client.invoke(&urn(&emulator, "echo")).send().await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    // The caller gets the throttling that stopped the call, not a timeout hiding it.
+    assert_eq!(err.code(), Some(&ErrorCode::TooManyRequests));
+    assert_eq!(emulator.request_count(), 1);
+    assert_eq!(runs(&emulator, "echo"), 0);
+}
+
+#[tokio::test]
+async fn the_deadline_bounds_every_attempt_of_an_idempotent_call() {
+    let emulator = emulator().await;
+    let sleep = RecordingSleep::default();
+    // `slow` takes 600 ms; each attempt may take 250 ms; the call 1 s in all.
+    let client = builder(&emulator, &sleep)
+        .attempt_timeout(Duration::from_millis(250))
+        .timeout(Duration::from_secs(1))
+        .retry_policy(StandardRetry::new().max_attempts(50))
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = client
+        .invoke(&urn(&emulator, "slow"))
+        .idempotent(true)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    let Error::Timeout(timeout) = &err else {
+        panic!("expected a timeout, got {err:?}")
+    };
+    // Something was sent: the error says the function may have run.
+    assert_eq!(timeout.delivery(), Delivery::MaybeSent);
+    assert!(!err.is_retry_safe());
+    let attempts = emulator.request_count();
+    assert!((2..50).contains(&attempts), "{attempts} attempts");
 }

@@ -31,11 +31,6 @@ pub(crate) const IAM_MAX_RESPONSE_BYTES: u64 = 1024 * 1024;
 const BACKOFF_INITIAL: Duration = Duration::from_secs(5);
 /// The longest backoff between token requests that fail.
 const BACKOFF_MAX: Duration = Duration::from_secs(5 * 60);
-/// After a 401 for a request that does not say which token it carried, a token fetched
-/// less than this long ago to replace one dropped for an earlier 401 is kept: the 401 is
-/// most likely for a request sent with the old token before the new one arrived.
-const REJECTION_GRACE: Duration = Duration::from_secs(10);
-
 /// Where a token comes from.
 #[derive(Clone)]
 enum Source {
@@ -613,16 +608,17 @@ impl Auth for IamTokenAuth {
         Ok(())
     }
 
-    async fn on_rejected(&self, error: &ServiceError) -> bool {
+    async fn on_rejected(&self, error: &ServiceError, refused: &http::HeaderMap) -> bool {
         // An expired token (or one of another region) is worth renewing once; other 401s
         // (a disabled user, a wrong password) would only fail again.
-        if error.code() == Some(&ErrorCode::TokenExpired) && !matches!(self.inner.source, Source::Fixed { .. }) {
-            // The error does not say which token the request carried: drop the cached one
-            // unless it is the fresh replacement of one refused moments ago.
-            self.inner.cache.invalidate_after_refusal(REJECTION_GRACE);
-            true
-        } else {
-            false
+        if error.code() != Some(&ErrorCode::TokenExpired) {
+            return false;
+        }
+        match refused.get(fgs_core::generated::operations::IAM_TOKEN_HEADER) {
+            // Only the token that was refused is dropped: a replacement fetched while the
+            // request was in flight is kept.
+            Some(token) => self.reject_token(token).await,
+            None => false,
         }
     }
 }

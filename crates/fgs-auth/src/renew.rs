@@ -116,9 +116,6 @@ struct Entry<T> {
     value: T,
     expires_at: SystemTime,
     refresh_at: SystemTime,
-    /// Counts installed values, so a rejection can tell an old value from its replacement.
-    generation: u64,
-    installed_at: SystemTime,
 }
 
 /// The last failed fetch, kept without its source so that it can be handed to every
@@ -130,7 +127,6 @@ struct Failure {
 
 struct State<T> {
     entry: Option<Entry<T>>,
-    generations: u64,
     /// Fetches finished (successfully or not).
     completed: u64,
     /// Consecutive failed fetches.
@@ -138,8 +134,6 @@ struct State<T> {
     failure: Option<Failure>,
     /// No fetch starts before this time (set after a failure).
     not_before: Option<SystemTime>,
-    /// The generation last dropped because a request carrying it was refused.
-    last_rejected: Option<u64>,
 }
 
 /// A cached value of type `T`, renewed by one fetch at a time; `S` is the state that the
@@ -167,12 +161,10 @@ where
             policy,
             state: StdMutex::new(State {
                 entry: None,
-                generations: 0,
                 completed: 0,
                 failures: 0,
                 failure: None,
                 not_before: None,
-                last_rejected: None,
             }),
             flight: Arc::new(Mutex::new(session)),
         }
@@ -294,13 +286,10 @@ where
         state.completed = state.completed.wrapping_add(1);
         match outcome {
             Ok((value, expires_at)) => {
-                state.generations = state.generations.wrapping_add(1);
                 state.entry = Some(Entry {
                     value: value.clone(),
                     expires_at,
                     refresh_at: self.policy.refresh_at(now, expires_at),
-                    generation: state.generations,
-                    installed_at: now,
                 });
                 state.failures = 0;
                 state.failure = None;
@@ -339,28 +328,8 @@ where
         if !rejected(&entry.value) {
             return false;
         }
-        state.last_rejected = Some(entry.generation);
         state.entry = None;
         true
-    }
-
-    /// A request was refused without saying which value it carried: drops the cached
-    /// value unless it is the replacement of a value dropped after an earlier refusal and
-    /// was installed less than `grace` ago (so requests sent with the old value, refused
-    /// while the replacement was fetched, do not throw the replacement away too).
-    pub(crate) fn invalidate_after_refusal(&self, grace: Duration) {
-        let now = self.clock.now();
-        let mut state = self.lock();
-        let Some(entry) = &state.entry else {
-            return;
-        };
-        let replacement = state.last_rejected.is_some_and(|dropped| entry.generation > dropped);
-        let young = now.duration_since(entry.installed_at).map_or(true, |age| age < grace);
-        if replacement && young {
-            return;
-        }
-        state.last_rejected = Some(entry.generation);
-        state.entry = None;
     }
 }
 
@@ -559,18 +528,12 @@ mod tests {
         let open = Fake::new(true);
         renewer.get(fetch(&open, Ok((1, at(NOON) + HOUR)))).await.unwrap();
         assert!(!renewer.invalidate_if(|value| *value == 0), "another value was refused");
-        renewer.invalidate_after_refusal(Duration::from_secs(10));
+        assert!(renewer.invalidate_if(|value| *value == 1));
         // Dropped: the next caller fetches value 2.
         assert_eq!(renewer.get(fetch(&open, Ok((2, at(NOON) + HOUR)))).await.unwrap(), 2);
-        // Late refusals of requests that carried value 1 keep the replacement...
-        renewer.invalidate_after_refusal(Duration::from_secs(10));
+        // Late refusals of requests that carried value 1 keep the replacement.
+        assert!(!renewer.invalidate_if(|value| *value == 1));
         assert_eq!(renewer.get(fetch(&open, Ok((3, at(NOON) + HOUR)))).await.unwrap(), 2);
-        // ... unless it is old enough to have been refused itself.
-        clock.advance(Duration::from_secs(10));
-        renewer.invalidate_after_refusal(Duration::from_secs(10));
-        assert_eq!(renewer.get(fetch(&open, Ok((3, at(NOON) + HOUR)))).await.unwrap(), 3);
-        assert!(renewer.invalidate_if(|value| *value == 3));
-        assert_eq!(renewer.get(fetch(&open, Ok((4, at(NOON) + HOUR)))).await.unwrap(), 4);
     }
 
     #[tokio::test]

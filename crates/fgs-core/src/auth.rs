@@ -58,10 +58,14 @@ pub trait Auth: Send + Sync + fmt::Debug {
     ) -> Result<(), AuthError>;
 
     /// Called when the service answered 401 to a request this auth authenticated (for
-    /// example `APIGW.0307`, an expired token). Return `true` after dropping whatever
-    /// was refused, and the client authenticates and sends the request once more: a 401
-    /// comes from the gateway, so the function did not run. The default keeps the error.
-    async fn on_rejected(&self, _error: &ServiceError) -> bool {
+    /// example `APIGW.0307`, an expired token). `refused` holds the credential headers
+    /// that request carried (those of the API's security schemes, `X-Auth-Token` and
+    /// `Authorization`), so that only the credentials actually refused are dropped, not
+    /// a replacement obtained meanwhile. Return `true` when the request should be
+    /// authenticated and sent once more: a 401 comes from the gateway, so the function
+    /// did not run. The re-send is an attempt of its own, seen by hooks and tracing, and
+    /// is made at most once per call. The default keeps the error.
+    async fn on_rejected(&self, _error: &ServiceError, _refused: &http::HeaderMap) -> bool {
         false
     }
 }

@@ -10,7 +10,7 @@ use http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use crate::auth::{Auth, AuthContext};
 use crate::error::{DecodeError, Error, InvalidInput, ServiceError, evidence};
 use crate::generated::error_codes::ErrorCode;
-use crate::generated::operations::ErrorHeaders;
+use crate::generated::operations::{AKSK_SIGNATURE_HEADER, ErrorHeaders, IAM_TOKEN_HEADER};
 use crate::generated::types::ErrorResponse;
 use crate::hooks::{Hook, HookContext};
 use crate::protocol::{FromHeaderMap, HeaderDecodeError, Operation, RequestParts};
@@ -480,8 +480,16 @@ impl Client {
                 timeout,
                 may_have_run,
             };
+            let mut sent_credentials = None;
             let outcome = self
-                .attempt::<O>(&build, &context, &clock, max_response_bytes, attempt)
+                .attempt::<O>(
+                    &build,
+                    &context,
+                    &clock,
+                    max_response_bytes,
+                    attempt,
+                    &mut sent_credentials,
+                )
                 .await;
             let error = match outcome {
                 Ok(success) => {
@@ -493,11 +501,14 @@ impl Client {
             may_have_run |= !error.is_retry_safe();
             // The gateway refused the credentials, so the function did not run: if the
             // auth renews them, the request goes once more, as an attempt of its own.
-            if let Error::Service(rejection) = &error {
+            if let (Error::Service(rejection), Some(refused)) = (&error, &sent_credentials) {
                 if rejection.status() == StatusCode::UNAUTHORIZED && !renewed_after_rejection {
                     renewed_after_rejection = true;
                     let renewed = clock
-                        .bound("renewing the rejected credentials", inner.auth.on_rejected(rejection))
+                        .bound(
+                            "renewing the rejected credentials",
+                            inner.auth.on_rejected(rejection, &refused.to_header_map()),
+                        )
                         .await?;
                     if renewed {
                         attempt = attempt.saturating_add(1);
@@ -530,6 +541,7 @@ impl Client {
         clock: &Deadline,
         max_response_bytes: u64,
         attempt: u32,
+        sent_credentials: &mut Option<SentCredentials>,
     ) -> Result<RawSuccess<O>, Error>
     where
         O: Operation<ErrorBody = ErrorResponse, ErrorHeaders = ErrorHeaders>,
@@ -549,6 +561,7 @@ impl Client {
             .bound("authenticating", inner.auth.authenticate(&mut request, context))
             .await?
             .map_err(Error::Auth)?;
+        *sent_credentials = Some(SentCredentials::of(&request));
         let remaining = clock.remaining();
         let per_attempt = match (remaining, inner.attempt_timeout) {
             (Some(left), Some(limit)) => Some(left.min(limit)),
@@ -638,6 +651,33 @@ impl Client {
             &body,
             None,
         ))))
+    }
+}
+
+/// The credential headers a request carried, kept (without copying the values) so that a
+/// refusal can name what was refused.
+struct SentCredentials {
+    iam_token: Option<HeaderValue>,
+    signature: Option<HeaderValue>,
+}
+
+impl SentCredentials {
+    fn of(request: &http::Request<Bytes>) -> Self {
+        SentCredentials {
+            iam_token: request.headers().get(IAM_TOKEN_HEADER).cloned(),
+            signature: request.headers().get(AKSK_SIGNATURE_HEADER).cloned(),
+        }
+    }
+
+    fn to_header_map(&self) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if let Some(token) = &self.iam_token {
+            headers.insert(IAM_TOKEN_HEADER, token.clone());
+        }
+        if let Some(signature) = &self.signature {
+            headers.insert(AKSK_SIGNATURE_HEADER, signature.clone());
+        }
+        headers
     }
 }
 
