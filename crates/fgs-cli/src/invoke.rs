@@ -154,6 +154,7 @@ impl Failure {
                 fgs::Error::Timeout(_) => "timeout",
                 fgs::Error::Service(_) => "service",
                 fgs::Error::Decode(_) => "decode",
+                fgs::Error::ResponseTooLarge(_) => "response_too_large",
                 fgs::Error::Function(_) => "function",
                 fgs::Error::FunctionStatus(_) => "function_status",
                 _ => "other",
@@ -225,6 +226,22 @@ pub(crate) async fn run(args: InvokeArgs) -> u8 {
             ));
         }
     } else {
+        // The function ran but its result could not be read: show what arrived, so
+        // nothing the function produced is lost.
+        if let Failure::Sdk(fgs::Error::Decode(decode)) = &failure {
+            if decode.function_ran() && !decode.body().is_empty() {
+                if let Err(error) = render::stdout(decode.body()) {
+                    note(&format!("cannot write the response to stdout: {error}"));
+                }
+                if decode.body_is_truncated() {
+                    note(&format!(
+                        "note: only the first {} of {} bytes of the response are shown",
+                        decode.body().len(),
+                        decode.body_len()
+                    ));
+                }
+            }
+        }
         note(&format!("error: {}", failure.message()));
     }
     failure.exit_code()
@@ -342,6 +359,9 @@ async fn invoke_sync(
         render::stdout_json(&render::output_json(&output, args.raw)).map_err(Failure::Output)?;
         return Ok(code);
     }
+    for problem in output.problems() {
+        note(&format!("warning: {problem}"));
+    }
     if args.log {
         match output.log() {
             Some(log) => note_block(log),
@@ -355,9 +375,10 @@ async fn invoke_sync(
     };
     render::stdout(&result).map_err(Failure::Output)?;
     if args.summary {
-        match output.summary() {
-            Some(summary) => note(&render::summary_line(summary)),
-            None => note("summary: none was returned"),
+        match (output.summary(), output.summary_raw()) {
+            (Some(summary), _) => note(&render::summary_line(summary)),
+            (None, Some(raw)) => note(&format!("summary (unreadable, as sent): {raw}")),
+            (None, None) => note("summary: none was returned"),
         }
     }
     if let Some(request_id) = output.request_id() {

@@ -9,16 +9,29 @@ use serde_json::Value;
 /// One line on stderr. A stderr that cannot be written to is not worth failing for.
 pub(crate) fn note(line: &str) {
     let mut stderr = io::stderr().lock();
-    let _ = writeln!(stderr, "{line}");
+    let _ = writeln!(stderr, "{}", terminal_safe(line, false));
 }
 
-/// Text on stderr as it is, ending with a newline.
+/// Text on stderr (a function's log), ending with a newline. Line breaks and tabs are
+/// kept; other control characters are dropped.
 pub(crate) fn note_block(text: &str) {
+    let text = terminal_safe(text, true);
     let mut stderr = io::stderr().lock();
     let _ = stderr.write_all(text.as_bytes());
     if !text.ends_with('\n') {
         let _ = stderr.write_all(b"\n");
     }
+}
+
+/// Server-supplied text as the terminal may show it: control characters (escape
+/// sequences that could rewrite the screen, carriage returns that hide text) dropped,
+/// and line breaks too unless `keep_lines`.
+pub(crate) fn terminal_safe(text: &str, keep_lines: bool) -> std::borrow::Cow<'_, str> {
+    let kept = |c: char| !c.is_control() || (keep_lines && (c == '\n' || c == '\t'));
+    if text.chars().all(kept) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(text.chars().filter(|&c| kept(c)).collect())
 }
 
 /// Writes to stdout. A reader that went away (`fgs invoke ... | head -c 10`) is not an
@@ -117,6 +130,9 @@ pub(crate) struct OutputJson<'a> {
     function_error: Option<FunctionErrorJson>,
     log: Option<&'a str>,
     summary: Option<&'a InvokeSummary>,
+    /// Informational parts of the response that were malformed (the result was kept).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    problems: Vec<String>,
 }
 
 /// What a function that raised returned, with the invocation's error code.
@@ -161,6 +177,7 @@ pub(crate) fn output_json(output: &InvokeOutput, raw: bool) -> OutputJson<'_> {
         function_error,
         log: output.log(),
         summary: output.summary(),
+        problems: output.problems().iter().map(ToString::to_string).collect(),
     }
 }
 
@@ -173,6 +190,7 @@ pub(crate) fn async_output_json(output: &AsyncInvokeOutput) -> OutputJson<'_> {
         function_error: None,
         log: None,
         summary: None,
+        problems: Vec::new(),
     }
 }
 

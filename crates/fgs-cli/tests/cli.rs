@@ -672,3 +672,57 @@ async fn local_serves_until_sigint() {
     let banner = banner.await.unwrap().join("\n");
     assert!(banner.contains(&format!("export FGS_ENDPOINT={url}")), "{banner}");
 }
+
+#[tokio::test]
+async fn odd_informational_headers_keep_the_result_and_warn() {
+    let emulator = emulator().await;
+    emulator.inject(fgs_emulator::FaultRule::once(fgs_emulator::Fault::response(
+        200,
+        vec![
+            ("X-Cff-Invoke-Summary".into(), "not json {".into()),
+            ("X-Cff-Function-Log".into(), "!!not base64".into()),
+            ("X-Is-Func-Err".into(), "0".into()),
+        ],
+        r#"{"request_id":"r-1","result":"{\"a\":1}","log":null,"status":"ok"}"#,
+    )));
+    let run = invoke(&emulator, "hello", &["--summary"]).run().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stdout, "{\n  \"a\": 1\n}\n", "{run:?}");
+    assert!(run.stderr.contains("warning: header X-Cff-Invoke-Summary"), "{run:?}");
+    assert!(run.stderr.contains("warning: header X-Cff-Function-Log"), "{run:?}");
+    assert!(run.stderr.contains("warning: body field status"), "{run:?}");
+    assert!(
+        run.stderr.contains("summary (unreadable, as sent): not json {"),
+        "{run:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreadable_result_is_printed_as_received_and_exits_5() {
+    let emulator = emulator().await;
+    emulator.inject(fgs_emulator::FaultRule::once(fgs_emulator::Fault::response(
+        200,
+        vec![("Content-Type".into(), "text/html".into())],
+        "<html>proxy says hi</html>",
+    )));
+    let run = invoke(&emulator, "hello", &[]).run().await;
+    assert_eq!(run.code, 5, "{run:?}");
+    assert_eq!(run.stdout, "<html>proxy says hi</html>", "{run:?}");
+    assert!(run.stderr.contains("the function ran"), "{run:?}");
+}
+
+#[tokio::test]
+async fn server_text_reaches_the_terminal_without_control_characters() {
+    let emulator = emulator().await;
+    emulator.inject(fgs_emulator::FaultRule::once(fgs_emulator::Fault::error(
+        400,
+        "FSS.0400",
+        "bad \u{1b}[2J\u{1b}]0;owned\u{7}request\r\nsecond line",
+    )));
+    let run = invoke(&emulator, "hello", &[]).run().await;
+    assert_eq!(run.code, 4, "{run:?}");
+    assert!(!run.stderr.contains('\u{1b}'), "{run:?}");
+    assert!(!run.stderr.contains('\r'), "{run:?}");
+    assert!(!run.stderr.contains('\u{7}'), "{run:?}");
+    assert!(run.stderr.contains("bad [2J]0;ownedrequest second line"), "{run:?}");
+}
