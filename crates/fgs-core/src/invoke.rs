@@ -748,7 +748,7 @@ impl InvokeAsync<'_> {
         self
     }
 
-    /// Overrides the client's whole-call timeout for this call.
+    /// Overrides the client's deadline for this call (authentication, attempts, waits).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self

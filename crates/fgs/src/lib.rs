@@ -75,7 +75,7 @@ pub mod auth {
 /// | `log` | ask for the log tail (see it with `output = "raw"`) |
 /// | `response_version = "v0"` | the response format (default `v1`) |
 /// | `memory = 512` | instance memory for the call, one of the sizes the service accepts (checked at compile time) |
-/// | `timeout = "30s"` | whole-call timeout (`ms`, `s`, `m`) |
+/// | `timeout = "30s"` | the call's deadline: auth, attempts and waits (`ms`, `s`, `m`) |
 /// | `idempotent` | running the function twice is harmless: the only way a retry policy may re-send a call that may have reached the service |
 /// | `output = "json"` | (default) the result decoded into the output type; a function that raised is [`Error::Function`] |
 /// | `output = "raw"` | return the [`InvokeOutput`] (log, summary, headers); a raised error stays data |
