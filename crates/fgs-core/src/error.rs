@@ -547,3 +547,70 @@ impl fmt::Display for FunctionStatusError {
 }
 
 impl std::error::Error for FunctionStatusError {}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use http::HeaderValue;
+
+    use super::*;
+
+    fn retry_after(value: &[u8]) -> Option<Duration> {
+        // 2015-10-21 07:28:00 UTC
+        let now = UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+        parse_retry_after(&HeaderValue::from_bytes(value).unwrap(), now)
+    }
+
+    #[test]
+    fn retry_after_in_every_shape() {
+        assert_eq!(retry_after(b"5"), Some(Duration::from_secs(5)));
+        assert_eq!(retry_after(b" 5 "), Some(Duration::from_secs(5)));
+        assert_eq!(retry_after(b"0"), Some(Duration::ZERO));
+        assert_eq!(retry_after(b"99999999999"), Some(Duration::from_secs(99_999_999_999)));
+        assert_eq!(
+            retry_after(b"999999999999999999999999"),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        assert_eq!(
+            retry_after(b"Wed, 21 Oct 2015 07:28:30 GMT"),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            retry_after(b"Wed, 21 Oct 2015 07:00:00 GMT"),
+            Some(Duration::ZERO),
+            "a past date"
+        );
+        for odd in [
+            &b"-1"[..],
+            b"1.5",
+            b"",
+            b"soon",
+            b"\xff\xfe",
+            b"5, 6",
+            b"Wed, 99 Oct 2015 07:28:00 GMT",
+        ] {
+            assert_eq!(retry_after(odd), None, "{odd:?}");
+        }
+    }
+
+    #[test]
+    fn evidence_is_bounded_and_shared_when_small() {
+        let small = Bytes::from_static(b"tiny");
+        assert_eq!(evidence(&small), (small.clone(), 4));
+        let large = Bytes::from(vec![b'x'; MAX_EVIDENCE_BYTES + 10]);
+        let (kept, len) = evidence(&large);
+        assert_eq!(kept.len(), MAX_EVIDENCE_BYTES);
+        assert_eq!(len, MAX_EVIDENCE_BYTES + 10);
+    }
+
+    #[test]
+    fn printable_drops_control_characters_and_bounds_length() {
+        assert_eq!(printable("plain text"), "plain text");
+        assert_eq!(printable("a\u{1b}[2Jb\r\nc\td"), "a[2Jb c d");
+        let long = "x".repeat(5000);
+        let shown = printable(&long);
+        assert_eq!(shown.chars().count(), 1001);
+        assert!(shown.ends_with('…'));
+    }
+}

@@ -214,7 +214,8 @@ impl StandardRetry {
     fn backoff(&self, attempt: u32) -> Duration {
         let exponent = attempt.saturating_sub(1).min(16);
         let ceiling = self.base_delay.saturating_mul(1 << exponent).min(self.max_delay);
-        ceiling.mul_f64(fastrand::f64())
+        // Not `mul_f64`, which panics when rounding takes a huge ceiling past Duration::MAX.
+        Duration::try_from_secs_f64(ceiling.as_secs_f64() * fastrand::f64()).map_or(ceiling, |wait| wait.min(ceiling))
     }
 }
 
@@ -266,6 +267,22 @@ mod tests {
             assert!(policy.backoff(3) <= Duration::from_millis(350));
             assert!(policy.backoff(30) <= Duration::from_millis(350));
         }
+    }
+
+    #[test]
+    fn extreme_settings_do_not_panic() {
+        let policy = StandardRetry::new()
+            .base_delay(Duration::MAX)
+            .max_delay(Duration::MAX)
+            .max_attempts(u32::MAX)
+            .budget(u32::MAX);
+        for attempt in [0, 1, 2, 63, 64, u32::MAX] {
+            assert!(policy.backoff(attempt) <= Duration::MAX);
+        }
+        let zero = StandardRetry::new()
+            .base_delay(Duration::ZERO)
+            .max_delay(Duration::ZERO);
+        assert_eq!(zero.backoff(5), Duration::ZERO);
     }
 
     #[test]
