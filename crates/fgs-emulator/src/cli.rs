@@ -82,6 +82,10 @@ pub struct Args {
     /// Keep at most this many bytes of each recorded body, event and log.
     #[arg(long, value_name = "BYTES", default_value_t = crate::DEFAULT_RECORD_BODY_LIMIT)]
     pub record_body_limit: usize,
+    /// Keep at most this many bytes of bodies (and of events and logs) in all; the oldest
+    /// records go first.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::DEFAULT_RECORD_MEMORY_LIMIT, conflicts_with = "unbounded_records")]
+    pub record_memory_limit: usize,
     /// Seconds a client may take to send a request's head (and a kept-alive connection
     /// may sit idle).
     #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = parse_seconds)]
@@ -208,7 +212,9 @@ fn prepare(args: &Args) -> Prepared {
     builder = if args.unbounded_records {
         builder.unbounded_records()
     } else {
-        builder.record_limit(args.record_limit)
+        builder
+            .record_limit(args.record_limit)
+            .record_memory_limit(args.record_memory_limit)
     };
     for f in &args.functions {
         let mut function = Function::new(&f.package, &f.name, Handler::command(&f.command))

@@ -500,7 +500,7 @@ async fn invoke(shared: &Arc<Shared>, call: Call<'_>) -> Result<Reply, Stop> {
         })?),
     };
 
-    let record_limit = shared.config.record_body_limit;
+    let record_limit = shared.config.records.body;
     let context = Context {
         request_id: request_id.clone(),
         urn: urn.as_str().to_owned(),
@@ -529,7 +529,8 @@ async fn invoke(shared: &Arc<Shared>, call: Call<'_>) -> Result<Reply, Stop> {
         log: Vec::new(),
         log_truncated: false,
     };
-    shared.lock().records.push_invocation(record.clone());
+    let event_bytes = if event_truncated { 0 } else { call.body.len() };
+    shared.lock().records.push_invocation(record.clone(), event_bytes);
 
     // The run is its own task: it finishes and is recorded even when the caller hangs up
     // (hyper then drops this future), and it holds the concurrency slot until then.
@@ -632,7 +633,7 @@ async fn run(handler: Handler, event: Value, context: Context, timeout: Duration
 fn finish(shared: &Shared, context: &Context, mut record: InvocationRecord, outcome: RunOutcome, elapsed: Duration) {
     record.outcome = Some(outcome);
     record.duration = Some(elapsed);
-    (record.log, record.log_truncated) = cap_lines(&context.log_lines(), shared.config.record_body_limit);
+    (record.log, record.log_truncated) = cap_lines(&context.log_lines(), shared.config.records.body);
     shared.lock().records.finish(&record);
     shared.finished.notify_waiters();
     if let Some(observer) = &shared.config.observer {

@@ -23,8 +23,9 @@
 //! some or all of the time, and the most recent requests and runs are recorded for
 //! inspection.
 //!
-//! The emulator can be left running: it keeps a bounded window of records (1,000 requests
-//! and 1,000 runs, 64 KiB of each body, event and log, by default), prunes expired tokens,
+//! The emulator can be left running: it keeps a bounded window of records (by default the
+//! last 1,000 requests and 1,000 runs, and at most 64 MiB of bodies, events and logs in
+//! each window), prunes expired tokens,
 //! times out slow clients (30 s for a request's head or body; idle kept-alive connections
 //! close after 30 s), serves at most 1,024 connections at once, draws ids, tokens and keys
 //! from the OS random number generator, and compares secrets in constant time.
@@ -68,6 +69,6 @@ pub use function::{Context, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Function, Functi
 pub use record::{InvocationRecord, InvokeMode, RecordedRequest, RunOutcome};
 pub use server::{
     DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_PROJECT_ID,
-    DEFAULT_RECORD_BODY_LIMIT, DEFAULT_RECORD_LIMIT, DEFAULT_REGION, DEFAULT_TOKEN_LIFETIME, Emulator, EmulatorBuilder,
-    MAX_DURATION,
+    DEFAULT_RECORD_BODY_LIMIT, DEFAULT_RECORD_LIMIT, DEFAULT_RECORD_MEMORY_LIMIT, DEFAULT_REGION,
+    DEFAULT_TOKEN_LIFETIME, Emulator, EmulatorBuilder, MAX_DURATION,
 };

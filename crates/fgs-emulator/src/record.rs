@@ -12,7 +12,8 @@ use crate::function::FunctionError;
 /// A request as it reached the server, recorded before any handling.
 ///
 /// The emulator keeps a window of the most recent requests (see
-/// [`EmulatorBuilder::record_limit`](crate::EmulatorBuilder::record_limit)), each with at most
+/// [`EmulatorBuilder::record_limit`](crate::EmulatorBuilder::record_limit) and
+/// [`record_memory_limit`](crate::EmulatorBuilder::record_memory_limit)), each with at most
 /// [`record_body_limit`](crate::EmulatorBuilder::record_body_limit) bytes of body and of path.
 /// Credential headers (`X-Auth-Token`, `Authorization`, `X-Security-Token`,
 /// `X-Subject-Token`) are kept but marked sensitive, so `Debug` does not show them.
@@ -24,7 +25,7 @@ pub struct RecordedRequest {
     pub path: String,
     /// Headers.
     pub headers: http::HeaderMap,
-    /// Body, up to the record body limit (64 KiB by default). Empty when the request was
+    /// Body, up to the record body limit (by default 6 MiB, the largest request). Empty when the request was
     /// refused before its body mattered: over the size limit (it is not buffered then),
     /// unreadable, for an unknown route, or without valid credentials (nothing of an
     /// unauthenticated request's body is kept).
@@ -142,38 +143,72 @@ pub(crate) fn cap_lines(lines: &[String], limit: usize) -> (Vec<String>, bool) {
     )
 }
 
+/// Bytes a run's record holds in event and log.
+fn run_bytes(record: &InvocationRecord, event_bytes: usize) -> usize {
+    let log: usize = record.log.iter().map(String::len).sum();
+    event_bytes.saturating_add(log)
+}
+
+/// How much the records may hold.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RecordLimits {
+    /// How many requests and how many runs to keep; `None`: all of them.
+    pub(crate) count: Option<usize>,
+    /// Bytes of body, event and log kept per record.
+    pub(crate) body: usize,
+    /// Bytes of bodies (requests), or of events and logs (runs), a window holds in all.
+    pub(crate) total: usize,
+}
+
 /// The recorded requests and runs: windows of the most recent, and exact counters.
 pub(crate) struct Records {
-    /// How many requests and how many runs to keep; `None`: all of them.
-    limit: Option<usize>,
-    /// Bytes of body, event and log kept per record.
-    pub(crate) body_limit: usize,
+    limits: RecordLimits,
     next_seq: u64,
-    /// Requests with a sequence number, oldest first.
-    requests: VecDeque<(u64, RecordedRequest)>,
+    /// Requests with a sequence number and the bytes they hold, oldest first.
+    requests: VecDeque<(u64, usize, RecordedRequest)>,
+    request_bytes: usize,
     /// Requests seen since the last clear (more than the window holds).
     request_count: usize,
-    /// Runs, in start order.
-    invocations: VecDeque<InvocationRecord>,
+    /// Runs with the bytes they hold (the event's JSON text, counted once), in start order.
+    invocations: VecDeque<(usize, usize, InvocationRecord)>,
+    invocation_bytes: usize,
     /// Runs started per function since the last clear.
     runs: HashMap<(String, String), usize>,
 }
 
 impl Records {
-    pub(crate) fn new(limit: Option<usize>, body_limit: usize) -> Self {
+    pub(crate) fn new(limits: RecordLimits) -> Self {
         Records {
-            limit,
-            body_limit,
+            limits,
             next_seq: 0,
             requests: VecDeque::new(),
+            request_bytes: 0,
             request_count: 0,
             invocations: VecDeque::new(),
+            invocation_bytes: 0,
             runs: HashMap::new(),
         }
     }
 
-    fn over(&self, len: usize) -> bool {
-        self.limit.is_some_and(|limit| len > limit)
+    /// Whether a window of `len` records holding `bytes` is over its limits; the newest
+    /// record always stays.
+    fn over(&self, len: usize, bytes: usize) -> bool {
+        len > 1 && (self.limits.count.is_some_and(|limit| len > limit) || bytes > self.limits.total)
+    }
+
+    fn evict(&mut self) {
+        while self.over(self.requests.len(), self.request_bytes) {
+            let Some((_, bytes, _)) = self.requests.pop_front() else {
+                break;
+            };
+            self.request_bytes = self.request_bytes.saturating_sub(bytes);
+        }
+        while self.over(self.invocations.len(), self.invocation_bytes) {
+            let Some((_, bytes, _)) = self.invocations.pop_front() else {
+                break;
+            };
+            self.invocation_bytes = self.invocation_bytes.saturating_sub(bytes);
+        }
     }
 
     /// Records a request (without its body, see [`attach_body`](Self::attach_body)) and
@@ -182,10 +217,11 @@ impl Records {
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
         self.request_count = self.request_count.saturating_add(1);
-        if self.limit == Some(0) {
+        if self.limits.count == Some(0) {
             return seq;
         }
-        let path = crate::util::keep_head(path, self.body_limit).to_owned();
+        let path = crate::util::keep_head(path, self.limits.body).to_owned();
+        let bytes = path.len();
         let request = RecordedRequest {
             method: method.clone(),
             path,
@@ -193,78 +229,89 @@ impl Records {
             body: Bytes::new(),
             body_truncated: false,
         };
-        self.requests.push_back((seq, request));
-        while self.over(self.requests.len()) {
-            self.requests.pop_front();
-        }
+        self.requests.push_back((seq, bytes, request));
+        self.request_bytes = self.request_bytes.saturating_add(bytes);
+        self.evict();
         seq
     }
 
     /// Marks that request `seq` came with a body that was not kept.
     pub(crate) fn body_not_kept(&mut self, seq: u64, received: usize) {
-        if let Some(request) = self.request_mut(seq) {
+        if let Some((_, request)) = self.request_mut(seq) {
             request.body_truncated = received > 0;
         }
     }
 
     /// Keeps (up to the limit) the body of request `seq`, once it is authenticated.
     pub(crate) fn attach_body(&mut self, seq: u64, body: &[u8]) {
-        let limit = self.body_limit;
-        if let Some(request) = self.request_mut(seq) {
-            (request.body, request.body_truncated) = cap_bytes(body, limit);
-        }
+        let limit = self.limits.body;
+        let Some((bytes, request)) = self.request_mut(seq) else {
+            return;
+        };
+        (request.body, request.body_truncated) = cap_bytes(body, limit);
+        let added = request.body.len();
+        *bytes = bytes.saturating_add(added);
+        self.request_bytes = self.request_bytes.saturating_add(added);
+        self.evict();
     }
 
-    fn request_mut(&mut self, seq: u64) -> Option<&mut RecordedRequest> {
-        let index = self.requests.binary_search_by_key(&seq, |(s, _)| *s).ok()?;
-        self.requests.get_mut(index).map(|(_, request)| request)
+    fn request_mut(&mut self, seq: u64) -> Option<(&mut usize, &mut RecordedRequest)> {
+        let index = self.requests.binary_search_by_key(&seq, |(s, _, _)| *s).ok()?;
+        self.requests.get_mut(index).map(|(_, bytes, request)| (bytes, request))
     }
 
     pub(crate) fn requests(&self) -> Vec<RecordedRequest> {
-        self.requests.iter().map(|(_, request)| request.clone()).collect()
+        self.requests.iter().map(|(_, _, request)| request.clone()).collect()
     }
 
     pub(crate) fn request_count(&self) -> usize {
         self.request_count
     }
 
-    pub(crate) fn push_invocation(&mut self, record: InvocationRecord) {
+    /// Records a run that starts; `event_bytes` is the length of its event's JSON text if
+    /// the record keeps the event.
+    pub(crate) fn push_invocation(&mut self, record: InvocationRecord, event_bytes: usize) {
         let runs = self
             .runs
             .entry((record.package.clone(), record.name.clone()))
             .or_default();
         *runs = runs.saturating_add(1);
-        if self.limit == Some(0) {
+        if self.limits.count == Some(0) {
             return;
         }
-        self.invocations.push_back(record);
-        while self.over(self.invocations.len()) {
-            self.invocations.pop_front();
-        }
+        let bytes = run_bytes(&record, event_bytes);
+        self.invocations.push_back((event_bytes, bytes, record));
+        self.invocation_bytes = self.invocation_bytes.saturating_add(bytes);
+        self.evict();
     }
 
     /// Completes the record of run `request_id` if it is still in the window.
     pub(crate) fn finish(&mut self, finished: &InvocationRecord) {
-        if let Some(record) = self
+        let Some((event_bytes, bytes, record)) = self
             .invocations
             .iter_mut()
             .rev()
-            .find(|r| r.request_id == finished.request_id)
-        {
-            record.clone_from(finished);
-        }
+            .find(|(_, _, r)| r.request_id == finished.request_id)
+        else {
+            return;
+        };
+        record.clone_from(finished);
+        let new = run_bytes(record, *event_bytes);
+        self.invocation_bytes = self.invocation_bytes.saturating_sub(*bytes).saturating_add(new);
+        *bytes = new;
+        self.evict();
     }
 
     pub(crate) fn invocations(&self) -> Vec<InvocationRecord> {
-        self.invocations.iter().cloned().collect()
+        self.invocations.iter().map(|(_, _, record)| record.clone()).collect()
     }
 
     pub(crate) fn invocation(&self, request_id: &str) -> Option<InvocationRecord> {
         self.invocations
             .iter()
             .rev()
-            .find(|r| r.request_id == request_id)
-            .cloned()
+            .find(|(_, _, r)| r.request_id == request_id)
+            .map(|(_, _, record)| record.clone())
     }
 
     pub(crate) fn run_count(&self, package: &str, name: &str) -> usize {
@@ -274,7 +321,7 @@ impl Records {
             .map_or(0, |(_, count)| *count)
     }
 
-    /// How many requests and runs the windows hold now.
+    /// How many requests and how many runs the windows hold now.
     pub(crate) fn held(&self) -> (usize, usize) {
         (self.requests.len(), self.invocations.len())
     }
@@ -282,10 +329,12 @@ impl Records {
     /// Forgets the requests and finished runs; runs still going stay, and count.
     pub(crate) fn clear(&mut self) {
         self.requests.clear();
+        self.request_bytes = 0;
         self.request_count = 0;
-        self.invocations.retain(|record| record.outcome.is_none());
+        self.invocations.retain(|(_, _, record)| record.outcome.is_none());
+        self.invocation_bytes = self.invocations.iter().map(|(_, bytes, _)| *bytes).sum();
         self.runs.clear();
-        for record in &self.invocations {
+        for (_, _, record) in &self.invocations {
             let runs = self
                 .runs
                 .entry((record.package.clone(), record.name.clone()))

@@ -16,7 +16,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use crate::fault::FaultRule;
 use crate::function::Function;
 use crate::handle;
-use crate::record::{InvocationRecord, RecordedRequest, Records};
+use crate::record::{InvocationRecord, RecordLimits, RecordedRequest, Records};
 use crate::util::{self, SecretKey};
 
 /// The project id used when none is configured.
@@ -27,8 +27,12 @@ pub const DEFAULT_REGION: &str = "cn-north-4";
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 /// How many recent requests, and how many recent runs, are kept unless configured.
 pub const DEFAULT_RECORD_LIMIT: usize = 1_000;
-/// How many bytes of each body, event and log are kept in records unless configured.
-pub const DEFAULT_RECORD_BODY_LIMIT: usize = 64 * 1024;
+/// How many bytes of each body, event and log are kept in records unless configured: the
+/// largest synchronous request (6 MiB), so that by default nothing is cut.
+pub const DEFAULT_RECORD_BODY_LIMIT: usize = 6 * 1024 * 1024;
+/// How many bytes of bodies the request window holds in all, and of events and logs the
+/// run window, unless configured (64 MiB each): the oldest records leave first.
+pub const DEFAULT_RECORD_MEMORY_LIMIT: usize = 64 * 1024 * 1024;
 /// How long a client may take to send a request's head (and how long a kept-alive
 /// connection may sit idle) unless configured.
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -72,10 +76,8 @@ pub(crate) struct Config {
     pub(crate) observer: Option<Observer>,
     /// Lifetime of temporary credentials from the metadata endpoints; `None`: no metadata.
     pub(crate) metadata_lifetime: Option<Duration>,
-    /// Requests and runs kept; `None`: all.
-    pub(crate) record_limit: Option<usize>,
-    /// Bytes of body, event and log kept per record.
-    pub(crate) record_body_limit: usize,
+    /// What the records keep.
+    pub(crate) records: RecordLimits,
     pub(crate) header_read_timeout: Duration,
     pub(crate) body_read_timeout: Duration,
     pub(crate) max_connections: usize,
@@ -132,7 +134,7 @@ impl State {
         State {
             functions: HashMap::new(),
             faults: Vec::new(),
-            records: Records::new(config.record_limit, config.record_body_limit),
+            records: Records::new(config.records),
             tokens: HashMap::new(),
             temporary_keys: HashMap::new(),
             metadata_tokens: VecDeque::new(),
@@ -272,8 +274,11 @@ impl Default for EmulatorBuilder {
                 token_lifetime: DEFAULT_TOKEN_LIFETIME,
                 observer: None,
                 metadata_lifetime: None,
-                record_limit: Some(DEFAULT_RECORD_LIMIT),
-                record_body_limit: DEFAULT_RECORD_BODY_LIMIT,
+                records: RecordLimits {
+                    count: Some(DEFAULT_RECORD_LIMIT),
+                    body: DEFAULT_RECORD_BODY_LIMIT,
+                    total: DEFAULT_RECORD_MEMORY_LIMIT,
+                },
                 header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
                 body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
                 max_connections: DEFAULT_MAX_CONNECTIONS,
@@ -368,14 +373,23 @@ impl EmulatorBuilder {
     /// end. Counts ([`Emulator::request_count`], [`Emulator::invocation_count`]) stay exact.
     /// `0` keeps none.
     pub fn record_limit(mut self, limit: usize) -> Self {
-        self.config.record_limit = Some(limit);
+        self.config.records.count = Some(limit);
         self
     }
 
-    /// Keeps every request and run: memory grows with each call, so only for short runs
-    /// that need all of them.
+    /// Keeps every request and run, whatever their number and size: memory grows with
+    /// each call, so only for short runs that need all of them.
     pub fn unbounded_records(mut self) -> Self {
-        self.config.record_limit = None;
+        self.config.records.count = None;
+        self.config.records.total = usize::MAX;
+        self
+    }
+
+    /// How many bytes of bodies the request window holds in all, and of events and logs
+    /// the run window (default [`DEFAULT_RECORD_MEMORY_LIMIT`] each): past it, the oldest
+    /// records leave the window (the newest always stays).
+    pub fn record_memory_limit(mut self, bytes: usize) -> Self {
+        self.config.records.total = bytes;
         self
     }
 
@@ -384,7 +398,7 @@ impl EmulatorBuilder {
     /// ([`RecordedRequest::body_truncated`], [`InvocationRecord::event_truncated`],
     /// [`InvocationRecord::log_truncated`]).
     pub fn record_body_limit(mut self, bytes: usize) -> Self {
-        self.config.record_body_limit = bytes;
+        self.config.records.body = bytes;
         self
     }
 

@@ -174,6 +174,26 @@ async fn nothing_of_a_refused_requests_body_is_kept() {
 }
 
 #[tokio::test]
+async fn the_window_also_holds_at_most_so_many_bytes() {
+    let emulator = start_with(Emulator::builder().record_memory_limit(10_000)).await;
+    let path = invoke_path(&emulator, "default", "echo", None);
+    let body = json!({ "data": "z".repeat(3000) }).to_string();
+    for _ in 0..10 {
+        assert_eq!(invoke(&emulator, &path, &[], body.as_bytes()).await.status, 200);
+    }
+    let (requests, runs) = emulator.records_held();
+    assert!((1..=3).contains(&requests), "{requests}");
+    assert!((1..=3).contains(&runs), "{runs}");
+    assert_eq!(emulator.request_count(), 10);
+    // The newest record stays, however large.
+    let big = json!({ "data": "z".repeat(20_000) }).to_string();
+    assert_eq!(invoke(&emulator, &path, &[], big.as_bytes()).await.status, 200);
+    assert_eq!(emulator.records_held(), (1, 1));
+    assert_eq!(&emulator.requests()[0].body[..], big.as_bytes());
+    assert!(!emulator.requests()[0].body_truncated);
+}
+
+#[tokio::test]
 async fn credentials_are_recorded_but_hidden_from_debug() {
     let emulator = start_with(Emulator::builder()).await;
     let path = invoke_path(&emulator, "default", "echo", None);
