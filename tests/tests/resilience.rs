@@ -165,6 +165,23 @@ async fn a_refused_connection_is_retried_because_nothing_was_sent() {
     };
     assert_eq!(transport.kind(), TransportErrorKind::Connect);
     assert_eq!(sleep.waits().len(), 2, "three attempts in all");
+    // reqwest names the URL in its errors; the transport strips it, so the project id and
+    // the function never reach logs through an error.
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains("0123456789abcdef0123456789abcdef"), "{shown}");
+    assert!(!shown.contains("invocations"), "{shown}");
+}
+
+#[tokio::test]
+async fn an_endpoint_with_a_password_in_it_is_refused_without_echoing_it() {
+    let err = Client::builder()
+        .endpoint_url("https://user:hunter2@fgs.example.com")
+        .auth(StaticToken::new(TOKEN))
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+    assert!(err.to_string().contains("user name or password"), "{err}");
 }
 
 #[tokio::test]
