@@ -105,13 +105,18 @@ pub(crate) struct State {
     pub(crate) metadata_tokens: VecDeque<(String, SystemTime)>,
 }
 
-/// Makes room in a store of issued secrets: drops the expired, then (if still full) the
-/// one expiring first, so that it holds fewer than [`MAX_ISSUED`].
+/// Makes room in a full store of issued secrets: drops the expired, then (if still full)
+/// the one expiring first, so that it holds fewer than [`MAX_ISSUED`]. Until the store is
+/// full, expired entries are kept, so that a request carrying one is told it expired
+/// (`APIGW.0307`, which makes clients renew) as the gateway does, not that it is unknown.
 fn prune<K: Clone + Eq + std::hash::Hash, V>(
     store: &mut HashMap<K, V>,
     now: SystemTime,
     expiry: impl Fn(&V) -> Option<SystemTime>,
 ) {
+    if store.len() < MAX_ISSUED {
+        return;
+    }
     store.retain(|_, value| expiry(value).is_none_or(|at| at > now));
     while store.len() >= MAX_ISSUED {
         let first = store

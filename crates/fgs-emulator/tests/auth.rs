@@ -108,6 +108,11 @@ async fn issued_token_expires() {
     tokio::time::sleep(Duration::from_millis(400)).await;
     let response = post(&emulator, &path, &[("X-Auth-Token", &token)], b"{}").await;
     assert_gateway_error(&response, 401, "APIGW.0307");
+    // Issuing another token keeps the expired one known as expired (so clients renew),
+    // not unknown.
+    let _ = emulator.issue_token();
+    let response = post(&emulator, &path, &[("X-Auth-Token", &token)], b"{}").await;
+    assert_gateway_error(&response, 401, "APIGW.0307");
     // Configured tokens never expire.
     let response = post(&emulator, &path, &[("X-Auth-Token", TOKEN)], b"{}").await;
     assert_ok(&response);
