@@ -761,12 +761,14 @@ fn service_error(operation: &'static str, status: StatusCode, headers: HeaderMap
         },
     };
     let (body, body_len) = evidence(body);
+    // Every field is server text: kept bounded, whatever the body held.
+    let keep = |text: String, max: usize| crate::error::bounded(text, max);
     ServiceError {
         operation,
         status,
-        code: code.map(|c| ErrorCode::from(c.as_str())),
-        message,
-        request_id: body_request_id.or(header_request_id),
+        code: code.map(|c| ErrorCode::from(keep(c, 64).as_str())),
+        message: keep(message, crate::error::MAX_KEPT_CHARS),
+        request_id: body_request_id.or(header_request_id).map(|id| keep(id, 256)),
         headers,
         body,
         body_len,

@@ -24,6 +24,47 @@ pub(crate) fn evidence(body: &Bytes) -> (Bytes, usize) {
     }
 }
 
+/// At most this many characters of a server-sent text field (message, code, request id,
+/// a decoder's description) are kept in an error.
+pub(crate) const MAX_KEPT_CHARS: usize = 1024;
+
+/// `text` cut at `max` characters (with `…` when cut), so that an error keeps a bounded
+/// amount of what a server sent.
+pub(crate) fn bounded(text: String, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text,
+        Some((end, _)) => {
+            let mut cut = text;
+            cut.truncate(end);
+            cut.push('…');
+            cut
+        }
+    }
+}
+
+/// A source error whose text was too long to keep: only its start is.
+#[derive(Debug)]
+struct CutSource(String);
+
+impl fmt::Display for CutSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for CutSource {}
+
+/// Keeps `source` as it is when its text is short; otherwise only the start of its text
+/// (a JSON error may quote a whole response body).
+fn bounded_source(source: BoxError) -> BoxError {
+    let text = source.to_string();
+    if text.chars().count() <= MAX_KEPT_CHARS {
+        source
+    } else {
+        Box::new(CutSource(bounded(text, MAX_KEPT_CHARS)))
+    }
+}
+
 /// Server-sent text as it may be printed: control characters (terminal escapes, line
 /// breaks) are dropped and the length is bounded.
 pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
@@ -412,11 +453,11 @@ impl DecodeError {
         DecodeError {
             operation,
             status,
-            what: what.into(),
+            what: bounded(what.into(), MAX_KEPT_CHARS),
             headers,
             body,
             body_len,
-            source,
+            source: source.map(bounded_source),
         }
     }
 

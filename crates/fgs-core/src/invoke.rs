@@ -627,23 +627,87 @@ impl fmt::Display for ResponseProblem {
     }
 }
 
-/// The v1 envelope, read leniently: each field is taken as raw JSON and interpreted on
-/// its own, so that an odd informational field cannot cost the result.
-#[derive(serde::Deserialize)]
+/// The v1 envelope, read leniently: each field is taken as raw JSON (borrowed from the
+/// body) and interpreted on its own, so that an odd informational field cannot cost the
+/// result. A repeated informational field keeps its last value; a repeated `result` is
+/// ambiguous and so unreadable.
+#[derive(Default)]
 struct Envelope<'a> {
-    #[serde(borrow, default, deserialize_with = "present")]
+    /// `None`: absent; `Some(None)`: `null`.
     result: Option<Option<&'a RawValue>>,
-    #[serde(borrow, default)]
+    results: usize,
     request_id: Option<&'a RawValue>,
-    #[serde(borrow, default)]
     log: Option<&'a RawValue>,
-    #[serde(borrow, default)]
     status: Option<&'a RawValue>,
+    repeated: Vec<&'static str>,
 }
 
-/// Tells a field that is absent (`None`) from one that is `null` (`Some(None)`).
-fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Option<&'de RawValue>>, D::Error> {
-    <Option<&'de RawValue> as serde::Deserialize>::deserialize(deserializer).map(Some)
+/// The envelope's field names, read without allocating.
+enum EnvelopeField {
+    Result,
+    RequestId,
+    Log,
+    Status,
+    Other,
+}
+
+impl<'de> serde::Deserialize<'de> for EnvelopeField {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Names;
+        impl serde::de::Visitor<'_> for Names {
+            type Value = EnvelopeField;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<EnvelopeField, E> {
+                Ok(match name {
+                    "result" => EnvelopeField::Result,
+                    "request_id" => EnvelopeField::RequestId,
+                    "log" => EnvelopeField::Log,
+                    "status" => EnvelopeField::Status,
+                    _ => EnvelopeField::Other,
+                })
+            }
+        }
+        deserializer.deserialize_identifier(Names)
+    }
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Envelope<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Fields<'a> {
+            type Value = Envelope<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("the v1 envelope, a JSON object")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<Envelope<'a>, M::Error> {
+                let mut envelope = Envelope::default();
+                while let Some(field) = map.next_key::<EnvelopeField>()? {
+                    let (slot, name) = match field {
+                        EnvelopeField::Result => {
+                            envelope.result = Some(map.next_value::<Option<&'de RawValue>>()?);
+                            envelope.results = envelope.results.saturating_add(1);
+                            continue;
+                        }
+                        EnvelopeField::RequestId => (&mut envelope.request_id, "request_id"),
+                        EnvelopeField::Log => (&mut envelope.log, "log"),
+                        EnvelopeField::Status => (&mut envelope.status, "status"),
+                        EnvelopeField::Other => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                    if slot.is_some() && !envelope.repeated.contains(&name) {
+                        envelope.repeated.push(name);
+                    }
+                    *slot = Some(map.next_value::<&'de RawValue>()?);
+                }
+                Ok(envelope)
+            }
+        }
+        deserializer.deserialize_map(Fields(std::marker::PhantomData))
+    }
 }
 
 type Envelope4 = (Option<String>, Bytes, Option<String>, Option<i32>);
@@ -654,19 +718,31 @@ type EnvelopeError = (String, Option<Box<dyn std::error::Error + Send + Sync>>);
 fn read_envelope(body: &Bytes, problems: &mut Vec<ResponseProblem>) -> Result<Envelope4, EnvelopeError> {
     let envelope: Envelope<'_> =
         serde_json::from_slice(body).map_err(|e| ("the v1 response body".to_owned(), Some(e.into())))?;
+    if envelope.results > 1 {
+        return Err(("the v1 response body: it has more than one `result`".to_owned(), None));
+    }
+    for name in &envelope.repeated {
+        problems.push(ResponseProblem::new(
+            format!("body field {name}"),
+            "is repeated; the last value is kept",
+        ));
+    }
     let result = match envelope.result {
         None => return Err(("the v1 response body: it has no `result`".to_owned(), None)),
         Some(None) => Bytes::new(),
-        Some(Some(raw)) => match serde_json::from_str::<std::borrow::Cow<'_, str>>(raw.get()) {
-            Ok(std::borrow::Cow::Borrowed(text)) => body.slice_ref(text.as_bytes()),
-            Ok(std::borrow::Cow::Owned(text)) => Bytes::from(text),
-            Err(_) => {
-                problems.push(ResponseProblem::new(
-                    "body field result",
-                    "is not a string; kept as its JSON text",
-                ));
-                body.slice_ref(raw.get().as_bytes())
-            }
+        // A string without escapes is borrowed, and sliced out of the body without a copy.
+        Some(Some(raw)) => match serde_json::from_str::<&str>(raw.get()) {
+            Ok(text) => body.slice_ref(text.as_bytes()),
+            Err(_) => match serde_json::from_str::<String>(raw.get()) {
+                Ok(text) => Bytes::from(text),
+                Err(_) => {
+                    problems.push(ResponseProblem::new(
+                        "body field result",
+                        "is not a string; kept as its JSON text",
+                    ));
+                    body.slice_ref(raw.get().as_bytes())
+                }
+            },
         },
     };
     let text_field = |name: &str, raw: Option<&RawValue>, problems: &mut Vec<ResponseProblem>| match raw {

@@ -230,7 +230,10 @@ pub fn header_json<T: DeserializeOwned>(
         .map(|text| {
             serde_json::from_str(text).map_err(|e| HeaderDecodeError {
                 header: name,
-                problem: format!("is not the expected JSON: {e}"),
+                problem: crate::error::bounded(
+                    format!("is not the expected JSON ({}): {e}", quoted_prefix(text)),
+                    crate::error::MAX_KEPT_CHARS,
+                ),
             })
         })
         .transpose()
