@@ -372,25 +372,29 @@ impl Hook for Recorder {
     }
 }
 
+/// A [`Recorder`] the test keeps a handle to.
+#[derive(Debug)]
+struct Shared(Arc<Recorder>);
+
+impl Hook for Shared {
+    fn before_send(
+        &self,
+        request: &mut fgs::http::Request<fgs::bytes::Bytes>,
+        context: &HookContext<'_>,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        self.0.before_send(request, context)
+    }
+
+    fn after_response(&self, response: &fgs::http::Response<fgs::bytes::Bytes>, context: &HookContext<'_>) {
+        self.0.after_response(response, context)
+    }
+}
+
 #[tokio::test]
 async fn hooks_see_every_attempt_and_can_add_headers() {
     let emulator = emulator().await;
     let sleep = RecordingSleep::default();
     let recorder = Arc::new(Recorder::default());
-    #[derive(Debug)]
-    struct Shared(Arc<Recorder>);
-    impl Hook for Shared {
-        fn before_send(
-            &self,
-            request: &mut fgs::http::Request<fgs::bytes::Bytes>,
-            context: &HookContext<'_>,
-        ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-            self.0.before_send(request, context)
-        }
-        fn after_response(&self, response: &fgs::http::Response<fgs::bytes::Bytes>, context: &HookContext<'_>) {
-            self.0.after_response(response, context)
-        }
-    }
     let client = builder(&emulator, &sleep)
         .hook(Shared(Arc::clone(&recorder)))
         .build()
@@ -481,20 +485,6 @@ impl fgs::auth::Auth for RenewingToken {
 async fn the_re_send_after_a_renewed_401_is_an_attempt_hooks_see() {
     let emulator = emulator().await;
     let recorder = Arc::new(Recorder::default());
-    #[derive(Debug)]
-    struct Shared(Arc<Recorder>);
-    impl Hook for Shared {
-        fn before_send(
-            &self,
-            request: &mut fgs::http::Request<fgs::bytes::Bytes>,
-            context: &HookContext<'_>,
-        ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-            self.0.before_send(request, context)
-        }
-        fn after_response(&self, response: &fgs::http::Response<fgs::bytes::Bytes>, context: &HookContext<'_>) {
-            self.0.after_response(response, context)
-        }
-    }
     let auth = Arc::new(RenewingToken::default());
     let client = Client::builder()
         .endpoint_url(emulator.endpoint())
