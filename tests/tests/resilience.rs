@@ -593,3 +593,29 @@ async fn the_deadline_bounds_every_attempt_of_an_idempotent_call() {
     let attempts = emulator.request_count();
     assert!((2..50).contains(&attempts), "{attempts} attempts");
 }
+
+#[tokio::test]
+async fn extreme_timeouts_and_caps_do_not_panic() {
+    let emulator = emulator().await;
+    let client = builder(&emulator, &RecordingSleep::default())
+        .timeout(Duration::MAX)
+        .attempt_timeout(Duration::MAX)
+        .max_response_bytes(u64::MAX)
+        .build()
+        .unwrap();
+    client.invoke(&urn(&emulator, "echo")).send().await.unwrap();
+    client
+        .invoke(&urn(&emulator, "echo"))
+        .timeout(Duration::ZERO)
+        .send()
+        .await
+        .unwrap_err();
+    let err = client
+        .invoke(&urn(&emulator, "echo"))
+        .max_response_bytes(0)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::ResponseTooLarge(_)), "{err:?}");
+    assert_eq!(err.execution(), fgs::Execution::Ran);
+}

@@ -552,6 +552,9 @@ impl Client {
             operation: info,
             attempt,
         };
+        if clock.remaining() == Some(Duration::ZERO) {
+            return Err(clock.expired("starting an attempt", Delivery::NotSent));
+        }
         let mut request = build()?;
         for hook in &inner.hooks {
             hook.before_send(&mut request, &hook_context)
@@ -572,10 +575,11 @@ impl Client {
             max_response_bytes: Some(max_response_bytes),
         };
         let send = inner.transport.send(request, &options);
-        // The transport bounds the exchange itself; this guard holds the deadline for a
+        // The transport bounds the exchange itself (and knows best whether anything was
+        // sent when time runs out); this guard, a little later, holds the deadline for a
         // transport that does not.
         let response = match clock.at {
-            Some(at) => match tokio::time::timeout_at(at, send).await {
+            Some(at) => match tokio::time::timeout_at(at.checked_add(TRANSPORT_GRACE).unwrap_or(at), send).await {
                 Ok(sent) => sent,
                 Err(_) => return Err(clock.expired("waiting for the response", Delivery::MaybeSent)),
             },
@@ -653,6 +657,10 @@ impl Client {
         ))))
     }
 }
+
+/// How long after the deadline the client stops a transport that ignored
+/// [`SendOptions::timeout`].
+const TRANSPORT_GRACE: Duration = Duration::from_millis(250);
 
 /// The credential headers a request carried, kept (without copying the values) so that a
 /// refusal can name what was refused.

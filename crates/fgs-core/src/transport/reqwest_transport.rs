@@ -10,6 +10,12 @@ use super::{Delivery, SendOptions, Transport, TransportError, TransportErrorKind
 /// Sends requests with a [`reqwest::Client`]: pooled keep-alive connections, rustls,
 /// no redirects followed, no retries of its own.
 ///
+/// One limit of reqwest: when [`SendOptions::timeout`] passes while a connection is still
+/// being opened, reqwest does not say so, and the failure is reported as
+/// [`Delivery::MaybeSent`] (never re-sent for a call that is not idempotent). The
+/// separate connect timeout is reported exactly, as [`Delivery::NotSent`]. The hyper
+/// transport (`fgs-transport-hyper`) tells the two apart in every case.
+///
 /// Use [`ReqwestTransport::from_builder`] to configure reqwest yourself, for proxies,
 /// custom root certificates or client certificates:
 ///
