@@ -578,12 +578,10 @@ impl Client {
         // The transport bounds the exchange itself (and knows best whether anything was
         // sent when time runs out); this guard, a little later, holds the deadline for a
         // transport that does not.
-        let response = match clock.at {
-            Some(at) => match tokio::time::timeout_at(at.checked_add(TRANSPORT_GRACE).unwrap_or(at), send).await {
-                Ok(sent) => sent,
-                Err(_) => return Err(clock.expired("waiting for the response", Delivery::MaybeSent)),
-            },
-            None => send.await,
+        let guard = clock.at.map(|at| at.checked_add(TRANSPORT_GRACE).unwrap_or(at));
+        let response = match until(guard, send).await {
+            Some(sent) => sent,
+            None => return Err(clock.expired("waiting for the response", Delivery::MaybeSent)),
         }
         .map_err(Error::from_transport)?;
         for hook in &inner.hooks {
@@ -705,12 +703,9 @@ impl Deadline {
 
     /// Runs `work` until the deadline.
     async fn bound<T>(&self, phase: &'static str, work: impl std::future::Future<Output = T>) -> Result<T, Error> {
-        match self.at {
-            Some(at) => tokio::time::timeout_at(at, work)
-                .await
-                .map_err(|_| self.expired(phase, Delivery::NotSent)),
-            None => Ok(work.await),
-        }
+        until(self.at, work)
+            .await
+            .ok_or_else(|| self.expired(phase, Delivery::NotSent))
     }
 
     /// The error for a deadline reached during `phase`. It says the request may have
@@ -729,6 +724,33 @@ impl Deadline {
             },
         ))
     }
+}
+
+/// Runs `work` until `at`; `None` when `at` came first.
+///
+/// The timer is made only when `work` does not finish at once (a cached token, an
+/// in-memory transport cost nothing), and only inside a Tokio runtime: on another
+/// executor the transport's own [`SendOptions::timeout`] is the only limit, rather than a
+/// panic.
+async fn until<T>(at: Option<tokio::time::Instant>, work: impl std::future::Future<Output = T>) -> Option<T> {
+    use std::task::Poll;
+    let mut work = std::pin::pin!(work);
+    let mut timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
+    let runtime = at.is_some() && tokio::runtime::Handle::try_current().is_ok();
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(output) = work.as_mut().poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        let Some(at) = at.filter(|_| runtime) else {
+            return Poll::Pending;
+        };
+        let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+    .await
 }
 
 /// The call's deadline passed.
