@@ -627,19 +627,87 @@ impl fmt::Display for ResponseProblem {
     }
 }
 
-/// The v1 envelope, read leniently: each field is taken as raw JSON (borrowed from the
-/// body) and interpreted on its own, so that an odd informational field cannot cost the
-/// result. A repeated informational field keeps its last value; a repeated `result` is
-/// ambiguous and so unreadable.
+/// The v1 envelope, read leniently in one pass: the informational fields are taken as raw
+/// JSON (borrowed from the body) and interpreted on their own, so that an odd one cannot
+/// cost the result. A repeated informational field keeps its last value; a repeated
+/// `result` is ambiguous and so unreadable.
 #[derive(Default)]
 struct Envelope<'a> {
-    /// `None`: absent; `Some(None)`: `null`.
-    result: Option<Option<&'a RawValue>>,
+    /// `None`: absent.
+    result: Option<ResultText<'a>>,
     results: usize,
     request_id: Option<&'a RawValue>,
     log: Option<&'a RawValue>,
     status: Option<&'a RawValue>,
     repeated: Vec<&'static str>,
+}
+
+/// The envelope's `result`, unescaped while the envelope is parsed (one pass over the
+/// bytes): borrowed when it holds no escapes.
+enum ResultText<'a> {
+    Borrowed(&'a str),
+    Owned(String),
+    Null,
+    /// Some other JSON value; read again as raw text (rare).
+    NotAString,
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for ResultText<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Text<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Text<'a> {
+            type Value = ResultText<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("the function's result")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, text: &'de str) -> Result<ResultText<'a>, E> {
+                Ok(ResultText::Borrowed(text))
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<ResultText<'a>, E> {
+                Ok(ResultText::Owned(text.to_owned()))
+            }
+            fn visit_string<E: serde::de::Error>(self, text: String) -> Result<ResultText<'a>, E> {
+                Ok(ResultText::Owned(text))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<ResultText<'a>, E> {
+                Ok(ResultText::Null)
+            }
+            fn visit_none<E: serde::de::Error>(self) -> Result<ResultText<'a>, E> {
+                Ok(ResultText::Null)
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<ResultText<'a>, E> {
+                Ok(ResultText::NotAString)
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<ResultText<'a>, E> {
+                Ok(ResultText::NotAString)
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<ResultText<'a>, E> {
+                Ok(ResultText::NotAString)
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<ResultText<'a>, E> {
+                Ok(ResultText::NotAString)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<ResultText<'a>, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(ResultText::NotAString)
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<ResultText<'a>, M::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(ResultText::NotAString)
+            }
+        }
+        deserializer.deserialize_any(Text(std::marker::PhantomData))
+    }
+}
+
+/// Only the raw `result`, for the rare envelope whose result is not a string.
+#[derive(serde::Deserialize)]
+struct RawResult<'a> {
+    #[serde(borrow)]
+    result: &'a RawValue,
 }
 
 /// The envelope's field names, read without allocating.
@@ -686,7 +754,7 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for Envelope<'a> {
                 while let Some(field) = map.next_key::<EnvelopeField>()? {
                     let (slot, name) = match field {
                         EnvelopeField::Result => {
-                            envelope.result = Some(map.next_value::<Option<&'de RawValue>>()?);
+                            envelope.result = Some(map.next_value::<ResultText<'de>>()?);
                             envelope.results = envelope.results.saturating_add(1);
                             continue;
                         }
@@ -729,21 +797,19 @@ fn read_envelope(body: &Bytes, problems: &mut Vec<ResponseProblem>) -> Result<En
     }
     let result = match envelope.result {
         None => return Err(("the v1 response body: it has no `result`".to_owned(), None)),
-        Some(None) => Bytes::new(),
-        // A string without escapes is borrowed, and sliced out of the body without a copy.
-        Some(Some(raw)) => match serde_json::from_str::<&str>(raw.get()) {
-            Ok(text) => body.slice_ref(text.as_bytes()),
-            Err(_) => match serde_json::from_str::<String>(raw.get()) {
-                Ok(text) => Bytes::from(text),
-                Err(_) => {
-                    problems.push(ResponseProblem::new(
-                        "body field result",
-                        "is not a string; kept as its JSON text",
-                    ));
-                    body.slice_ref(raw.get().as_bytes())
-                }
-            },
-        },
+        Some(ResultText::Null) => Bytes::new(),
+        // Without escapes the result is sliced out of the body: no copy.
+        Some(ResultText::Borrowed(text)) => body.slice_ref(text.as_bytes()),
+        Some(ResultText::Owned(text)) => Bytes::from(text),
+        Some(ResultText::NotAString) => {
+            let raw: RawResult<'_> = serde_json::from_slice(body)
+                .map_err(|e| ("the v1 response body's result".to_owned(), Some(e.into())))?;
+            problems.push(ResponseProblem::new(
+                "body field result",
+                "is not a string; kept as its JSON text",
+            ));
+            body.slice_ref(raw.result.get().as_bytes())
+        }
     };
     let text_field = |name: &str, raw: Option<&RawValue>, problems: &mut Vec<ResponseProblem>| match raw {
         None => None,
