@@ -33,6 +33,9 @@
 //!   a request that may have been written is never sent again;
 //! - [`SendOptions::timeout`] bounds the whole exchange: connecting, sending, waiting
 //!   for the response and reading its body;
+//! - [`SendOptions::max_response_bytes`] bounds the body: a larger `Content-Length` is
+//!   refused before reading, and reading stops once the cap is passed
+//!   ([`fgs_core::transport::collect_body`], the same reader as the reqwest transport's);
 //! - failures say whether the request may have reached the service ([`Delivery`]): a
 //!   failure to connect (refused, DNS, TLS handshake, connect timeout) and a timeout
 //!   before a connection was established are [`Delivery::NotSent`]; anything later is
