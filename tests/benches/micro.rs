@@ -169,21 +169,16 @@ fn signing_payload_hash(bencher: Bencher, size: usize) {
 /// A v1 response as the emulator (and the service) sends it, with a result of `size`.
 fn v1_response(size: usize) -> (HeaderMap, Bytes) {
     let request_id = "0d3a5c1e-1f7b-4c57-9d1e-3b2a9f8e7d6c";
-    let summary = serde_json::to_string(&InvokeSummary {
-        duration: Some(1.234),
-        billing_duration: Some(2.0),
-        memory_size: Some(128),
-        memory_used: Some(24.5),
-        additional: serde_json::Map::new(),
-    })
-    .unwrap();
-    let body = serde_json::to_vec(&InvokeResult {
-        request_id: request_id.into(),
-        result: json_of_size(size),
-        log: Some(String::new()),
-        status: Some(200),
-    })
-    .unwrap();
+    let mut summary = InvokeSummary::new();
+    summary.duration = Some(1.234);
+    summary.billing_duration = Some(2.0);
+    summary.memory_size = Some(128);
+    summary.memory_used = Some(24.5);
+    let summary = serde_json::to_string(&summary).unwrap();
+    let mut envelope = InvokeResult::new(request_id.into(), json_of_size(size));
+    envelope.log = Some(String::new());
+    envelope.status = Some(200);
+    let body = serde_json::to_vec(&envelope).unwrap();
     let mut headers = HeaderMap::new();
     let mut add = |name: &'static str, value: &str| {
         headers.insert(HeaderName::from_static(name), HeaderValue::from_str(value).unwrap());

@@ -202,12 +202,40 @@ impl Emitter<'_> {
                 pub additional: serde_json::Map<String, serde_json::Value>,
             }
         });
+        // A constructor from the required fields, since `#[non_exhaustive]` (a field added to
+        // the description must not break callers) forbids struct literals outside the crate.
+        let params = def.fields.iter().filter(|f| f.required).map(|f| {
+            let ident = field_ident(&f.rust_name);
+            let ty = rust_type(&f.ty);
+            quote!(#ident: #ty)
+        });
+        let inits = def.fields.iter().map(|f| {
+            let ident = field_ident(&f.rust_name);
+            if f.required {
+                quote!(#ident,)
+            } else {
+                quote!(#ident: None,)
+            }
+        });
+        let additional_init = def
+            .additional_properties
+            .then(|| quote!(additional: serde_json::Map::new(),));
+        let new_doc = format!(" `{}` with the required fields set and the others empty.", def.name);
         quote! {
             #docs
             #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+            #[non_exhaustive]
             pub struct #name {
                 #(#fields)*
                 #additional
+            }
+
+            impl #name {
+                #[doc = #new_doc]
+                #[allow(clippy::new_without_default)]
+                pub fn new(#(#params),*) -> Self {
+                    Self { #(#inits)* #additional_init }
+                }
             }
         }
     }
@@ -223,6 +251,7 @@ impl Emitter<'_> {
             let value = header_name_tokens(&s.header);
             quote!(#docs pub const #ident: http::HeaderName = #value;)
         });
+        let header_names = self.header_names();
         let header_sets = self.api.header_sets.iter().map(|s| self.header_set(s));
         let operations = self.api.operations.iter().map(|op| self.operation(op));
         let all: Vec<_> = self.api.operations.iter().map(|op| type_ident(&op.name)).collect();
@@ -233,11 +262,46 @@ impl Emitter<'_> {
 
             #(#security)*
 
+            #header_names
+
             /// Metadata of every operation, in the order of the API description.
             pub static OPERATIONS: &[OperationInfo] = &[#(<#all as Operation>::INFO),*];
 
             #(#header_sets)*
             #(#operations)*
+        }
+    }
+
+    /// One constant per header the description names (request parameters and response
+    /// headers), so that code outside the generated module never spells a header.
+    fn header_names(&self) -> TokenStream {
+        let mut seen: Vec<String> = Vec::new();
+        let mut constants = Vec::new();
+        let all = self
+            .api
+            .operations
+            .iter()
+            .flat_map(|op| op.headers.iter())
+            .chain(self.api.header_sets.iter().flat_map(|set| set.headers.iter()));
+        for header in all {
+            let lower = header.name.to_ascii_lowercase();
+            if seen.contains(&lower) {
+                continue;
+            }
+            seen.push(lower);
+            let ident = format_ident!("{}", names::constant_for_wire_name(&header.name));
+            let docs = labelled(&format!("`{}`", header.name), &header.doc);
+            let value = header_name_tokens(&header.name);
+            constants.push(quote!(#docs pub const #ident: http::HeaderName = #value;));
+        }
+        if constants.is_empty() {
+            return TokenStream::new();
+        }
+        quote! {
+            /// Every header the API description names, as `http::HeaderName` constants.
+            pub mod headers {
+                #(#constants)*
+            }
         }
     }
 
@@ -282,6 +346,7 @@ impl Emitter<'_> {
         quote! {
             #docs
             #[derive(Clone, Debug, PartialEq)]
+            #[non_exhaustive]
             pub struct #name {
                 #(#fields)*
             }

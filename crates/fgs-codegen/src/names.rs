@@ -58,6 +58,25 @@ pub fn screaming(name: &str) -> String {
     snake(name).to_ascii_uppercase()
 }
 
+/// The constant name for a header's wire name: `X-Cff-Request-Id` → `X_CFF_REQUEST_ID`.
+/// Characters an identifier cannot hold become `_`, and a leading digit gets one too.
+pub fn constant_for_wire_name(wire: &str) -> String {
+    let mut name: String = wire
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        name.insert(0, '_');
+    }
+    name
+}
+
 const KEYWORDS: &[&str] = &[
     "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn",
     "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self",

@@ -70,9 +70,11 @@ use base64::Engine as _;
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use http::{HeaderMap, StatusCode};
-use serde_json::json;
 
-use crate::generated::types::{InvokeSummary, ResponseVersion};
+use crate::generated::operations::headers as names;
+use crate::generated::types::{
+    AsyncInvokeResult, ErrorResponse, FunctionError, InvokeResult, InvokeSummary, ResponseVersion,
+};
 use crate::transport::{Delivery, SendOptions, Transport, TransportError};
 
 /// The request id the response helpers put in their responses, unless told otherwise
@@ -517,14 +519,11 @@ pub fn error_response(status: u16, code: &str, message: &str) -> http::Response<
         Ok(status) => status,
         Err(_) => fail(format!("test_util::error_response: {status} is not an HTTP status")),
     };
-    let body = json!({ "error_code": code, "error_msg": message });
+    let body = json_body(&ErrorResponse::new(code.to_owned(), message.to_owned()));
     let mut headers = HeaderMap::new();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(APPLICATION_JSON));
-    headers.insert(
-        HeaderName::from_static("x-request-id"),
-        HeaderValue::from_static(REQUEST_ID),
-    );
-    response(status, headers, Bytes::from(body.to_string()))
+    headers.insert(names::X_REQUEST_ID, HeaderValue::from_static(REQUEST_ID));
+    response(status, headers, body)
 }
 
 /// A 202 response of an asynchronous invoke: `{"request_id": request_id}`.
@@ -539,8 +538,17 @@ pub fn error_response(status: u16, code: &str, message: &str) -> http::Response<
 pub fn async_invoke_response(request_id: &str) -> http::Response<Bytes> {
     let mut headers = HeaderMap::new();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(APPLICATION_JSON));
-    let body = json!({ "request_id": request_id });
-    response(StatusCode::ACCEPTED, headers, Bytes::from(body.to_string()))
+    let body = json_body(&AsyncInvokeResult::new(request_id.to_owned()));
+    response(StatusCode::ACCEPTED, headers, body)
+}
+
+/// A generated wire type as JSON.
+#[track_caller]
+fn json_body(value: &impl serde::Serialize) -> Bytes {
+    match serde_json::to_vec(value) {
+        Ok(body) => Bytes::from(body),
+        Err(e) => fail(format!("test_util: a response body cannot be serialised: {e}")),
+    }
 }
 
 fn response(status: StatusCode, headers: HeaderMap, body: Bytes) -> http::Response<Bytes> {
@@ -592,12 +600,13 @@ impl InvokeResponseBuilder {
             function_error_code: None,
             request_id: REQUEST_ID.to_owned(),
             log: None,
-            summary: InvokeSummary {
-                billing_duration: Some(2.0),
-                duration: Some(1.5),
-                memory_size: Some(128),
-                memory_used: Some(32.0),
-                additional: serde_json::Map::new(),
+            summary: {
+                let mut summary = InvokeSummary::new();
+                summary.billing_duration = Some(2.0);
+                summary.duration = Some(1.5);
+                summary.memory_size = Some(128);
+                summary.memory_used = Some(32.0);
+                summary
             },
             version: ResponseVersion::V1,
         }
@@ -605,8 +614,11 @@ impl InvokeResponseBuilder {
 
     /// A function that raised `error_type` with `message` (see [`function_error_response`]).
     pub fn function_error(error_type: &str, message: &str) -> Self {
-        let error = json!({ "errorMessage": message, "errorType": error_type, "stackTrace": [] });
-        Self::new(&error).function_error_code(FUNCTION_ERROR_CODE)
+        let mut error = FunctionError::new();
+        error.error_message = Some(message.to_owned());
+        error.error_type = Some(error_type.to_owned());
+        error.stack_trace = Some(Vec::new());
+        Self::raw(String::from_utf8_lossy(&json_body(&error)).into_owned()).function_error_code(FUNCTION_ERROR_CODE)
     }
 
     /// Marks the run as failed with `X-Func-Err-Code: code` and `X-Is-Func-Err: true`
@@ -657,39 +669,36 @@ impl InvokeResponseBuilder {
         };
         let raised = self.function_error_code.is_some();
         let mut headers = HeaderMap::new();
-        let mut set = |name: &'static str, value: String| match HeaderValue::try_from(value) {
+        let mut set = |name: HeaderName, value: String| match HeaderValue::try_from(value) {
             Ok(value) => {
-                headers.insert(HeaderName::from_static(name), value);
+                headers.insert(name, value);
             }
             Err(_) => fail(format!(
                 "test_util: the value given for {name} cannot be sent in an HTTP header"
             )),
         };
-        set("content-type", APPLICATION_JSON.to_owned());
-        set("x-cff-request-id", self.request_id.clone());
-        set("x-cff-response-version", self.version.as_str().to_owned());
-        set("x-cff-invoke-summary", summary);
+        set(http::header::CONTENT_TYPE, APPLICATION_JSON.to_owned());
+        set(names::X_CFF_REQUEST_ID, self.request_id.clone());
+        set(names::X_CFF_RESPONSE_VERSION, self.version.as_str().to_owned());
+        set(names::X_CFF_INVOKE_SUMMARY, summary);
         set(
-            "x-func-err-code",
+            names::X_FUNC_ERR_CODE,
             self.function_error_code.unwrap_or_else(|| "0".to_owned()),
         );
-        set("x-is-func-err", raised.to_string());
+        set(names::X_IS_FUNC_ERR, raised.to_string());
         if let Some(log) = &self.log {
             set(
-                "x-cff-function-log",
+                names::X_CFF_FUNCTION_LOG,
                 base64::engine::general_purpose::STANDARD.encode(log),
             );
         }
         let body = match self.version {
             ResponseVersion::V0 => Bytes::from(self.result),
             _ => {
-                let envelope = json!({
-                    "request_id": self.request_id,
-                    "result": self.result,
-                    "log": self.log.unwrap_or_default(),
-                    "status": 200,
-                });
-                Bytes::from(envelope.to_string())
+                let mut envelope = InvokeResult::new(self.request_id, self.result);
+                envelope.log = Some(self.log.unwrap_or_default());
+                envelope.status = Some(200);
+                json_body(&envelope)
             }
         };
         response(StatusCode::OK, headers, body)

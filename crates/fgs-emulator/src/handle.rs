@@ -314,11 +314,7 @@ fn fault_error(request_id: &str, status: u16, code: &str, message: &str) -> Repl
 
 /// An error of FunctionGraph itself: `X-Cff-Request-Id`, no `request_id` in the body.
 fn fss_error(request_id: &str, status: StatusCode, code: &str, message: &str) -> Reply {
-    let body = json_bytes(&ErrorResponse {
-        error_code: code.into(),
-        error_msg: message.into(),
-        request_id: None,
-    });
+    let body = json_bytes(&ErrorResponse::new(code.into(), message.into()));
     response(
         status,
         vec![
@@ -332,11 +328,9 @@ fn fss_error(request_id: &str, status: StatusCode, code: &str, message: &str) ->
 /// An error of the API gateway: `X-Request-Id` and the same id as `request_id`.
 fn gateway_error(status: StatusCode, code: &str, message: &str) -> Reply {
     let request_id = util::hex32();
-    let body = json_bytes(&ErrorResponse {
-        error_code: code.into(),
-        error_msg: message.into(),
-        request_id: Some(request_id.clone()),
-    });
+    let mut error = ErrorResponse::new(code.into(), message.into());
+    error.request_id = Some(request_id.clone());
+    let body = json_bytes(&error);
     response(
         status,
         vec![(CONTENT_TYPE, APPLICATION_JSON.to_owned()), (X_REQUEST_ID, request_id)],
@@ -546,9 +540,7 @@ async fn invoke(shared: &Arc<Shared>, call: Call<'_>) -> Result<Reply, Stop> {
     };
     if call.mode == InvokeMode::Async {
         drop(run_task);
-        let body = json_bytes(&AsyncInvokeResult {
-            request_id: request_id.clone(),
-        });
+        let body = json_bytes(&AsyncInvokeResult::new(request_id.clone()));
         return Ok(response(
             StatusCode::ACCEPTED,
             vec![
@@ -730,13 +722,12 @@ fn sync_response(
     } else {
         String::new()
     };
-    let summary = json_bytes(&InvokeSummary {
-        duration: Some(measured.duration_ms),
-        billing_duration: Some(measured.billing_ms() as f64),
-        memory_size: Some(i64::from(measured.memory_mb)),
-        memory_used: Some(measured.memory_used_mb),
-        additional: serde_json::Map::new(),
-    });
+    let mut summary = InvokeSummary::new();
+    summary.duration = Some(measured.duration_ms);
+    summary.billing_duration = Some(measured.billing_ms() as f64);
+    summary.memory_size = Some(i64::from(measured.memory_mb));
+    summary.memory_used = Some(measured.memory_used_mb);
+    let summary = json_bytes(&summary);
     let mut headers = vec![
         (CONTENT_TYPE, APPLICATION_JSON.to_owned()),
         (X_CFF_REQUEST_ID, measured.request_id.to_owned()),
@@ -773,12 +764,12 @@ fn sync_response(
     }
     let body = match version {
         BodyVersion::V0 => Bytes::from(result),
-        BodyVersion::V1 => json_bytes(&InvokeResult {
-            request_id: measured.request_id.to_owned(),
-            result,
-            log: Some(log),
-            status: Some(200),
-        }),
+        BodyVersion::V1 => {
+            let mut envelope = InvokeResult::new(measured.request_id.to_owned(), result);
+            envelope.log = Some(log);
+            envelope.status = Some(200);
+            json_bytes(&envelope)
+        }
     };
     response(StatusCode::OK, headers, full(body))
 }

@@ -13,6 +13,53 @@ pub const AKSK_SIGNATURE_HEADER: http::HeaderName = http::HeaderName::from_stati
 pub const IAM_TOKEN_HEADER: http::HeaderName = http::HeaderName::from_static(
     "x-auth-token",
 );
+/// Every header the API description names, as `http::HeaderName` constants.
+pub mod headers {
+    /// `X-Cff-Log-Type`: `tail` returns the last part of the function's log (about 4 KB); `null` or absent returns no log.
+    pub const X_CFF_LOG_TYPE: http::HeaderName = http::HeaderName::from_static(
+        "x-cff-log-type",
+    );
+    /// `X-CFF-Request-Version`: Response body format: `v1` a JSON envelope, `v0` the function's raw result.
+    pub const X_CFF_REQUEST_VERSION: http::HeaderName = http::HeaderName::from_static(
+        "x-cff-request-version",
+    );
+    /// `X-Cff-Instance-Memory`: Memory in MB for this invocation only; the function must allow dynamic memory.
+    pub const X_CFF_INSTANCE_MEMORY: http::HeaderName = http::HeaderName::from_static(
+        "x-cff-instance-memory",
+    );
+    /// `X-CFF-Billing-Duration`: Billing information as sent by the service.
+    pub const X_CFF_BILLING_DURATION: http::HeaderName = http::HeaderName::from_static(
+        "x-cff-billing-duration",
+    );
+    /// `X-Cff-Function-Log`: The tail of the function's log, Base64-encoded; sent only when `X-Cff-Log-Type: tail` was requested.
+    pub const X_CFF_FUNCTION_LOG: http::HeaderName = http::HeaderName::from_static(
+        "x-cff-function-log",
+    );
+    /// `X-Cff-Invoke-Summary`: Execution summary as a JSON object.
+    pub const X_CFF_INVOKE_SUMMARY: http::HeaderName = http::HeaderName::from_static(
+        "x-cff-invoke-summary",
+    );
+    /// `X-Cff-Request-Id`: Request id of this invocation.
+    pub const X_CFF_REQUEST_ID: http::HeaderName = http::HeaderName::from_static(
+        "x-cff-request-id",
+    );
+    /// `X-Cff-Response-Version`: Format of this response body.
+    pub const X_CFF_RESPONSE_VERSION: http::HeaderName = http::HeaderName::from_static(
+        "x-cff-response-version",
+    );
+    /// `X-Func-Err-Code`: Error code of the invocation, `0` on success.
+    pub const X_FUNC_ERR_CODE: http::HeaderName = http::HeaderName::from_static(
+        "x-func-err-code",
+    );
+    /// `X-Is-Func-Err`: Whether the user function raised the error.
+    pub const X_IS_FUNC_ERR: http::HeaderName = http::HeaderName::from_static(
+        "x-is-func-err",
+    );
+    /// `X-Request-Id`: Request id set by the API gateway.
+    pub const X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static(
+        "x-request-id",
+    );
+}
 /// Metadata of every operation, in the order of the API description.
 pub static OPERATIONS: &[OperationInfo] = &[
     <InvokeFunction as Operation>::INFO,
@@ -20,6 +67,7 @@ pub static OPERATIONS: &[OperationInfo] = &[
 ];
 /// The function ran. A function that raised an error also gets 200, with `X-Is-Func-Err: true` and a `FunctionError` document in `result`.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct InvokeFunctionResponseHeaders {
     /// `X-CFF-Billing-Duration`: Billing information as sent by the service.
     pub billing_duration: Option<String>,
@@ -75,6 +123,7 @@ impl FromHeaderMap for InvokeFunctionResponseHeaders {
 }
 /// The service or its API gateway refused or failed the request.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct ErrorHeaders {
     /// `X-Cff-Request-Id`: Request id set by FunctionGraph.
     pub cff_request_id: Option<String>,
@@ -100,6 +149,7 @@ impl FromHeaderMap for ErrorHeaders {
 }
 /// The run was accepted.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct AsyncInvokeFunctionResponseHeaders {}
 impl FromHeaderMap for AsyncInvokeFunctionResponseHeaders {
     fn from_header_map(

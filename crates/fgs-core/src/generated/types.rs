@@ -247,12 +247,21 @@ impl<'de> serde::Deserialize<'de> for ResponseVersion {
 }
 /// Body of an accepted asynchronous invocation.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct AsyncInvokeResult {
     /// Request id of the queued run.
     pub request_id: String,
 }
+impl AsyncInvokeResult {
+    /// `AsyncInvokeResult` with the required fields set and the others empty.
+    #[allow(clippy::new_without_default)]
+    pub fn new(request_id: String) -> Self {
+        Self { request_id }
+    }
+}
 /// Error body of FunctionGraph (`FSS.*` codes) and of its API gateway (`APIGW.*` codes, which add `request_id`).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct ErrorResponse {
     /// Error code, for example `FSS.1051` or `APIGW.0301`.
     pub error_code: String,
@@ -262,8 +271,20 @@ pub struct ErrorResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
 }
+impl ErrorResponse {
+    /// `ErrorResponse` with the required fields set and the others empty.
+    #[allow(clippy::new_without_default)]
+    pub fn new(error_code: String, error_msg: String) -> Self {
+        Self {
+            error_code,
+            error_msg,
+            request_id: None,
+        }
+    }
+}
 /// What a function that raised an error returns in `result`.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct FunctionError {
     /// The error's message.
     #[serde(rename = "errorMessage")]
@@ -278,8 +299,20 @@ pub struct FunctionError {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stack_trace: Option<Vec<String>>,
 }
+impl FunctionError {
+    /// `FunctionError` with the required fields set and the others empty.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        Self {
+            error_message: None,
+            error_type: None,
+            stack_trace: None,
+        }
+    }
+}
 /// Body of a `v1` synchronous response.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct InvokeResult {
     /// The log tail as plain text, when `X-Cff-Log-Type: tail` was sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -292,8 +325,21 @@ pub struct InvokeResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
 }
+impl InvokeResult {
+    /// `InvokeResult` with the required fields set and the others empty.
+    #[allow(clippy::new_without_default)]
+    pub fn new(request_id: String, result: String) -> Self {
+        Self {
+            log: None,
+            request_id,
+            result,
+            status: None,
+        }
+    }
+}
 /// Execution summary from `X-Cff-Invoke-Summary`. The service may add fields; they are kept.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct InvokeSummary {
     /// Billed time in milliseconds.
     #[serde(rename = "billingDuration")]
@@ -313,4 +359,17 @@ pub struct InvokeSummary {
     /// Properties the API description does not declare, kept as sent.
     #[serde(flatten)]
     pub additional: serde_json::Map<String, serde_json::Value>,
+}
+impl InvokeSummary {
+    /// `InvokeSummary` with the required fields set and the others empty.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        Self {
+            billing_duration: None,
+            duration: None,
+            memory_size: None,
+            memory_used: None,
+            additional: serde_json::Map::new(),
+        }
+    }
 }
