@@ -311,30 +311,9 @@ impl IamTokenAuthBuilder {
 }
 
 fn check_endpoint(url: &str, allow_insecure_http: bool) -> Result<Uri, AuthError> {
-    let uri: Uri = url
-        .parse()
-        .map_err(|_| AuthError::invalid(format!("IAM endpoint {url:?} is not a URL")))?;
-    let host = uri
-        .host()
-        .ok_or_else(|| AuthError::invalid(format!("IAM endpoint {url:?} has no host")))?;
-    match uri.scheme_str() {
-        Some("https") => Ok(uri),
-        Some("http") => {
-            let host = host.trim_start_matches('[').trim_end_matches(']');
-            let loopback = host.eq_ignore_ascii_case("localhost")
-                || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
-            if loopback || allow_insecure_http {
-                Ok(uri)
-            } else {
-                Err(AuthError::invalid(format!(
-                    "IAM endpoint {url:?} uses plain http to a host that is not loopback, which would send the password unencrypted"
-                )))
-            }
-        }
-        _ => Err(AuthError::invalid(format!(
-            "IAM endpoint {url:?} must use http or https"
-        ))),
-    }
+    // The same rule as the FunctionGraph endpoint: the password must not travel in clear.
+    fgs_core::endpoint::parse_endpoint(url, allow_insecure_http)
+        .map_err(|e| AuthError::invalid(format!("IAM endpoint: {e}")))
 }
 
 #[cfg(feature = "reqwest")]

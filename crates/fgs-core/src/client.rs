@@ -264,41 +264,11 @@ impl ClientBuilder {
             (None, Some(region)) => format!("https://functiongraph.{region}.myhuaweicloud.com"),
             (None, None) => return Err(config("set a region or an endpoint URL".into())),
         };
-        let after_scheme = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
-        let url_authority = after_scheme.split(['/', '?', '#']).next().unwrap_or_default();
-        if url_authority.contains('@') {
-            // Said without the URL, which holds the password.
-            return Err(config(
-                "the endpoint URL carries a user name or password (user:password@host); credentials go in auth(...), \
-                 never in the URL"
-                    .into(),
-            ));
-        }
-        let uri: Uri = url
-            .parse()
-            .map_err(|e| config(format!("endpoint {url:?} is not a URL: {e}")))?;
-        let scheme = uri
-            .scheme()
-            .cloned()
-            .ok_or_else(|| config(format!("endpoint {url:?} has no scheme")))?;
-        let authority = uri
-            .authority()
-            .cloned()
-            .ok_or_else(|| config(format!("endpoint {url:?} has no host")))?;
-        if uri.query().is_some() {
-            return Err(config(format!("endpoint {url:?} must not have a query")));
-        }
-
-        if scheme == http::uri::Scheme::HTTP {
-            if !self.allow_insecure_http && !is_loopback(authority.host()) {
-                return Err(config(format!(
-                    "endpoint {url:?} uses plain http to a host that is not loopback, which would send credentials \
-                     unencrypted; use https, or call allow_insecure_http(true)"
-                )));
-            }
-        } else if scheme != http::uri::Scheme::HTTPS {
-            return Err(config(format!("endpoint {url:?} must use http or https")));
-        }
+        let uri = crate::endpoint::parse_endpoint(&url, self.allow_insecure_http)
+            .map_err(|e| config(format!("endpoint: {e}")))?;
+        let (Some(scheme), Some(authority)) = (uri.scheme().cloned(), uri.authority().cloned()) else {
+            return Err(config(format!("endpoint {url:?} has no scheme or host")));
+        };
         let base_path = uri.path().trim_end_matches('/').to_owned();
 
         let auth = self
@@ -346,11 +316,6 @@ fn default_transport(_connect_timeout: Duration) -> Result<Arc<dyn Transport>, E
     Err(Error::InvalidInput(InvalidInput::Config(
         "no transport: enable the `reqwest` feature or call transport(...)".into(),
     )))
-}
-
-fn is_loopback(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Where a call goes and how long it may take.
@@ -868,7 +833,7 @@ mod tests {
         assert!(config_error(builder().build()).contains("region or an endpoint"));
         assert!(config_error(builder().region("CN North").build()).contains("region"));
         assert!(config_error(builder().endpoint_url("ftp://x").build()).contains("http or https"));
-        assert!(config_error(builder().endpoint_url("not a url").build()).contains("not a URL"));
+        assert!(config_error(builder().endpoint_url("not a url").build()).contains("not an absolute URL"));
         assert!(config_error(builder().endpoint_url("https://x/?a=1").build()).contains("query"));
         assert!(config_error(Client::builder().region("cn-north-4").build()).contains("credentials"));
         assert!(config_error(builder().region("cn-north-4").app_name("a\nb").build()).contains("app name"));

@@ -34,6 +34,7 @@
 
 pub mod auth;
 mod client;
+pub mod endpoint;
 pub mod error;
 // prettyplease formats the generated files; rustfmt would disagree with it on details.
 #[rustfmt::skip]
