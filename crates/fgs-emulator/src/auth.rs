@@ -12,6 +12,7 @@ use crate::codes::{self, SentError};
 use crate::fault::full;
 use crate::handle::{Reply, json_bytes, response};
 use crate::server::Shared;
+use crate::time;
 use crate::util::{self, SecretKey};
 
 /// Why the gateway refuses a request: an `APIGW.*` error and message.
@@ -177,8 +178,8 @@ pub(crate) fn issue_token(shared: &Shared, headers: &HeaderMap, body: &Bytes) ->
     let (token, expires_at) = shared.issue_token();
     let body = json_bytes(&json!({
         "token": {
-            "expires_at": util::format_utc_micros(expires_at),
-            "issued_at": util::format_utc_micros(issued_at),
+            "expires_at": time::format_utc_micros(expires_at),
+            "issued_at": time::format_utc_micros(issued_at),
             "methods": [method],
             "project": {
                 "domain": { "name": domain },
@@ -231,7 +232,7 @@ pub(crate) fn metadata_token(shared: &Shared, headers: &HeaderMap) -> Reply {
         );
     };
     let token = util::hex32();
-    let expires_at = util::system_time_after(SystemTime::now(), Duration::from_secs(ttl));
+    let expires_at = time::system_time_after(SystemTime::now(), Duration::from_secs(ttl));
     shared.lock().add_metadata_token(token.clone(), expires_at);
     response(
         StatusCode::OK,
@@ -256,7 +257,7 @@ pub(crate) fn metadata_security_key(shared: &Shared, headers: &HeaderMap) -> Rep
             "access": access,
             "secret": secret,
             "securitytoken": security_token,
-            "expires_at": util::format_utc_micros(expires_at),
+            "expires_at": time::format_utc_micros(expires_at),
         }
     }));
     response(

@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::record::{InvocationRecord, RunOutcome};
+use crate::time;
 use crate::{Emulator, Function, Handler, util};
 
 /// Runs a local FunctionGraph on 127.0.0.1 with functions given as shell commands.
@@ -180,7 +181,7 @@ pub fn describe(record: &InvocationRecord) -> String {
     let duration = record.duration.map_or(0.0, |d| d.as_secs_f64() * 1000.0);
     format!(
         "{} {:?} {}/{}:{} {} in {duration:.1} ms [{}]",
-        util::format_utc(record.started_at),
+        time::format_utc(record.started_at),
         record.mode,
         record.package,
         record.name,

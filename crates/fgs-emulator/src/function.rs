@@ -268,7 +268,7 @@ impl Function {
     /// How long a run may take before it is stopped and reported (default 3 s, as the
     /// service). Longer than about 100 years is taken as 100 years.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = crate::util::clamp_duration(timeout);
+        self.timeout = crate::time::clamp_duration(timeout);
         self
     }
 

@@ -19,6 +19,7 @@ use crate::fault::{Fault, FaultSite, PacedBody, ResponseBody, full};
 use crate::function::{Context, Handler, LogBuffer, MEMORY_SIZES_MB};
 use crate::record::{InvocationRecord, InvokeMode, RunOutcome, cap_lines, copy_headers};
 use crate::server::Shared;
+use crate::time;
 use crate::util;
 
 /// Largest request body of a synchronous invocation (6 MiB).
@@ -500,7 +501,7 @@ async fn invoke(shared: &Arc<Shared>, call: Call<'_>) -> Result<Reply, Stop> {
         urn: urn.as_str().to_owned(),
         version: version.clone(),
         memory_mb,
-        deadline: util::instant_after(Instant::now(), timeout),
+        deadline: time::instant_after(Instant::now(), timeout),
         // Enough for the log tail of the response and for the record.
         log: Arc::new(Mutex::new(LogBuffer::new(record_limit.max(LOG_LIMIT)))),
     };
@@ -676,7 +677,7 @@ impl Measured<'_> {
     fn log_text(&self, lines: &[String], failed: bool) -> String {
         let mut text = format!(
             "{} Start invoke request '{}', version: {}\n",
-            util::format_utc(self.started_at),
+            time::format_utc(self.started_at),
             self.request_id,
             self.version
         );
@@ -687,7 +688,7 @@ impl Measured<'_> {
         text.push_str(&format!(
             "{} Finish invoke request '{}'{}, duration: {:.3}ms, billing duration: {}ms, memory used: {:.3}MB, \
              billing memory: {}MB",
-            util::format_utc(self.finished_at),
+            time::format_utc(self.finished_at),
             self.request_id,
             if failed { "(invoke Failed)" } else { "" },
             self.duration_ms,

@@ -62,6 +62,7 @@ mod function;
 mod handle;
 mod record;
 mod server;
+mod time;
 mod util;
 
 pub use fault::{Fault, FaultRule};

@@ -17,6 +17,7 @@ use crate::fault::FaultRule;
 use crate::function::Function;
 use crate::handle;
 use crate::record::{InvocationRecord, RecordLimits, RecordedRequest, Records};
+use crate::time;
 use crate::util::{self, SecretKey};
 
 /// The project id used when none is configured.
@@ -41,7 +42,7 @@ pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// How many connections are served at once unless configured; more wait to be accepted.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1_024;
 /// The longest duration any setting takes (about 100 years): longer ones are clamped.
-pub const MAX_DURATION: Duration = util::MAX_DURATION;
+pub const MAX_DURATION: Duration = time::MAX_DURATION;
 /// How long `shutdown` lets open connections finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// At most this many issued tokens, temporary keys and metadata session tokens are
@@ -216,7 +217,7 @@ impl Shared {
         let secret_key = util::hex32();
         let security_token = format!("emu-sts-{}{}", util::hex32(), util::hex32());
         let now = SystemTime::now();
-        let expires_at = util::system_time_after(now, util::clamp_duration(lifetime));
+        let expires_at = time::system_time_after(now, time::clamp_duration(lifetime));
         let key = AccessKey {
             secret: secret_key.clone(),
             security_token: Some(security_token.clone()),
@@ -231,7 +232,7 @@ impl Shared {
     pub(crate) fn issue_token(&self) -> (String, SystemTime) {
         let token = format!("MIIemu{}", util::hex32());
         let now = SystemTime::now();
-        let expires_at = util::system_time_after(now, self.config.token_lifetime);
+        let expires_at = time::system_time_after(now, self.config.token_lifetime);
         let mut state = self.lock();
         prune(&mut state.tokens, now, |at| *at);
         state.tokens.insert(SecretKey(token.clone()), Some(expires_at));
@@ -368,7 +369,7 @@ impl EmulatorBuilder {
     /// How long issued tokens live (default 24 h); short lifetimes test expiry. Longer
     /// than [`MAX_DURATION`] is taken as that.
     pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
-        self.config.token_lifetime = util::clamp_duration(lifetime);
+        self.config.token_lifetime = time::clamp_duration(lifetime);
         self
     }
 
@@ -411,7 +412,7 @@ impl EmulatorBuilder {
     /// connection may sit idle before it is closed (default
     /// [`DEFAULT_HEADER_READ_TIMEOUT`]; at most [`MAX_DURATION`]).
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
-        self.config.header_read_timeout = util::clamp_duration(timeout);
+        self.config.header_read_timeout = time::clamp_duration(timeout);
         self
     }
 
@@ -419,7 +420,7 @@ impl EmulatorBuilder {
     /// [`DEFAULT_BODY_READ_TIMEOUT`]; at most [`MAX_DURATION`]); a slower one gets 400
     /// `FSS.0400` and the function does not run.
     pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
-        self.config.body_read_timeout = util::clamp_duration(timeout);
+        self.config.body_read_timeout = time::clamp_duration(timeout);
         self
     }
 
@@ -440,7 +441,7 @@ impl EmulatorBuilder {
     /// `GET /openstack/latest/securitykey`) handing out temporary credentials that live
     /// for `lifetime` (at most [`MAX_DURATION`]) and that invoke requests accept.
     pub fn metadata_credentials(mut self, lifetime: Duration) -> Self {
-        self.config.metadata_lifetime = Some(util::clamp_duration(lifetime));
+        self.config.metadata_lifetime = Some(time::clamp_duration(lifetime));
         self
     }
 
@@ -632,7 +633,7 @@ impl Emulator {
     /// Waits until the run with this request id has finished (or `timeout` passes) and
     /// returns it; for asynchronous invocations.
     pub async fn wait_for_invocation(&self, request_id: &str, timeout: Duration) -> Option<InvocationRecord> {
-        let deadline = tokio::time::Instant::from_std(util::instant_after(std::time::Instant::now(), timeout));
+        let deadline = tokio::time::Instant::from_std(time::instant_after(std::time::Instant::now(), timeout));
         loop {
             let notified = self.shared.finished.notified();
             if let Some(record) = self.invocation(request_id).filter(|r| r.outcome.is_some()) {
