@@ -88,7 +88,11 @@
 //! [`encode_path_segment`] is the one percent-encoding function of the
 //! workspace: both the invocation request path ([`FunctionUrn::to_path_segment`])
 //! and the AK/SK signer's canonical URI use it, so they can never disagree.
+//! [`percent_decode`] (malformed escapes kept literally, as the signer's
+//! canonicalisation requires) and [`percent_decode_strict`] (malformed escapes
+//! refused, for servers) are its inverse, the one decoder of the workspace.
 
+mod decode;
 mod encode;
 mod error;
 mod rules;
@@ -99,6 +103,7 @@ mod urn;
 #[cfg(test)]
 mod tests;
 
+pub use decode::{percent_decode, percent_decode_strict, percent_escape_at};
 pub use encode::{encode_path_segment, encode_path_segment_into};
 pub use error::{UrnError, UrnErrorKind, UrnPart};
 pub use urn::{FunctionUrn, Qualifier};

@@ -1,6 +1,11 @@
 use std::collections::HashSet;
 
-use crate::{FunctionUrn, Qualifier, UrnError, UrnErrorKind, UrnPart, encode_path_segment, encode_path_segment_into};
+use std::borrow::Cow;
+
+use crate::{
+    FunctionUrn, Qualifier, UrnError, UrnErrorKind, UrnPart, encode_path_segment, encode_path_segment_into,
+    percent_decode, percent_decode_strict, percent_escape_at,
+};
 
 const PROJECT: &str = "0123456789abcdef0123456789abcdef";
 const BASE: &str = "urn:fss:cn-north-4:0123456789abcdef0123456789abcdef:function:default:hello";
@@ -595,6 +600,79 @@ fn encode_into_appends() {
     encode_path_segment_into("", &mut out);
     encode_path_segment_into("!", &mut out);
     assert_eq!(out, "/x/a%3Ab%21");
+}
+
+// ------------------------------------------------------------------ decoding
+
+#[test]
+fn decodes_valid_escapes_in_either_case() {
+    assert_eq!(&*percent_decode(b"urn%3Afss%3Ax%3A%21prod"), b"urn:fss:x:!prod");
+    assert_eq!(&*percent_decode(b"caf%c3%A9"), "caf\u{e9}".as_bytes());
+    assert_eq!(&*percent_decode(b"%00%7f%FF"), [0x00, 0x7F, 0xFF]);
+    assert_eq!(&*percent_decode(b"%253A"), b"%3A", "decoded once only");
+    assert_eq!(&*percent_decode(b"a+b"), b"a+b", "+ is not a space");
+    assert_eq!(&*percent_decode(b""), b"");
+}
+
+#[test]
+fn lenient_decoding_keeps_malformed_escapes() {
+    for malformed in [&b"%"[..], b"%4", b"%zz", b"%4g", b"%g4", b"100%", b"%%41"] {
+        let decoded = percent_decode(malformed);
+        let expected: &[u8] = if malformed == b"%%41" { b"%A" } else { malformed };
+        assert_eq!(&*decoded, expected, "{:?}", String::from_utf8_lossy(malformed));
+    }
+    assert_eq!(&*percent_decode(b"%zz%41%4"), b"%zzA%4");
+}
+
+#[test]
+fn decoding_borrows_when_nothing_changes() {
+    assert!(matches!(percent_decode(b"plain"), Cow::Borrowed(_)));
+    assert!(matches!(percent_decode(b"only %zz malformed"), Cow::Borrowed(_)));
+    assert!(matches!(percent_decode(b"%41"), Cow::Owned(_)));
+    assert!(matches!(percent_decode_strict(b"plain"), Some(Cow::Borrowed(_))));
+}
+
+#[test]
+fn strict_decoding_refuses_malformed_escapes() {
+    assert_eq!(percent_decode_strict(b"urn%3Afss").as_deref(), Some(&b"urn:fss"[..]));
+    assert_eq!(percent_decode_strict(b"%FF").as_deref(), Some(&[0xFF][..]));
+    for malformed in [&b"%"[..], b"%4", b"%zz", b"a%4g", b"ok%41 then %"] {
+        assert_eq!(percent_decode_strict(malformed), None, "{malformed:?}");
+    }
+}
+
+#[test]
+fn escape_at_reads_one_escape() {
+    assert_eq!(percent_escape_at(b"%41", 0), Some(b'A'));
+    assert_eq!(percent_escape_at(b"x%2f", 1), Some(b'/'));
+    assert_eq!(percent_escape_at(b"x%2f", 0), None);
+    assert_eq!(percent_escape_at(b"%2", 0), None);
+    assert_eq!(percent_escape_at(b"%41", usize::MAX), None);
+}
+
+#[test]
+fn decoding_inverts_encoding() {
+    for text in [
+        "",
+        "hello:!prod",
+        "a b~c",
+        "caf\u{e9}",
+        "%3A",
+        "a/b?c#d+e&f=g",
+        "\u{7f}\u{0}",
+        "\u{1F600}",
+    ] {
+        assert_eq!(
+            &*percent_decode(encode_path_segment(text).as_bytes()),
+            text.as_bytes(),
+            "{text:?}"
+        );
+        assert_eq!(
+            percent_decode_strict(encode_path_segment(text).as_bytes()).as_deref(),
+            Some(text.as_bytes()),
+            "{text:?}"
+        );
+    }
 }
 
 #[test]

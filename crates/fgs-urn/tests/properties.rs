@@ -8,6 +8,7 @@
 
 use fgs_urn::{
     FunctionUrn, Qualifier, UrnError, UrnErrorKind, UrnPart, check_part, encode_path_segment, encode_path_segment_into,
+    percent_decode, percent_decode_strict,
 };
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -731,6 +732,59 @@ proptest! {
         encode_path_segment_into(&text, &mut appended);
         prop_assert_eq!(appended, format!("/v2/{encoded}"));
     }
+
+    /// `percent_decode` and `percent_decode_strict` invert the encoder for any Unicode text.
+    #[test]
+    fn percent_decoding_inverts_the_encoder(text in prop_oneof![
+        any::<String>(),
+        "[a-zA-Z0-9:!%/ ?#&=+~._-]{0,20}",
+        "\\PC{0,20}",
+    ]) {
+        let encoded = encode_path_segment(&text);
+        prop_assert_eq!(&*percent_decode(encoded.as_bytes()), text.as_bytes());
+        let strict = percent_decode_strict(encoded.as_bytes());
+        prop_assert_eq!(strict.as_deref(), Some(text.as_bytes()));
+    }
+
+    /// On arbitrary bytes the lenient decoder agrees with an independent reference decoder,
+    /// and the strict one agrees with it exactly when no `%` starts a malformed escape.
+    #[test]
+    fn percent_decoding_matches_a_reference(input in prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..24),
+        "[%0-9a-gA-G+/]{0,24}".prop_map(String::into_bytes),
+    ]) {
+        let (expected, malformed) = reference_decode(&input);
+        prop_assert_eq!(&*percent_decode(&input), &expected[..]);
+        let strict = percent_decode_strict(&input);
+        if malformed {
+            prop_assert_eq!(strict, None);
+        } else {
+            prop_assert_eq!(strict.as_deref(), Some(&expected[..]));
+        }
+    }
+}
+
+/// Lenient percent-decoding written independently: returns the decoded bytes and whether
+/// some `%` did not start a two-hex-digit escape.
+fn reference_decode(input: &[u8]) -> (Vec<u8>, bool) {
+    let mut out = Vec::new();
+    let mut malformed = false;
+    let mut i = 0;
+    while i < input.len() {
+        let escape = input.get(i + 1..i + 3).and_then(|hex| std::str::from_utf8(hex).ok());
+        match escape.filter(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit())) {
+            Some(hex) if input[i] == b'%' => {
+                out.push(u8::from_str_radix(hex, 16).unwrap());
+                i += 3;
+            }
+            _ => {
+                malformed |= input[i] == b'%';
+                out.push(input[i]);
+                i += 1;
+            }
+        }
+    }
+    (out, malformed)
 }
 
 fn is_unreserved(byte: u8) -> bool {
