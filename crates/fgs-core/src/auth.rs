@@ -10,9 +10,9 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use http::HeaderValue;
 
-use crate::error::ServiceError;
 use crate::generated::operations::IAM_TOKEN_HEADER;
 use crate::protocol::OperationInfo;
+use crate::service_error::ServiceError;
 
 /// Applies credentials to outgoing requests.
 ///

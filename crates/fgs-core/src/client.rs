@@ -8,13 +8,13 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 
 use crate::auth::{Auth, AuthContext};
-use crate::error::{DecodeError, Error, InvalidInput, ServiceError, evidence};
-use crate::generated::error_codes::ErrorCode;
+use crate::error::{DecodeError, Error, InvalidInput};
 use crate::generated::operations::{AKSK_SIGNATURE_HEADER, ErrorHeaders, IAM_TOKEN_HEADER};
 use crate::generated::types::ErrorResponse;
 use crate::hooks::{Hook, HookContext};
 use crate::protocol::{FromHeaderMap, HeaderDecodeError, Operation, RequestParts};
 use crate::retry::{CallInfo, RetryDecision, RetryPolicy, Sleep, StandardRetry, TokioSleep};
+use crate::service_error;
 use crate::transport::{Delivery, ResponseTooLarge, SendOptions, Transport, TransportError};
 
 /// Default deadline of a whole call (authentication, every attempt, every wait between
@@ -585,7 +585,7 @@ impl Client {
             });
         }
         if parts.status.is_client_error() || parts.status.is_server_error() {
-            return Err(Error::Service(Box::new(service_error(
+            return Err(Error::Service(Box::new(service_error::read(
                 info.id,
                 parts.status,
                 parts.headers,
@@ -733,58 +733,6 @@ impl fmt::Display for DeadlineReached {
 
 impl std::error::Error for DeadlineReached {}
 
-/// Reads an error response. The documented body is `{error_code, error_msg[, request_id]}`;
-/// like the official SDKs, `errorCode`/`errorMsg` and `code`/`message` are accepted too, and
-/// a body that is not JSON at all (a proxy's HTML page) still gives a readable error.
-fn service_error(operation: &'static str, status: StatusCode, headers: HeaderMap, body: &Bytes) -> ServiceError {
-    let typed_headers = ErrorHeaders::from_header_map(&headers, &mut Vec::new()).ok();
-    let header_request_id = typed_headers.and_then(|h| h.request_id.or(h.cff_request_id));
-    let (code, message, body_request_id) = match serde_json::from_slice::<ErrorResponse>(body) {
-        Ok(parsed) => (Some(parsed.error_code), parsed.error_msg, parsed.request_id),
-        Err(_) => match serde_json::from_slice::<serde_json::Value>(body) {
-            Ok(value) => {
-                let text = |keys: &[&str]| {
-                    keys.iter()
-                        .find_map(|k| value.get(*k).and_then(|v| v.as_str()).map(str::to_owned))
-                };
-                let code = text(&["error_code", "errorCode", "code"]);
-                let message = text(&["error_msg", "errorMsg", "message"])
-                    .unwrap_or_else(|| format!("error body without a message ({} bytes)", body.len()));
-                (code, message, text(&["request_id"]))
-            }
-            Err(_) => (None, describe_unstructured(&headers, body), None),
-        },
-    };
-    let (body, body_len) = evidence(body);
-    // Every field is server text: kept bounded, whatever the body held.
-    let keep = |text: String, max: usize| crate::error::bounded(text, max);
-    ServiceError {
-        operation,
-        status,
-        code: code.map(|c| ErrorCode::from(keep(c, 64).as_str())),
-        message: keep(message, crate::error::MAX_KEPT_CHARS),
-        request_id: body_request_id.or(header_request_id).map(|id| keep(id, 256)),
-        headers,
-        body,
-        body_len,
-    }
-}
-
-fn describe_unstructured(headers: &HeaderMap, body: &Bytes) -> String {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("no content type");
-    if body.is_empty() {
-        return "empty response body".into();
-    }
-    // A short plain-text body is the message; anything else is summarised, not dumped.
-    match std::str::from_utf8(body) {
-        Ok(text) if body.len() <= 200 && !content_type.contains("html") => text.trim().to_owned(),
-        _ => format!("non-JSON response body ({content_type}, {} bytes)", body.len()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -853,46 +801,5 @@ mod tests {
             .build()
             .unwrap();
         assert!(!format!("{client:?}").contains("super-secret"));
-    }
-
-    #[test]
-    fn error_bodies_in_every_shape() {
-        let gateway = service_error(
-            "op",
-            StatusCode::UNAUTHORIZED,
-            HeaderMap::new(),
-            &Bytes::from_static(br#"{"error_code":"APIGW.0301","error_msg":"Incorrect IAM authentication information","request_id":"abc"}"#),
-        );
-        assert_eq!(gateway.code(), Some(&ErrorCode::IncorrectAuthentication));
-        assert_eq!(gateway.request_id(), Some("abc"));
-        assert_eq!(
-            gateway.to_string(),
-            "APIGW.0301 (HTTP 401): Incorrect IAM authentication information [request id abc]"
-        );
-
-        let camel = service_error(
-            "op",
-            StatusCode::BAD_REQUEST,
-            HeaderMap::new(),
-            &Bytes::from_static(br#"{"errorCode":"FSS.0400","errorMsg":"bad"}"#),
-        );
-        assert_eq!(camel.code(), Some(&ErrorCode::InvalidParameter));
-        assert_eq!(camel.message(), "bad");
-
-        let mut headers = HeaderMap::new();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
-        headers.insert("x-request-id", HeaderValue::from_static("gw-1"));
-        let html = service_error(
-            "op",
-            StatusCode::BAD_GATEWAY,
-            headers,
-            &Bytes::from_static(b"<html><body>502 Bad Gateway</body></html>"),
-        );
-        assert_eq!(html.code(), None);
-        assert_eq!(html.request_id(), Some("gw-1"));
-        assert_eq!(
-            html.to_string(),
-            "HTTP 502 Bad Gateway: non-JSON response body (text/html, 41 bytes) [request id gw-1]"
-        );
     }
 }

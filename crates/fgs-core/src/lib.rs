@@ -36,6 +36,9 @@ pub mod auth;
 mod client;
 pub mod endpoint;
 pub mod error;
+mod evidence;
+mod execution;
+mod service_error;
 // prettyplease formats the generated files; rustfmt would disagree with it on details.
 #[rustfmt::skip]
 pub mod generated;

@@ -10,6 +10,8 @@ use serde::de::DeserializeOwned;
 
 pub use fgs_urn::{encode_path_segment, encode_path_segment_into};
 
+pub(crate) use crate::evidence::quoted_prefix;
+
 /// Static facts about one operation, taken from the API description.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -87,18 +89,6 @@ pub fn optional_header<T>(
         problems.push(problem);
         None
     })
-}
-
-/// At most this much of a server-sent value is quoted in a problem description.
-const QUOTED_VALUE_CHARS: usize = 64;
-
-/// The start of `text`, quoted for an error message, with control characters escaped.
-pub(crate) fn quoted_prefix(text: &str) -> String {
-    let mut quoted: String = text.chars().take(QUOTED_VALUE_CHARS).collect::<String>();
-    if quoted.len() < text.len() {
-        quoted.push('…');
-    }
-    format!("{quoted:?}")
 }
 
 /// What the error-code catalogue says about one code with one HTTP status.
@@ -230,9 +220,9 @@ pub fn header_json<T: DeserializeOwned>(
         .map(|text| {
             serde_json::from_str(text).map_err(|e| HeaderDecodeError {
                 header: name,
-                problem: crate::error::bounded(
+                problem: crate::evidence::bounded(
                     format!("is not the expected JSON ({}): {e}", quoted_prefix(text)),
-                    crate::error::MAX_KEPT_CHARS,
+                    crate::evidence::MAX_KEPT_CHARS,
                 ),
             })
         })
