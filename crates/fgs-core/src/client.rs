@@ -12,7 +12,7 @@ use crate::error::{DecodeError, Error, InvalidInput};
 use crate::generated::operations::{AKSK_SIGNATURE_HEADER, ErrorHeaders, IAM_TOKEN_HEADER};
 use crate::generated::types::ErrorResponse;
 use crate::hooks::{Hook, HookContext};
-use crate::protocol::{FromHeaderMap, HeaderDecodeError, Operation, RequestParts};
+use crate::protocol::{FromHeaderMap, HeaderDecodeError, Operation, OperationInfo, RequestParts};
 use crate::retry::{CallInfo, RetryDecision, RetryPolicy, Sleep, StandardRetry, TokioSleep};
 use crate::service_error;
 use crate::transport::{Delivery, ResponseTooLarge, SendOptions, Transport, TransportError};
@@ -392,40 +392,9 @@ impl Client {
         O: Operation<ErrorBody = ErrorResponse, ErrorHeaders = ErrorHeaders>,
     {
         let info = &O::INFO;
-        if let Some(limit) = info.max_body_bytes {
-            if body.len() as u64 > limit {
-                return Err(InvalidInput::PayloadTooLarge {
-                    operation: info.id,
-                    size: body.len(),
-                    limit,
-                }
-                .into());
-            }
-        }
+        let uri = self.checked_uri::<O>(params, &body)?;
         let inner = &self.inner;
-        let path = params.path();
-        let mut path_and_query = String::with_capacity(inner.base_path.len() + path.len());
-        path_and_query.push_str(&inner.base_path);
-        path_and_query.push_str(&path);
-        let uri = Uri::builder()
-            .scheme(inner.scheme.clone())
-            .authority(inner.authority.clone())
-            .path_and_query(path_and_query)
-            .build()
-            .map_err(|e| InvalidInput::Config(format!("cannot build the request URI: {e}")))?;
-
-        let build = || -> Result<http::Request<Bytes>, Error> {
-            let mut request = http::Request::new(body.clone());
-            *request.method_mut() = info.method.clone();
-            *request.uri_mut() = uri.clone();
-            let headers = request.headers_mut();
-            if let Some(content_type) = info.request_content_types.first() {
-                headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-            }
-            headers.insert(header::USER_AGENT, inner.user_agent.clone());
-            params.write_headers(headers).map_err(InvalidInput::from)?;
-            Ok(request)
-        };
+        let build = || self.build_request::<O>(params, &uri, &body);
         let context = AuthContext::new(info, target.project_id, target.region);
         let timeout = target.timeout.unwrap_or(inner.timeout);
         // A deadline too far to represent is no deadline: nothing overflows.
@@ -466,20 +435,10 @@ impl Client {
             may_have_run |= !error.is_retry_safe();
             // The gateway refused the credentials, so the function did not run: if the
             // auth renews them, the request goes once more, as an attempt of its own.
-            if let (Error::Service(rejection), Some(refused)) = (&error, &sent_credentials) {
-                if rejection.status() == StatusCode::UNAUTHORIZED && !renewed_after_rejection {
-                    renewed_after_rejection = true;
-                    let renewed = clock
-                        .bound(
-                            "renewing the rejected credentials",
-                            inner.auth.on_rejected(rejection, &refused.to_header_map()),
-                        )
-                        .await?;
-                    if renewed {
-                        attempt = attempt.saturating_add(1);
-                        continue;
-                    }
-                }
+            if !renewed_after_rejection && self.renewed_after_refusal(&error, &sent_credentials, &clock).await? {
+                renewed_after_rejection = true;
+                attempt = attempt.saturating_add(1);
+                continue;
             }
             let delay = match policy.decide(attempt, &error, &call) {
                 RetryDecision::Stop => return Err(error),
@@ -497,8 +456,78 @@ impl Client {
         }
     }
 
-    /// One attempt: hooks, authentication, the transport, and sorting the response into
-    /// success or error, all within the call's deadline.
+    /// After a 401 (the gateway refused the credentials, so the function did not run),
+    /// asks the auth to renew what was refused; `true` when the request should go once
+    /// more.
+    async fn renewed_after_refusal(
+        &self,
+        error: &Error,
+        sent: &Option<SentCredentials>,
+        clock: &Deadline,
+    ) -> Result<bool, Error> {
+        let (Error::Service(rejection), Some(refused)) = (error, sent) else {
+            return Ok(false);
+        };
+        if rejection.status() != StatusCode::UNAUTHORIZED {
+            return Ok(false);
+        }
+        clock
+            .bound(
+                "renewing the rejected credentials",
+                self.inner.auth.on_rejected(rejection, &refused.to_header_map()),
+            )
+            .await
+    }
+
+    /// A fresh request for one attempt; the body is shared, not copied.
+    fn build_request<O: Operation>(
+        &self,
+        params: &O::Request,
+        uri: &Uri,
+        body: &Bytes,
+    ) -> Result<http::Request<Bytes>, Error> {
+        let info = &O::INFO;
+        let mut request = http::Request::new(body.clone());
+        *request.method_mut() = info.method.clone();
+        *request.uri_mut() = uri.clone();
+        let headers = request.headers_mut();
+        if let Some(content_type) = info.request_content_types.first() {
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        }
+        headers.insert(header::USER_AGENT, self.inner.user_agent.clone());
+        params.write_headers(headers).map_err(InvalidInput::from)?;
+        Ok(request)
+    }
+
+    /// The request URI, after the checks that send nothing when they fail (the body limit
+    /// of the operation).
+    fn checked_uri<O: Operation>(&self, params: &O::Request, body: &Bytes) -> Result<Uri, Error> {
+        let info = &O::INFO;
+        if let Some(limit) = info.max_body_bytes {
+            if body.len() as u64 > limit {
+                return Err(InvalidInput::PayloadTooLarge {
+                    operation: info.id,
+                    size: body.len(),
+                    limit,
+                }
+                .into());
+            }
+        }
+        let inner = &self.inner;
+        let path = params.path();
+        let mut path_and_query = String::with_capacity(inner.base_path.len() + path.len());
+        path_and_query.push_str(&inner.base_path);
+        path_and_query.push_str(&path);
+        Uri::builder()
+            .scheme(inner.scheme.clone())
+            .authority(inner.authority.clone())
+            .path_and_query(path_and_query)
+            .build()
+            .map_err(|e| Error::InvalidInput(InvalidInput::Config(format!("cannot build the request URI: {e}"))))
+    }
+
+    /// One attempt, in three steps: prepare the request (hooks, authentication), send it
+    /// within the deadline, sort the response into success or error.
     async fn attempt<O>(
         &self,
         build: &impl Fn() -> Result<http::Request<Bytes>, Error>,
@@ -511,27 +540,53 @@ impl Client {
     where
         O: Operation<ErrorBody = ErrorResponse, ErrorHeaders = ErrorHeaders>,
     {
-        let inner = &self.inner;
-        let info = context.operation;
         let hook_context = HookContext {
-            operation: info,
+            operation: context.operation,
             attempt,
         };
         if clock.remaining() == Some(Duration::ZERO) {
             return Err(clock.expired("starting an attempt", Delivery::NotSent));
         }
+        let request = self.prepare(build, context, clock, &hook_context).await?;
+        *sent_credentials = Some(SentCredentials::of(&request));
+        let response = self.send(request, clock, max_response_bytes).await?;
+        for hook in &self.inner.hooks {
+            hook.after_response(&response, &hook_context);
+        }
+        sort_response::<O>(context.operation, response, max_response_bytes)
+    }
+
+    /// Builds the request, lets the hooks see it, then authenticates it (within the
+    /// deadline): signing comes last, over the final headers.
+    async fn prepare(
+        &self,
+        build: &impl Fn() -> Result<http::Request<Bytes>, Error>,
+        context: &AuthContext<'_>,
+        clock: &Deadline,
+        hook_context: &HookContext<'_>,
+    ) -> Result<http::Request<Bytes>, Error> {
         let mut request = build()?;
-        for hook in &inner.hooks {
-            hook.before_send(&mut request, &hook_context)
+        for hook in &self.inner.hooks {
+            hook.before_send(&mut request, hook_context)
                 .map_err(|e| Error::InvalidInput(InvalidInput::Hook(e)))?;
         }
         clock
-            .bound("authenticating", inner.auth.authenticate(&mut request, context))
+            .bound("authenticating", self.inner.auth.authenticate(&mut request, context))
             .await?
             .map_err(Error::Auth)?;
-        *sent_credentials = Some(SentCredentials::of(&request));
-        let remaining = clock.remaining();
-        let per_attempt = match (remaining, inner.attempt_timeout) {
+        Ok(request)
+    }
+
+    /// Hands the request to the transport with what is left of the deadline (or the
+    /// attempt timeout, if shorter) and the response cap.
+    async fn send(
+        &self,
+        request: http::Request<Bytes>,
+        clock: &Deadline,
+        max_response_bytes: u64,
+    ) -> Result<http::Response<Bytes>, Error> {
+        let inner = &self.inner;
+        let per_attempt = match (clock.remaining(), inner.attempt_timeout) {
             (Some(left), Some(limit)) => Some(left.min(limit)),
             (left, limit) => left.or(limit),
         };
@@ -544,81 +599,88 @@ impl Client {
         // sent when time runs out); this guard, a little later, holds the deadline for a
         // transport that does not.
         let guard = clock.at.map(|at| at.checked_add(TRANSPORT_GRACE).unwrap_or(at));
-        let response = match until(guard, send).await {
-            Some(sent) => sent,
-            None => return Err(clock.expired("waiting for the response", Delivery::MaybeSent)),
+        match until(guard, send).await {
+            Some(sent) => sent.map_err(Error::from_transport),
+            None => Err(clock.expired("waiting for the response", Delivery::MaybeSent)),
         }
-        .map_err(Error::from_transport)?;
-        for hook in &inner.hooks {
-            hook.after_response(&response, &hook_context);
-        }
-        let (parts, body) = response.into_parts();
-        // A transport that ignored the cap still gets no further than here.
-        if body.len() as u64 > max_response_bytes {
-            return Err(Error::ResponseTooLarge(Box::new(ResponseTooLarge {
-                status: parts.status,
-                headers: parts.headers,
-                limit: max_response_bytes,
-                announced: None,
-            })));
-        }
+    }
+}
 
-        if parts.status.as_u16() == info.success_status {
-            let mut header_problems = Vec::new();
-            let typed_headers =
-                O::ResponseHeaders::from_header_map(&parts.headers, &mut header_problems).map_err(|e| {
-                    Error::Decode(Box::new(DecodeError::new(
-                        info.id,
-                        Some(parts.status),
-                        format!("header {}", e.header),
-                        parts.headers.clone(),
-                        &body,
-                        Some(e.into()),
-                    )))
-                })?;
-            return Ok(RawSuccess {
-                status: parts.status,
-                typed_headers,
-                header_problems,
-                headers: parts.headers,
-                body,
-            });
-        }
-        if parts.status.is_client_error() || parts.status.is_server_error() {
-            return Err(Error::Service(Box::new(service_error::read(
+/// Sorts a response of operation `O`: the success status with its typed headers, an
+/// error status as a [`ServiceError`](crate::ServiceError), anything else (a redirect, an
+/// unexpected status) as a decode error that keeps the evidence.
+fn sort_response<O>(
+    info: &OperationInfo,
+    response: http::Response<Bytes>,
+    max_response_bytes: u64,
+) -> Result<RawSuccess<O>, Error>
+where
+    O: Operation<ErrorBody = ErrorResponse, ErrorHeaders = ErrorHeaders>,
+{
+    let (parts, body) = response.into_parts();
+    // A transport that ignored the cap still gets no further than here.
+    if body.len() as u64 > max_response_bytes {
+        return Err(Error::ResponseTooLarge(Box::new(ResponseTooLarge {
+            status: parts.status,
+            headers: parts.headers,
+            limit: max_response_bytes,
+            announced: None,
+        })));
+    }
+    if parts.status.as_u16() == info.success_status {
+        let mut header_problems = Vec::new();
+        let typed_headers = O::ResponseHeaders::from_header_map(&parts.headers, &mut header_problems).map_err(|e| {
+            Error::Decode(Box::new(DecodeError::new(
                 info.id,
-                parts.status,
-                parts.headers,
+                Some(parts.status),
+                format!("header {}", e.header),
+                parts.headers.clone(),
                 &body,
-            ))));
-        }
-        let what = if parts.status.is_redirection() {
-            let location = parts
-                .headers
-                .get(header::LOCATION)
-                .map(|l| crate::protocol::quoted_prefix(&String::from_utf8_lossy(l.as_bytes())))
-                .unwrap_or_else(|| "nowhere".into());
-            format!(
-                "a redirect (HTTP {} to {location}), which is not followed: credentials and the event go only \
-                 to the configured endpoint",
-                parts.status.as_u16()
-            )
-        } else {
-            format!(
-                "an unexpected HTTP {} response (expected {})",
-                parts.status.as_u16(),
-                info.success_status
-            )
-        };
-        Err(Error::Decode(Box::new(DecodeError::new(
+                Some(e.into()),
+            )))
+        })?;
+        return Ok(RawSuccess {
+            status: parts.status,
+            typed_headers,
+            header_problems,
+            headers: parts.headers,
+            body,
+        });
+    }
+    if parts.status.is_client_error() || parts.status.is_server_error() {
+        return Err(Error::Service(Box::new(service_error::read(
             info.id,
-            Some(parts.status),
-            what,
+            parts.status,
             parts.headers,
             &body,
-            None,
-        ))))
+        ))));
     }
+    let what = if parts.status.is_redirection() {
+        let location = parts
+            .headers
+            .get(header::LOCATION)
+            .map(|l| crate::protocol::quoted_prefix(&String::from_utf8_lossy(l.as_bytes())))
+            .unwrap_or_else(|| "nowhere".into());
+        format!(
+            "a redirect (HTTP {} to {location}), which is not followed: credentials and the event go only to the \
+             configured endpoint",
+            parts.status.as_u16()
+        )
+    } else {
+        format!(
+            "an unexpected HTTP {} response (expected {})",
+            parts.status.as_u16(),
+            info.success_status
+        )
+    };
+    Err(Error::Decode(Box::new(DecodeError::new(
+        info.id,
+        Some(parts.status),
+        what,
+        parts.headers,
+        &body,
+        None,
+    ))))
 }
 
 /// How long after the deadline the client stops a transport that ignored
