@@ -1,100 +1,12 @@
-//! The error type of URN parsing and construction.
+//! The error type of URN and function reference parsing and construction.
 
 use std::fmt;
 use std::ops::Range;
 
-use crate::rules::{self, FORMAT};
+use crate::rules::{self, FORMAT, REF_FORMAT, UrnErrorKind, UrnPart};
 
-/// A part of a function URN, as named by [`UrnError::part`].
-///
-/// `Display` names the part in words (`"project id"`, `"function name"`, ...).
-#[non_exhaustive]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum UrnPart {
-    /// The leading `urn:fss:`.
-    Prefix,
-    /// The region, such as `cn-north-4`.
-    Region,
-    /// The project id, such as `0123456789abcdef0123456789abcdef`.
-    ProjectId,
-    /// The resource type, which must be the literal `function`.
-    ResourceType,
-    /// The package (application) the function belongs to, such as `default`.
-    Package,
-    /// The function name.
-    Name,
-    /// A version qualifier, such as `latest` or `v20240101-120000`.
-    ///
-    /// An empty qualifier (a URN ending in `:`) is reported as an empty
-    /// version.
-    Version,
-    /// An alias qualifier, the name after `!`.
-    Alias,
-    /// Text after the qualifier, which no valid URN has.
-    Trailing,
-}
-
-impl UrnPart {
-    fn describe(self) -> &'static str {
-        match self {
-            Self::Prefix => "prefix",
-            Self::Region => "region",
-            Self::ProjectId => "project id",
-            Self::ResourceType => "resource type",
-            Self::Package => "package",
-            Self::Name => "function name",
-            Self::Version => "version",
-            Self::Alias => "alias",
-            Self::Trailing => "trailing text",
-        }
-    }
-}
-
-impl fmt::Display for UrnPart {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.describe())
-    }
-}
-
-/// What is wrong with a part of a function URN, as returned by
-/// [`UrnError::kind`].
-#[non_exhaustive]
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum UrnErrorKind {
-    /// The input ends before this required part.
-    Missing,
-    /// The part is present (followed by `:`) but empty, or was given as an
-    /// empty string to [`FunctionUrn::from_parts`](crate::FunctionUrn::from_parts).
-    Empty,
-    /// The part has more than `max` characters.
-    TooLong {
-        /// The largest allowed number of characters.
-        max: usize,
-    },
-    /// The part has fewer than `min` characters (only regions, which need two).
-    TooShort {
-        /// The smallest allowed number of characters.
-        min: usize,
-    },
-    /// The part contains a character it may not contain.
-    InvalidChar {
-        /// The first offending character.
-        ch: char,
-        /// Its byte index within the part.
-        index: usize,
-    },
-    /// The part starts with a character it may not start with.
-    BadStart,
-    /// The part ends with a character it may not end with.
-    BadEnd,
-    /// The part must be this literal text (the prefix `urn:fss:` or the
-    /// resource type `function`).
-    Expected(&'static str),
-    /// There is text where the URN must end.
-    Unexpected,
-}
-
-/// Why a text is not a valid function URN, or why parts do not make one.
+/// Why a text is not a valid function URN or [function reference](crate::FunctionRef),
+/// or why parts do not make one.
 ///
 /// The error names the [part](UrnError::part) that is wrong, [what is
 /// wrong](UrnError::kind) with it and [where](UrnError::span) it is, so that
@@ -109,6 +21,15 @@ pub struct UrnError {
     text: String,
     /// For trailing text: the part it follows, so the message can say where.
     after: Option<UrnPart>,
+    /// What was being parsed: a URN, or a `package/name` reference.
+    subject: Subject,
+}
+
+/// The grammar an error is about, for the message's lead-in and the shape it quotes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Subject {
+    Urn,
+    Reference,
 }
 
 impl UrnError {
@@ -119,6 +40,15 @@ impl UrnError {
             span,
             text: text.to_owned(),
             after: None,
+            subject: Subject::Urn,
+        }
+    }
+
+    /// The same error, about a [`FunctionRef`](crate::FunctionRef) rather than a URN.
+    pub(crate) fn in_reference(self) -> Self {
+        Self {
+            subject: Subject::Reference,
+            ..self
         }
     }
 
@@ -162,7 +92,10 @@ impl UrnError {
 
 impl fmt::Display for UrnError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("invalid function URN: ")?;
+        f.write_str(match self.subject {
+            Subject::Urn => "invalid function URN: ",
+            Subject::Reference => "invalid function reference: ",
+        })?;
         self.write_problem(f)
     }
 }
@@ -177,8 +110,9 @@ impl fmt::Display for Problem<'_> {
 }
 
 impl UrnError {
-    /// What is wrong, without the "invalid function URN: " lead-in, for messages that
-    /// are about one part on its own (`function name "9hello" must start with a letter`).
+    /// What is wrong, without the "invalid function URN: " (or "invalid function
+    /// reference: ") lead-in, for messages that are about one part on its own
+    /// (`function name "9hello" must start with a letter`).
     pub fn problem(&self) -> impl fmt::Display + '_ {
         Problem(self)
     }
@@ -187,12 +121,16 @@ impl UrnError {
         let part = self.part;
         let text = self.text.as_str();
         let rule = rules::rule_for(part);
+        let (format, first) = match self.subject {
+            Subject::Urn => (FORMAT, UrnPart::Prefix),
+            Subject::Reference => (REF_FORMAT, UrnPart::Package),
+        };
         match &self.kind {
-            UrnErrorKind::Missing if part == UrnPart::Prefix => {
-                write!(f, "the input is empty (expected {FORMAT})")
+            UrnErrorKind::Missing if part == first => {
+                write!(f, "the input is empty (expected {format})")
             }
-            UrnErrorKind::Missing => write!(f, "missing {part} (expected {FORMAT})"),
-            UrnErrorKind::Empty => write!(f, "empty {part} (expected {FORMAT})"),
+            UrnErrorKind::Missing => write!(f, "missing {part} (expected {format})"),
+            UrnErrorKind::Empty => write!(f, "empty {part} (expected {format})"),
             UrnErrorKind::TooLong { max } => write!(
                 f,
                 "{part} {text:?} is too long ({} characters, at most {max} allowed)",

@@ -14,7 +14,12 @@
 //! workspace: the runtime crate uses it at run time and the proc-macro crate
 //! uses it to check URN literals at compile time, which is why it has no
 //! dependencies (the optional `serde` feature adds `Serialize` and
-//! `Deserialize` for [`FunctionUrn`] as a plain string).
+//! `Deserialize` for [`FunctionUrn`] and [`FunctionRef`] as plain strings).
+//!
+//! [`FunctionRef`] is the short form `package/name[:version|:!alias]`, a
+//! function without its region and project, which
+//! [`resolve`](FunctionRef::resolve) completes into a URN; it is the one
+//! parser of that form for the CLI, the macros and the stub runtime.
 //!
 //! # Example
 //!
@@ -95,6 +100,7 @@
 mod decode;
 mod encode;
 mod error;
+mod function_ref;
 mod rules;
 #[cfg(feature = "serde")]
 mod serde_impl;
@@ -105,7 +111,9 @@ mod tests;
 
 pub use decode::{percent_decode, percent_decode_strict, percent_escape_at};
 pub use encode::{encode_path_segment, encode_path_segment_into};
-pub use error::{UrnError, UrnErrorKind, UrnPart};
+pub use error::UrnError;
+pub use function_ref::FunctionRef;
+pub use rules::{UrnErrorKind, UrnPart};
 pub use urn::{FunctionUrn, Qualifier};
 
 /// Checks one part on its own, e.g. a region from configuration or a function name

@@ -1,9 +1,11 @@
 //! The character and length rules of each URN part.
 //!
 //! The rules are data so that the checker and the error messages (which list
-//! the allowed characters) cannot drift apart.
+//! the allowed characters) cannot drift apart. The parts ([`UrnPart`]) and what
+//! can be wrong with them ([`UrnErrorKind`]) are defined here, where they are
+//! checked; `error.rs` builds messages from them.
 
-use crate::error::{UrnErrorKind, UrnPart};
+use std::fmt;
 
 /// The literal every URN starts with.
 pub(crate) const PREFIX: &str = "urn:fss:";
@@ -13,6 +15,99 @@ pub(crate) const RESOURCE_TYPE: &str = "function";
 pub(crate) const ALIAS_MARK: char = '!';
 /// The shape of a URN, quoted by errors about missing or empty parts.
 pub(crate) const FORMAT: &str = "urn:fss:{region}:{project_id}:function:{package}:{name}[:{version}|:!{alias}]";
+/// The shape of a function reference, quoted by its errors about missing or empty parts.
+pub(crate) const REF_FORMAT: &str = "{package}/{name}[:{version}|:!{alias}]";
+/// Separates the package from the name in a function reference.
+pub(crate) const REF_SEPARATOR: char = '/';
+
+/// A part of a function URN, as named by [`UrnError::part`](crate::UrnError::part).
+///
+/// `Display` names the part in words (`"project id"`, `"function name"`, ...).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UrnPart {
+    /// The leading `urn:fss:`.
+    Prefix,
+    /// The region, such as `cn-north-4`.
+    Region,
+    /// The project id, such as `0123456789abcdef0123456789abcdef`.
+    ProjectId,
+    /// The resource type, which must be the literal `function`.
+    ResourceType,
+    /// The package (application) the function belongs to, such as `default`.
+    Package,
+    /// The function name.
+    Name,
+    /// A version qualifier, such as `latest` or `v20240101-120000`.
+    ///
+    /// An empty qualifier (a URN ending in `:`) is reported as an empty
+    /// version.
+    Version,
+    /// An alias qualifier, the name after `!`.
+    Alias,
+    /// Text after the qualifier, which no valid URN has.
+    Trailing,
+}
+
+impl UrnPart {
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Prefix => "prefix",
+            Self::Region => "region",
+            Self::ProjectId => "project id",
+            Self::ResourceType => "resource type",
+            Self::Package => "package",
+            Self::Name => "function name",
+            Self::Version => "version",
+            Self::Alias => "alias",
+            Self::Trailing => "trailing text",
+        }
+    }
+}
+
+impl fmt::Display for UrnPart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
+/// What is wrong with a part of a function URN, as returned by
+/// [`UrnError::kind`](crate::UrnError::kind).
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UrnErrorKind {
+    /// The input ends before this required part.
+    Missing,
+    /// The part is present (followed by `:`) but empty, or was given as an
+    /// empty string to [`FunctionUrn::from_parts`](crate::FunctionUrn::from_parts).
+    Empty,
+    /// The part has more than `max` characters.
+    TooLong {
+        /// The largest allowed number of characters.
+        max: usize,
+    },
+    /// The part has fewer than `min` characters (only regions, which need two).
+    TooShort {
+        /// The smallest allowed number of characters.
+        min: usize,
+    },
+    /// The part contains a character it may not contain.
+    InvalidChar {
+        /// The first offending character.
+        ch: char,
+        /// Its byte index within the part.
+        index: usize,
+    },
+    /// The part starts with a character it may not start with.
+    BadStart,
+    /// The part ends with a character it may not end with.
+    BadEnd,
+    /// The part must be this literal text (the prefix `urn:fss:` or the
+    /// resource type `function`).
+    Expected(&'static str),
+    /// There is text where the URN must end.
+    Unexpected,
+}
 
 /// A byte test together with its description for error messages.
 #[derive(Clone, Copy)]

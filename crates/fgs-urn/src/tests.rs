@@ -3,8 +3,8 @@ use std::collections::HashSet;
 use std::borrow::Cow;
 
 use crate::{
-    FunctionUrn, Qualifier, UrnError, UrnErrorKind, UrnPart, encode_path_segment, encode_path_segment_into,
-    percent_decode, percent_decode_strict, percent_escape_at,
+    FunctionRef, FunctionUrn, Qualifier, UrnError, UrnErrorKind, UrnPart, encode_path_segment,
+    encode_path_segment_into, percent_decode, percent_decode_strict, percent_escape_at,
 };
 
 const PROJECT: &str = "0123456789abcdef0123456789abcdef";
@@ -687,12 +687,226 @@ fn path_segment_of_urns() {
     assert_eq!(urn.to_path_segment(), encode_path_segment(urn.as_str()));
 }
 
+// ------------------------------------------------------------ function refs
+
+fn reference(text: &str) -> FunctionRef {
+    FunctionRef::parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}"))
+}
+
+fn reference_error(text: &str) -> UrnError {
+    FunctionRef::parse(text).unwrap_err()
+}
+
+#[test]
+fn function_refs_parse_every_form() {
+    let plain = reference("default/hello");
+    assert_eq!(
+        (plain.package(), plain.name(), plain.qualifier()),
+        ("default", "hello", None)
+    );
+    assert_eq!(plain.as_str(), "default/hello");
+
+    let version = reference("my_app/hello-world2:v20240101-120000");
+    assert_eq!(version.package(), "my_app");
+    assert_eq!(version.name(), "hello-world2");
+    assert_eq!(version.version(), Some("v20240101-120000"));
+    assert_eq!(version.alias(), None);
+
+    let alias = reference("default/hello:!prod");
+    assert_eq!(alias.qualifier(), Some(Qualifier::Alias("prod")));
+    assert_eq!(alias.alias(), Some("prod"));
+    assert_eq!(alias.version(), None);
+    assert_eq!(alias.to_string(), "default/hello:!prod");
+    assert_eq!(format!("{alias:?}"), r#"FunctionRef("default/hello:!prod")"#);
+
+    // `name!alias` is shorthand for `name:!alias`, and is written back canonically.
+    let short = reference("default/hello!prod");
+    assert_eq!(short, alias);
+    assert_eq!(short.as_str(), "default/hello:!prod");
+
+    assert_eq!("default/hello".parse::<FunctionRef>(), Ok(plain.clone()));
+    assert_eq!(FunctionRef::try_from("default/hello"), Ok(plain));
+}
+
+#[test]
+fn function_refs_resolve_to_urns() {
+    let urn = reference("default/hello:!prod").resolve("cn-north-4", PROJECT).unwrap();
+    assert_eq!(urn, parse(&format!("{BASE}:!prod")));
+    let urn = reference("default/hello").resolve("cn-north-4", PROJECT).unwrap();
+    assert_eq!(urn, parse(BASE));
+
+    let err = reference("default/hello").resolve("CN North", PROJECT).unwrap_err();
+    assert_eq!(err.part(), UrnPart::Region);
+    assert!(
+        err.to_string().starts_with("invalid function URN: region \"CN North\""),
+        "{err}"
+    );
+    let err = reference("default/hello").resolve("cn-north-4", "").unwrap_err();
+    assert_eq!(err.part(), UrnPart::ProjectId);
+    assert_eq!(err.kind(), UrnErrorKind::Empty);
+}
+
+#[test]
+fn function_refs_from_parts_and_with_qualifier() {
+    let built = FunctionRef::from_parts("default", "hello", Some(Qualifier::Version("v1"))).unwrap();
+    assert_eq!(built, reference("default/hello:v1"));
+    assert_eq!(
+        built.with_qualifier(Qualifier::Alias("prod")).unwrap(),
+        reference("default/hello:!prod")
+    );
+
+    let err = FunctionRef::from_parts("default", "hello", Some(Qualifier::Alias("-x"))).unwrap_err();
+    assert_eq!(
+        (err.part(), err.kind(), err.span()),
+        (UrnPart::Alias, UrnErrorKind::BadStart, 15..17)
+    );
+    assert_eq!(
+        err.to_string(),
+        r#"invalid function reference: alias "-x" must start with a letter"#
+    );
+    let err = FunctionRef::from_parts("bad package", "hello", None).unwrap_err();
+    assert_eq!(err.part(), UrnPart::Package);
+}
+
+#[test]
+fn function_ref_errors_name_the_part() {
+    let cases: &[(&str, UrnPart, UrnErrorKind, std::ops::Range<usize>, &str)] = &[
+        (
+            "",
+            UrnPart::Package,
+            UrnErrorKind::Missing,
+            0..0,
+            "the input is empty (expected {package}/{name}[:{version}|:!{alias}])",
+        ),
+        (
+            "hello",
+            UrnPart::Name,
+            UrnErrorKind::Missing,
+            5..5,
+            "missing function name (expected {package}/{name}[:{version}|:!{alias}])",
+        ),
+        (
+            "default/",
+            UrnPart::Name,
+            UrnErrorKind::Missing,
+            8..8,
+            "missing function name (expected {package}/{name}[:{version}|:!{alias}])",
+        ),
+        (
+            "/hello",
+            UrnPart::Package,
+            UrnErrorKind::Empty,
+            0..0,
+            "empty package (expected {package}/{name}[:{version}|:!{alias}])",
+        ),
+        (
+            "default/:v1",
+            UrnPart::Name,
+            UrnErrorKind::Empty,
+            8..8,
+            "empty function name (expected {package}/{name}[:{version}|:!{alias}])",
+        ),
+        (
+            "bad package/hello",
+            UrnPart::Package,
+            UrnErrorKind::InvalidChar { ch: ' ', index: 3 },
+            0..11,
+            "package \"bad package\" contains the invalid character ' ' at index 3 (allowed: ASCII letters, digits, '_' and '-')",
+        ),
+        (
+            "default/9hello",
+            UrnPart::Name,
+            UrnErrorKind::BadStart,
+            8..14,
+            "function name \"9hello\" must start with a letter",
+        ),
+        (
+            "default/a/b",
+            UrnPart::Name,
+            UrnErrorKind::InvalidChar { ch: '/', index: 1 },
+            8..11,
+            "function name \"a/b\" contains the invalid character '/' at index 1 (allowed: ASCII letters, digits, '_' and '-')",
+        ),
+        (
+            "default/hello:",
+            UrnPart::Version,
+            UrnErrorKind::Empty,
+            14..14,
+            "empty version (expected {package}/{name}[:{version}|:!{alias}])",
+        ),
+        (
+            "default/hello:!",
+            UrnPart::Alias,
+            UrnErrorKind::Empty,
+            15..15,
+            "empty alias (expected {package}/{name}[:{version}|:!{alias}])",
+        ),
+        (
+            "default/hello!-x",
+            UrnPart::Alias,
+            UrnErrorKind::BadStart,
+            14..16,
+            "alias \"-x\" must start with a letter",
+        ),
+        (
+            "default/hello:.v1",
+            UrnPart::Version,
+            UrnErrorKind::BadStart,
+            14..17,
+            "version \".v1\" must start with a letter or digit",
+        ),
+        (
+            "default/hello:v1:x",
+            UrnPart::Trailing,
+            UrnErrorKind::Unexpected,
+            16..18,
+            "unexpected text after the version: \":x\"",
+        ),
+        (
+            "default/hello:!prod:x",
+            UrnPart::Trailing,
+            UrnErrorKind::Unexpected,
+            19..21,
+            "unexpected text after the alias: \":x\"",
+        ),
+        (
+            " default/hello",
+            UrnPart::Package,
+            UrnErrorKind::InvalidChar { ch: ' ', index: 0 },
+            0..8,
+            "package \" default\" contains the invalid character ' ' at index 0 (allowed: ASCII letters, digits, '_' and '-')",
+        ),
+    ];
+    for (text, part, kind, span, problem) in cases {
+        let err = reference_error(text);
+        assert_eq!(err.part(), *part, "{text:?}: {err}");
+        assert_eq!(err.kind(), *kind, "{text:?}: {err}");
+        assert_eq!(err.span(), span.clone(), "{text:?}: {err}");
+        assert_eq!(err.problem().to_string(), *problem, "{text:?}");
+        assert_eq!(
+            err.to_string(),
+            format!("invalid function reference: {problem}"),
+            "{text:?}"
+        );
+    }
+}
+
 // --------------------------------------------------------------------- serde
 
 #[cfg(feature = "serde")]
 mod serde_tests {
     use super::{BASE, parse};
-    use crate::FunctionUrn;
+    use crate::{FunctionRef, FunctionUrn};
+
+    #[test]
+    fn function_refs_serialize_as_their_text() {
+        let function = FunctionRef::parse("default/hello!prod").unwrap();
+        let json = serde_json::to_string(&function).unwrap();
+        assert_eq!(json, r#""default/hello:!prod""#);
+        assert_eq!(serde_json::from_str::<FunctionRef>(&json).unwrap(), function);
+        let err = serde_json::from_str::<FunctionRef>(r#""hello""#).unwrap_err();
+        assert!(err.to_string().contains("missing function name"), "{err}");
+    }
 
     #[test]
     fn serializes_as_string() {

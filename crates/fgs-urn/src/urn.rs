@@ -6,8 +6,8 @@ use std::hash::{Hash, Hasher};
 use std::str::FromStr;
 
 use crate::encode::encode_path_segment;
-use crate::error::{UrnError, UrnErrorKind, UrnPart};
-use crate::rules::{self, ALIAS_MARK, PREFIX, RESOURCE_TYPE};
+use crate::error::UrnError;
+use crate::rules::{self, ALIAS_MARK, PREFIX, RESOURCE_TYPE, UrnErrorKind, UrnPart};
 
 /// The qualifier of a function URN: a version or an alias.
 ///
@@ -62,16 +62,26 @@ impl fmt::Display for Qualifier<'_> {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum QualifierKind {
+pub(crate) enum QualifierKind {
     Version,
     Alias,
 }
 
 /// Byte range of a part within the URN text.
 #[derive(Clone, Copy, Debug)]
-struct Span {
-    start: usize,
-    end: usize,
+pub(crate) struct Span {
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+}
+
+impl QualifierKind {
+    /// The qualifier of this kind whose value is `value`.
+    pub(crate) fn with_value(self, value: &str) -> Qualifier<'_> {
+        match self {
+            QualifierKind::Version => Qualifier::Version(value),
+            QualifierKind::Alias => Qualifier::Alias(value),
+        }
+    }
 }
 
 impl Span {
@@ -320,7 +330,7 @@ impl FunctionUrn {
     }
 }
 
-fn qualifier_value(qualifier: Qualifier<'_>) -> &str {
+pub(crate) fn qualifier_value(qualifier: Qualifier<'_>) -> &str {
     match qualifier {
         Qualifier::Version(value) | Qualifier::Alias(value) => value,
     }
@@ -328,14 +338,14 @@ fn qualifier_value(qualifier: Qualifier<'_>) -> &str {
 
 /// Validates `value` as `part` and appends it, reporting errors at the
 /// position the part would have had.
-fn push_part(text: &mut String, part: UrnPart, value: &str) -> Result<Span, UrnError> {
+pub(crate) fn push_part(text: &mut String, part: UrnPart, value: &str) -> Result<Span, UrnError> {
     let start = text.len();
     rules::check(part, value).map_err(|kind| UrnError::new(part, kind, start..start + value.len(), value))?;
     text.push_str(value);
     Ok(Span { start, end: text.len() })
 }
 
-fn push_qualifier(text: &mut String, qualifier: Qualifier<'_>) -> Result<(QualifierKind, Span), UrnError> {
+pub(crate) fn push_qualifier(text: &mut String, qualifier: Qualifier<'_>) -> Result<(QualifierKind, Span), UrnError> {
     text.push(':');
     match qualifier {
         Qualifier::Version(version) => {
@@ -349,7 +359,7 @@ fn push_qualifier(text: &mut String, qualifier: Qualifier<'_>) -> Result<(Qualif
 }
 
 /// Checks a qualifier field found at byte `offset` of the input.
-fn check_qualifier(field: &str, offset: usize) -> Result<(QualifierKind, Span), UrnError> {
+pub(crate) fn check_qualifier(field: &str, offset: usize) -> Result<(QualifierKind, Span), UrnError> {
     let (part, kind, start) = match field.strip_prefix(ALIAS_MARK) {
         Some(_) => (UrnPart::Alias, QualifierKind::Alias, ALIAS_MARK.len_utf8()),
         None => (UrnPart::Version, QualifierKind::Version, 0),

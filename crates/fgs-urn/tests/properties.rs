@@ -1,4 +1,5 @@
-//! Property tests of the URN grammar and the path encoder.
+//! Property tests of the URN and function reference grammars, the path encoder and the
+//! decoder.
 //!
 //! The grammar is restated here independently of `src/rules.rs` (as the table in the crate
 //! documentation), so that generated URNs cover exactly the valid language and a drift between
@@ -7,8 +8,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use fgs_urn::{
-    FunctionUrn, Qualifier, UrnError, UrnErrorKind, UrnPart, check_part, encode_path_segment, encode_path_segment_into,
-    percent_decode, percent_decode_strict,
+    FunctionRef, FunctionUrn, Qualifier, UrnError, UrnErrorKind, UrnPart, check_part, encode_path_segment,
+    encode_path_segment_into, percent_decode, percent_decode_strict,
 };
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -694,6 +695,119 @@ proptest! {
         prop_assert_eq!((error.part(), error.kind()), (UrnPart::ResourceType, kind), "{}", wrong);
         let start = PREFIX.len() + parts.region.len() + parts.project_id.len() + 2;
         prop_assert_eq!(error.span(), start..start + resource_type.len());
+    }
+}
+
+// ------------------------------------------------------------ function refs
+
+impl Parts {
+    /// `package/name[:version|:!alias]`, or with `name!alias` when `short_alias`.
+    fn reference_text(&self, short_alias: bool) -> String {
+        let mut text = format!("{}/{}", self.package, self.name);
+        match &self.qualifier {
+            None => {}
+            Some(Qual::Version(v)) => text.push_str(&format!(":{v}")),
+            Some(Qual::Alias(a)) if short_alias => text.push_str(&format!("!{a}")),
+            Some(Qual::Alias(a)) => text.push_str(&format!(":!{a}")),
+        }
+        text
+    }
+
+    /// Byte range of a part in `reference_text(false)` (for an alias, without the `!`).
+    fn reference_span(&self, part: UrnPart) -> std::ops::Range<usize> {
+        let start = match part {
+            UrnPart::Package => 0,
+            UrnPart::Name => self.package.len() + 1,
+            UrnPart::Version => self.package.len() + self.name.len() + 2,
+            UrnPart::Alias => self.package.len() + self.name.len() + 3,
+            other => panic!("{other} is not a part of a function reference"),
+        };
+        start..start + self.get(part).len()
+    }
+}
+
+/// An independent recogniser of the function reference language.
+fn is_valid_reference(text: &str) -> bool {
+    let Some((package, rest)) = text.split_once('/') else {
+        return false;
+    };
+    let (name, qualifier) = match rest.find([':', '!']) {
+        None => (rest, None),
+        Some(at) if rest[at..].starts_with('!') => (&rest[..at], Some(&rest[at..])),
+        Some(at) => (&rest[..at], Some(&rest[at + 1..])),
+    };
+    PACKAGE.is_valid(package)
+        && NAME.is_valid(name)
+        && match qualifier {
+            None => true,
+            Some(q) => match q.strip_prefix('!') {
+                Some(alias) => ALIAS.is_valid(alias),
+                None => VERSION.is_valid(q),
+            },
+        }
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    /// Every valid reference parses (in both alias spellings) to its parts, displays as its
+    /// canonical text, parses back to itself and resolves to the URN with the same parts.
+    #[test]
+    fn valid_function_refs_round_trip(parts in valid_parts(), short_alias in any::<bool>()) {
+        let canonical = parts.reference_text(false);
+        let function = FunctionRef::parse(&parts.reference_text(short_alias)).unwrap();
+        prop_assert_eq!(function.as_str(), canonical.as_str());
+        prop_assert_eq!(function.to_string(), canonical.clone());
+        prop_assert_eq!(function.package(), parts.package.as_str());
+        prop_assert_eq!(function.name(), parts.name.as_str());
+        prop_assert_eq!(function.qualifier(), parts.qualifier.as_ref().map(Qual::as_qualifier));
+        let displayed = function.to_string();
+        prop_assert_eq!(FunctionRef::parse(&displayed).unwrap(), function.clone());
+        let built = FunctionRef::from_parts(&parts.package, &parts.name, parts.qualifier.as_ref().map(Qual::as_qualifier));
+        prop_assert_eq!(built.unwrap(), function.clone());
+        prop_assert_eq!(function.resolve(&parts.region, &parts.project_id).unwrap(), parts.build().unwrap());
+    }
+
+    /// A character a part does not allow is reported for that part, at its span.
+    #[test]
+    fn a_bad_character_in_a_function_ref_names_its_part(
+        (parts, part) in parts_and_part().prop_filter("a reference part", |(_, part)| {
+            !matches!(part, UrnPart::Region | UrnPart::ProjectId)
+        }),
+        at in any::<prop::sample::Index>(),
+        ch in any::<char>().prop_filter("a separator", |c| !matches!(c, ':' | '/' | '!')),
+    ) {
+        prop_assume!(!(spec(part).allowed)(ch));
+        let mut parts = parts;
+        let value = parts.get_mut(part);
+        let index = value.char_indices().map(|(i, _)| i).nth(at.index(value.chars().count())).unwrap();
+        value.insert(index, ch);
+        let err = FunctionRef::parse(&parts.reference_text(false)).unwrap_err();
+        prop_assert_eq!(err.part(), part, "{}", err);
+        prop_assert_eq!(err.kind(), UrnErrorKind::InvalidChar { ch, index });
+        prop_assert_eq!(err.span(), parts.reference_span(part));
+        prop_assert!(err.to_string().starts_with("invalid function reference: "), "{}", err);
+    }
+
+    /// Parsing never panics, and accepts exactly what the independent recogniser accepts;
+    /// every error span lies within the input.
+    #[test]
+    fn function_ref_parse_accepts_exactly_the_grammar(text in prop_oneof![
+        any::<String>(),
+        "[a-c9_.!:/ -]{0,12}",
+        valid_parts().prop_flat_map(|parts| (Just(parts.reference_text(false)), prop::collection::vec(edit(), 1..3)))
+            .prop_map(|(mut text, edits)| { for e in &edits { apply_edit(&mut text, e); } text }),
+    ]) {
+        match FunctionRef::parse(&text) {
+            Ok(function) => {
+                prop_assert!(is_valid_reference(&text), "accepted {:?}", text);
+                prop_assert_eq!(FunctionRef::parse(function.as_str()).unwrap(), function);
+            }
+            Err(err) => {
+                prop_assert!(!is_valid_reference(&text), "rejected {:?}: {}", text, err);
+                prop_assert!(err.span().end <= text.len() && err.span().start <= err.span().end);
+            }
+        }
     }
 }
 
