@@ -1,14 +1,13 @@
-//! Canonicalisation: URI, query string, headers, payload hash and the
+//! Canonicalisation (steps 2–6 of the algorithm): URI, query string, signed headers and the
 //! canonical request itself.
 
 use std::borrow::Cow;
 
-use fgs_urn::encode_path_segment_into;
+use fgs_urn::{encode_path_segment_into, percent_decode, percent_escape_at};
 use http::{HeaderMap, HeaderName, Method, Uri};
-use sha2::{Digest, Sha256};
 
 use crate::error::{SigningError, SigningErrorKind};
-use crate::{CONTENT_SHA256, SECURITY_TOKEN};
+use crate::headers::SECURITY_TOKEN;
 
 /// The canonical URI of a request path (step 2 of the algorithm).
 ///
@@ -52,7 +51,7 @@ pub fn canonical_uri(path: &str) -> String {
     let mut segment_start = 0;
     let mut index = 0;
     while index < bytes.len() {
-        let (byte, width) = match escape_at(bytes, index) {
+        let (byte, width) = match percent_escape_at(bytes, index) {
             Some(byte) => (byte, 3),
             None => (bytes.get(index).copied().unwrap_or(b'/'), 1),
         };
@@ -82,49 +81,18 @@ fn push_segment(raw: &str, decoded: &[u8], out: &mut String) {
     }
 }
 
-/// The byte encoded by a `%XX` escape starting at `index`, if there is one.
-fn escape_at(bytes: &[u8], index: usize) -> Option<u8> {
-    match bytes.get(index..index + 3)? {
-        [b'%', high, low] => Some((hex_value(*high)? << 4) | hex_value(*low)?),
-        _ => None,
-    }
-}
-
-fn hex_value(digit: u8) -> Option<u8> {
-    match digit {
-        b'0'..=b'9' => Some(digit - b'0'),
-        b'a'..=b'f' => Some(digit - b'a' + 10),
-        b'A'..=b'F' => Some(digit - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// Percent-decodes `raw` (`+` stays `+`; invalid escapes stay literal).
+/// Percent-decodes `raw` with [`fgs_urn::percent_decode`] (`+` stays `+`; invalid escapes stay
+/// literal).
 ///
 /// Returns the decoded text if it is valid UTF-8, and `raw` unchanged
 /// otherwise (see [`canonical_uri`] for why nothing is decoded lossily).
 fn decode_component(raw: &str) -> Cow<'_, str> {
-    if !raw.contains('%') {
-        return Cow::Borrowed(raw);
-    }
-    let bytes = raw.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while let Some(&byte) = bytes.get(index) {
-        match escape_at(bytes, index) {
-            Some(escaped) => {
-                decoded.push(escaped);
-                index += 3;
-            }
-            None => {
-                decoded.push(byte);
-                index += 1;
-            }
-        }
-    }
-    match String::from_utf8(decoded) {
-        Ok(text) => Cow::Owned(text),
-        Err(_) => Cow::Borrowed(raw),
+    match percent_decode(raw.as_bytes()) {
+        Cow::Borrowed(_) => Cow::Borrowed(raw),
+        Cow::Owned(decoded) => match String::from_utf8(decoded) {
+            Ok(text) => Cow::Owned(text),
+            Err(_) => Cow::Borrowed(raw),
+        },
     }
 }
 
@@ -209,48 +177,6 @@ pub fn default_signed_headers(headers: &HeaderMap) -> Vec<String> {
     names
 }
 
-/// The payload hash of a request (step 1 of the algorithm).
-///
-/// If the request has an `X-Sdk-Content-Sha256` header, its (trimmed) value
-/// is the payload hash, typically [`UNSIGNED_PAYLOAD`](crate::UNSIGNED_PAYLOAD).
-/// Otherwise it is the lowercase hexadecimal SHA-256 of the exact body bytes
-/// ([`EMPTY_PAYLOAD_SHA256`](crate::EMPTY_PAYLOAD_SHA256) for an empty body).
-///
-/// # Example
-///
-/// ```
-/// use fgs_signing::{payload_hash, EMPTY_PAYLOAD_SHA256, CONTENT_SHA256, UNSIGNED_PAYLOAD};
-/// use http::{HeaderMap, HeaderValue};
-///
-/// let mut headers = HeaderMap::new();
-/// assert_eq!(payload_hash(&headers, b""), EMPTY_PAYLOAD_SHA256);
-/// headers.insert(CONTENT_SHA256, HeaderValue::from_static(UNSIGNED_PAYLOAD));
-/// assert_eq!(payload_hash(&headers, b"ignored"), UNSIGNED_PAYLOAD);
-/// ```
-#[must_use]
-pub fn payload_hash(headers: &HeaderMap, body: &[u8]) -> String {
-    match headers.get(CONTENT_SHA256) {
-        Some(value) => String::from_utf8_lossy(value.as_bytes()).trim().to_owned(),
-        None => sha256_hex(body),
-    }
-}
-
-/// Lowercase hexadecimal SHA-256 of `data`.
-pub(crate) fn sha256_hex(data: &[u8]) -> String {
-    hex_lower(&Sha256::digest(data))
-}
-
-/// Lowercase hexadecimal form of `bytes`.
-pub(crate) fn hex_lower(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0x0F)]));
-    }
-    out
-}
-
 /// The canonical request (steps 2–6 of the algorithm):
 ///
 /// ```text
@@ -266,7 +192,7 @@ pub(crate) fn hex_lower(bytes: &[u8]) -> String {
 ///   trimmed values are joined with `,`. An empty `signed_headers` gives a
 ///   single `\n`, like Huawei's signers;
 /// * `SignedHeaders` is `signed_headers` joined with `;`;
-/// * `PayloadHash` is `payload_hash` as given (see [`payload_hash`]).
+/// * `PayloadHash` is `payload_hash` as given (see [`payload_hash`](crate::payload_hash)).
 ///
 /// A signer normally passes [`default_signed_headers`]; a verifier passes
 /// the names from the `Authorization` header. Note that the `Host` header is

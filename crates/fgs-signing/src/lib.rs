@@ -73,50 +73,26 @@
 //! # }
 //! ```
 
-use std::time::Duration;
-
-use http::HeaderName;
-
-mod auth;
+mod authorization;
 mod canonical;
-mod date;
+pub mod date;
+mod digest;
 mod error;
+mod headers;
+mod payload;
+mod sign;
+mod signature;
 mod verify;
 
 #[cfg(test)]
 mod tests;
 
-pub use auth::{Authorization, authorization, signature, signatures_match, string_to_sign, wants_unsigned_payload};
-pub use canonical::{canonical_query, canonical_request, canonical_uri, default_signed_headers, payload_hash};
+pub use authorization::{Authorization, authorization};
+pub use canonical::{canonical_query, canonical_request, canonical_uri, default_signed_headers};
 pub use date::{format_sdk_date, parse_sdk_date};
 pub use error::{SigningError, SigningErrorKind, VerifyError};
-pub use verify::{Signed, VerifyInput, sign, verify};
-
-/// The signing algorithm's name, the first word of the `Authorization`
-/// header and of the string to sign.
-pub const ALGORITHM: &str = "SDK-HMAC-SHA256";
-
-/// The `X-Sdk-Content-Sha256` value that exempts the body from the
-/// signature.
-pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
-
-/// Lowercase hexadecimal SHA-256 of the empty body.
-pub const EMPTY_PAYLOAD_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-
-/// `X-Sdk-Date`: the signing time, `YYYYMMDDTHHMMSSZ` in UTC; always signed.
-pub const SDK_DATE: HeaderName = HeaderName::from_static("x-sdk-date");
-
-/// `X-Sdk-Content-Sha256`: replaces the body hash in the canonical request
-/// (usually [`UNSIGNED_PAYLOAD`]).
-pub const CONTENT_SHA256: HeaderName = HeaderName::from_static("x-sdk-content-sha256");
-
-/// `X-Security-Token`: the security token of temporary credentials; its
-/// value is redacted from [`VerifyError::SignatureMismatch`].
-pub const SECURITY_TOKEN: HeaderName = HeaderName::from_static("x-security-token");
-
-/// `X-Project-Id`: the project a request acts on.
-pub const PROJECT_ID: HeaderName = HeaderName::from_static("x-project-id");
-
-/// How far `X-Sdk-Date` may be from the server's clock (15 minutes), in
-/// either direction, before the API gateway rejects the request as expired.
-pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);
+pub use headers::{CONTENT_SHA256, PROJECT_ID, SDK_DATE, SECURITY_TOKEN};
+pub use payload::{EMPTY_PAYLOAD_SHA256, UNSIGNED_PAYLOAD, payload_hash, wants_unsigned_payload};
+pub use sign::{Signed, sign};
+pub use signature::{ALGORITHM, signature, signatures_match, string_to_sign};
+pub use verify::{MAX_CLOCK_SKEW, VerifyInput, verify};

@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 
-use crate::date::{civil_from_days, days_from_civil, days_in_month, is_leap_year};
+use crate::date::{civil_from_days, days_from_civil, days_in_month, format_rfc3339, is_leap_year, parse_rfc3339};
 use crate::*;
 
 fn names(list: &[&str]) -> Vec<String> {
@@ -393,6 +393,122 @@ fn date_parse_errors() {
     ] {
         let error = parse_sdk_date(text).unwrap_err();
         assert_eq!(error.kind(), SigningErrorKind::InvalidDate, "{text}");
+    }
+}
+
+// ---------------------------------------------------------------- RFC 3339
+
+#[test]
+fn rfc3339_parses_iam_and_metadata_times() {
+    // The cases of fgs-auth's former `time.rs`, where IAM and metadata expiries were parsed.
+    assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(UNIX_EPOCH));
+    assert_eq!(parse_rfc3339("2024-01-01T12:00:00.000000Z"), Some(at(1_704_110_400)));
+    assert_eq!(
+        parse_rfc3339("2020-01-04T09:05:22.701000Z"),
+        Some(UNIX_EPOCH + Duration::new(1_578_128_722, 701_000_000))
+    );
+    assert_eq!(
+        parse_rfc3339("2000-02-29T12:00:00.5Z"),
+        Some(UNIX_EPOCH + Duration::new(951_825_600, 500_000_000))
+    );
+    assert_eq!(
+        parse_rfc3339("2024-01-01T12:00:00.123456789Z"),
+        Some(UNIX_EPOCH + Duration::new(1_704_110_400, 123_456_789))
+    );
+    assert_eq!(parse_rfc3339("2024-01-01T20:00:00+08:00"), Some(at(1_704_110_400)));
+    assert_eq!(parse_rfc3339("2024-01-01T11:30:00-00:30"), Some(at(1_704_110_400)));
+    assert_eq!(parse_rfc3339("2024-01-01t12:00:00z"), Some(at(1_704_110_400)));
+    assert_eq!(parse_rfc3339("2100-03-01T00:00:00Z"), Some(at(4_107_542_400)));
+}
+
+#[test]
+fn rfc3339_offsets_cross_days_years_and_the_epoch() {
+    assert_eq!(parse_rfc3339("2024-01-01T00:30:00+01:00"), Some(at(1_704_065_400)));
+    assert_eq!(parse_rfc3339("2023-12-31T23:30:00-01:00"), Some(at(1_704_069_000)));
+    assert_eq!(
+        parse_rfc3339("2024-02-29T23:59:59-23:59"),
+        parse_rfc3339("2024-03-01T23:58:59Z")
+    );
+    assert_eq!(parse_rfc3339("1970-01-01T00:00:00+00:01"), Some(at(-60)));
+    assert_eq!(parse_rfc3339("1969-12-31T23:59:59Z"), Some(at(-1)));
+    assert_eq!(parse_rfc3339("0000-01-01T00:00:00Z"), Some(at(-62_167_219_200)));
+    assert_eq!(
+        parse_rfc3339("9999-12-31T23:59:59.999999999Z"),
+        Some(at(253_402_300_799) + Duration::new(0, 999_999_999))
+    );
+    assert_eq!(
+        parse_rfc3339("1969-12-31T23:59:59.25Z"),
+        Some(UNIX_EPOCH - Duration::from_millis(750))
+    );
+}
+
+#[test]
+fn rfc3339_rejects_what_is_not_such_a_time() {
+    for text in [
+        "",
+        "2024-01-01",
+        "2024-01-01T12:00:00",
+        "2024-01-01 12:00:00Z",
+        "2024-01-01T12:00:00.Z",
+        "2024-01-01T12:00:00.1234567890Z",
+        "2024-13-01T12:00:00Z",
+        "2023-02-29T12:00:00Z",
+        "2100-02-29T12:00:00Z",
+        "2024-04-31T12:00:00Z",
+        "2024-01-00T12:00:00Z",
+        "2024-01-01T24:00:00Z",
+        "2024-01-01T12:60:00Z",
+        "2024-01-01T12:00:60Z",
+        "2024-01-01T12:00:00+0800",
+        "2024-01-01T12:00:00+08",
+        "2024-01-01T12:00:00+08:00:00",
+        "2024-01-01T12:00:00+24:00",
+        "2024-01-01T12:00:00+08:60",
+        "2024-01-01T12:00:00+0a:00",
+        "+024-01-01T12:00:00Z",
+        "2024-01-01T12:00:00ZZ",
+        "2024-01-01T12:00:00.５Z",
+        "２024-01-01T12:00:00Z",
+        "2024-01-01T12:00:00Z[UTC]",
+        "2024/01/01T12:00:00Z",
+        "2024-1-01T12:00:00Z",
+        " 2024-01-01T12:00:00Z",
+        "2024-01-01T12:00:00Z ",
+    ] {
+        assert_eq!(parse_rfc3339(text), None, "{text:?}");
+    }
+}
+
+#[test]
+fn rfc3339_formats_utc_with_the_digits_asked_for() {
+    // The emulator's function logs (3 digits) and IAM expiries (6 digits).
+    assert_eq!(format_rfc3339(UNIX_EPOCH, 3), "1970-01-01T00:00:00.000Z");
+    let leap_day = UNIX_EPOCH + Duration::from_millis(1_709_214_330_123);
+    assert_eq!(format_rfc3339(leap_day, 3), "2024-02-29T13:45:30.123Z");
+    assert_eq!(format_rfc3339(leap_day, 6), "2024-02-29T13:45:30.123000Z");
+    assert_eq!(format_rfc3339(leap_day, 0), "2024-02-29T13:45:30Z");
+    assert_eq!(format_rfc3339(at(951_868_800), 3), "2000-03-01T00:00:00.000Z");
+    assert_eq!(format_rfc3339(at(946_684_799), 3), "1999-12-31T23:59:59.000Z");
+    let nanos = UNIX_EPOCH + Duration::new(1_704_110_400, 123_456_789);
+    assert_eq!(format_rfc3339(nanos, 1), "2024-01-01T12:00:00.1Z");
+    assert_eq!(format_rfc3339(nanos, 9), "2024-01-01T12:00:00.123456789Z");
+    assert_eq!(format_rfc3339(nanos, 12), "2024-01-01T12:00:00.123456789Z");
+    assert_eq!(
+        format_rfc3339(UNIX_EPOCH - Duration::from_millis(250), 3),
+        "1969-12-31T23:59:59.750Z"
+    );
+}
+
+#[test]
+fn rfc3339_round_trips_and_agrees_with_sdk_dates() {
+    for seconds in [-62_167_219_200, -1, 0, 951_782_400, 1_704_110_400, 253_402_300_799] {
+        for nanos in [0, 1, 500_000_000, 999_999_999] {
+            let time = at(seconds) + Duration::new(0, nanos);
+            assert_eq!(parse_rfc3339(&format_rfc3339(time, 9)), Some(time), "{seconds} {nanos}");
+            let whole = parse_rfc3339(&format_rfc3339(time, 0)).unwrap();
+            assert_eq!(format_sdk_date(whole), format_sdk_date(time));
+            assert_eq!(parse_sdk_date(&format_sdk_date(time)).unwrap(), whole);
+        }
     }
 }
 
