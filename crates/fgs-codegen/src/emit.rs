@@ -462,7 +462,6 @@ impl Emitter<'_> {
         let id = &op.id;
         let path_template = &op.path;
         let request_types = &op.request_content_types;
-        let body_required = op.body_required;
         let max_body = match op.max_body_bytes {
             Some(n) => {
                 let n = Literal::u64_unsuffixed(n);
@@ -471,13 +470,7 @@ impl Emitter<'_> {
             None => quote!(None),
         };
         let success_status = Literal::u16_unsuffixed(op.success.status);
-        let response_types = &op.success.content_types;
-        let error_statuses = op.error_statuses.iter().map(|s| Literal::u16_unsuffixed(*s));
         let success_headers = type_ident(&op.success.headers);
-        let output = match &op.success.json_body {
-            Some(ty) => rust_type(ty),
-            None => quote!(()),
-        };
         let (error_headers, error_body) = match &op.error {
             Some(e) => {
                 let headers = type_ident(&e.headers);
@@ -502,15 +495,11 @@ impl Emitter<'_> {
                     method: http::Method::#method,
                     path_template: #path_template,
                     request_content_types: &[#(#request_types),*],
-                    body_required: #body_required,
                     max_body_bytes: #max_body,
                     success_status: #success_status,
-                    response_content_types: &[#(#response_types),*],
-                    error_statuses: &[#(#error_statuses),*],
                 };
                 type Request = #request;
                 type ResponseHeaders = #success_headers;
-                type Output = #output;
                 type ErrorHeaders = #error_headers;
                 type ErrorBody = #error_body;
             }

@@ -179,16 +179,12 @@ pub struct Operation {
     pub headers: Vec<Header>,
     /// Media types the request body may have; empty when there is no body.
     pub request_content_types: Vec<String>,
-    /// Whether the request body is required.
-    pub body_required: bool,
     /// `x-max-body-bytes`.
     pub max_body_bytes: Option<u64>,
     /// The one success response.
     pub success: Response,
     /// The error response shared by every error status.
     pub error: Option<Response>,
-    /// Statuses that return `error`.
-    pub error_statuses: Vec<u16>,
 }
 
 /// A response: status, header set and body.
@@ -198,8 +194,6 @@ pub struct Response {
     pub status: u16,
     /// Name of its header set.
     pub headers: String,
-    /// Media types the body may have.
-    pub content_types: Vec<String>,
     /// The type of the `application/json` body, if any.
     pub json_body: Option<TypeRef>,
 }

@@ -600,7 +600,7 @@ impl<'a> Parser<'a> {
         }
         path_params.sort_by_key(|p| template_params.iter().position(|t| t == &p.name));
 
-        let (request_content_types, body_required, max_body_bytes) = match node.get("requestBody")? {
+        let (request_content_types, max_body_bytes) = match node.get("requestBody")? {
             Some(body) => {
                 let body = self.resolve(body)?;
                 let content = body.require("content")?;
@@ -609,15 +609,14 @@ impl<'a> Parser<'a> {
                     return Err(content.error("a request body needs at least one media type"));
                 }
                 let max = body.get("x-max-body-bytes")?.map(|n| n.u64()).transpose()?;
-                (types, body.opt_bool("required")?.unwrap_or(false), max)
+                (types, max)
             }
-            None => (Vec::new(), false, None),
+            None => (Vec::new(), None),
         };
 
         let responses = node.require("responses")?;
         let mut success = None;
         let mut error: Option<Response> = None;
-        let mut error_statuses = Vec::new();
         for (status_text, response) in responses.entries()? {
             let status: u16 = status_text
                 .parse()
@@ -655,7 +654,6 @@ impl<'a> Parser<'a> {
                         )));
                     }
                 }
-                error_statuses.push(status);
             } else {
                 return Err(response.error("1xx and 3xx responses are not supported"));
             }
@@ -672,11 +670,9 @@ impl<'a> Parser<'a> {
             path_params,
             headers,
             request_content_types,
-            body_required,
             max_body_bytes,
             success,
             error,
-            error_statuses,
         })
     }
 
@@ -730,11 +726,9 @@ impl<'a> Parser<'a> {
             Some(_) => {}
             None => self.header_sets.push(set),
         }
-        let mut content_types = Vec::new();
         let mut json_body = None;
         if let Some(content) = node.get("content")? {
             for (media, media_node) in content.entries()? {
-                content_types.push(media.to_owned());
                 if media == "application/json" {
                     json_body = Some(self.type_ref(&media_node.require("schema")?)?);
                 }
@@ -743,7 +737,6 @@ impl<'a> Parser<'a> {
         Ok(Response {
             status,
             headers: set_name,
-            content_types,
             json_body,
         })
     }

@@ -24,16 +24,10 @@ pub struct OperationInfo {
     pub path_template: &'static str,
     /// Media types the request body may have.
     pub request_content_types: &'static [&'static str],
-    /// Whether the request must have a body.
-    pub body_required: bool,
     /// The largest request body the service accepts, in bytes.
     pub max_body_bytes: Option<u64>,
     /// The status of a successful response.
     pub success_status: u16,
-    /// Media types a successful response body may have.
-    pub response_content_types: &'static [&'static str],
-    /// Statuses documented to return the error body.
-    pub error_statuses: &'static [u16],
 }
 
 /// One operation: its metadata and the types of its request and responses.
@@ -44,8 +38,6 @@ pub trait Operation {
     type Request: RequestParts + Send + Sync;
     /// Typed headers of the successful response.
     type ResponseHeaders: FromHeaderMap + Send;
-    /// JSON body of the successful response (`()` when it has none).
-    type Output: DeserializeOwned + Send;
     /// Typed headers of an error response.
     type ErrorHeaders: FromHeaderMap + Send;
     /// JSON body of an error response.

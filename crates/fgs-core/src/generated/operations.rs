@@ -170,15 +170,11 @@ impl Operation for InvokeFunction {
         method: http::Method::POST,
         path_template: "/v2/{project_id}/fgs/functions/{function_urn}/invocations",
         request_content_types: &["application/json"],
-        body_required: true,
         max_body_bytes: Some(6291456),
         success_status: 200,
-        response_content_types: &["application/json", "text/plain"],
-        error_statuses: &[400, 401, 403, 404, 413, 429, 500, 502, 503, 504],
     };
     type Request = InvokeFunctionRequest;
     type ResponseHeaders = InvokeFunctionResponseHeaders;
-    type Output = super::types::InvokeResult;
     type ErrorHeaders = ErrorHeaders;
     type ErrorBody = super::types::ErrorResponse;
 }
@@ -255,15 +251,11 @@ impl Operation for AsyncInvokeFunction {
         method: http::Method::POST,
         path_template: "/v2/{project_id}/fgs/functions/{function_urn}/invocations-async",
         request_content_types: &["application/json"],
-        body_required: true,
         max_body_bytes: Some(262144),
         success_status: 202,
-        response_content_types: &["application/json"],
-        error_statuses: &[400, 401, 403, 404, 413, 429, 500, 502, 503, 504],
     };
     type Request = AsyncInvokeFunctionRequest;
     type ResponseHeaders = AsyncInvokeFunctionResponseHeaders;
-    type Output = super::types::AsyncInvokeResult;
     type ErrorHeaders = ErrorHeaders;
     type ErrorBody = super::types::ErrorResponse;
 }
