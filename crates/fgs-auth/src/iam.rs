@@ -12,6 +12,7 @@ use fgs_core::ErrorCode;
 use fgs_core::ServiceError;
 use fgs_core::auth::{Auth, AuthContext, AuthError, Secret};
 use fgs_core::transport::{SendOptions, Transport, TransportErrorKind};
+use fgs_signing::date::parse_rfc3339;
 use http::{HeaderValue, Method, Uri};
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
@@ -19,7 +20,6 @@ use tokio::sync::OwnedMutexGuard;
 
 use crate::clock::{Clock, SystemClock};
 use crate::renew::{FetchFuture, Policy, Renewer};
-use crate::time::parse_iso_utc;
 
 /// How long before expiry a token is renewed (tokens live 24 h).
 pub const DEFAULT_REFRESH_WINDOW: Duration = Duration::from_secs(10 * 60);
@@ -435,28 +435,43 @@ impl IamTokenAuth {
         true
     }
 
+    /// One token from IAM: build the request, send it, read the answer.
     async fn fetch(&self) -> Result<(HeaderValue, SystemTime), AuthError> {
-        let inner = &self.inner;
-        let (body, caller_token) = match &inner.source {
-            Source::Fixed { token, expires_at } => {
-                let header = self.fixed_token(token, *expires_at)?;
-                let far = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::from(u32::MAX));
-                return Ok((header, expires_at.unwrap_or(far)));
-            }
+        if let Source::Fixed { token, expires_at } = &self.inner.source {
+            let header = self.fixed_token(token, *expires_at)?;
+            let far = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::from(u32::MAX));
+            return Ok((header, expires_at.unwrap_or(far)));
+        }
+        let (body, caller_token) = self.token_request_body().await?;
+        let (Some(endpoint), Some(transport)) = (&self.inner.endpoint, &self.inner.transport) else {
+            return Err(AuthError::invalid("this IAM token source has no endpoint"));
+        };
+        let request = token_request(endpoint, &body, caller_token)?;
+        let response = send_token_request(transport.as_ref(), request).await?;
+        read_token_response(&response)
+    }
+
+    /// The JSON body of `POST /v3/auth/tokens` for this source, and for `assume_role` the
+    /// caller's token that authorises it.
+    async fn token_request_body(&self) -> Result<(Value, Option<HeaderValue>), AuthError> {
+        match &self.inner.source {
+            Source::Fixed { .. } => Err(AuthError::invalid(
+                "the IAM token was issued elsewhere, so it is not requested from IAM",
+            )),
             Source::Password {
                 domain,
                 user,
                 password,
                 scope,
-            } => (
-                json!({ "auth": {
+            } => {
+                let body = json!({ "auth": {
                     "identity": { "methods": ["password"], "password": { "user": {
                         "name": user, "password": password.expose(), "domain": { "name": domain }
                     } } },
                     "scope": scope.json(),
-                } }),
-                None,
-            ),
+                } });
+                Ok((body, None))
+            }
             Source::AssumeRole {
                 caller,
                 domain,
@@ -472,67 +487,86 @@ impl IamTokenAuth {
                     "identity": { "methods": ["assume_role"], "assume_role": role },
                     "scope": scope.json(),
                 } });
-                (body, Some(caller.boxed_token().await?))
+                Ok((body, Some(caller.boxed_token().await?)))
             }
-        };
-        let (Some(endpoint), Some(transport)) = (&inner.endpoint, &inner.transport) else {
-            return Err(AuthError::invalid("this IAM token source has no endpoint"));
-        };
-        let uri = join(endpoint, "/v3/auth/tokens?nocatalog=true")?;
-        let mut request = http::Request::new(Bytes::from(body.to_string()));
-        *request.method_mut() = Method::POST;
-        *request.uri_mut() = uri;
-        request.headers_mut().insert(
-            http::header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json;charset=utf8"),
-        );
-        if let Some(caller_token) = caller_token {
-            request.headers_mut().insert("x-auth-token", caller_token);
         }
-        let options = SendOptions::new()
-            .timeout(IAM_TIMEOUT)
-            .max_response_bytes(IAM_MAX_RESPONSE_BYTES);
-        let response = transport.send(request, &options).await.map_err(|e| match e.kind() {
-            TransportErrorKind::ResponseTooLarge => AuthError::provider(format!(
-                "IAM's answer to the token request is larger than the {IAM_MAX_RESPONSE_BYTES} bytes read for it"
-            ))
-            .with_source(e),
-            TransportErrorKind::Timeout => AuthError::provider(format!(
-                "IAM did not answer the token request within {} s",
-                IAM_TIMEOUT.as_secs()
-            ))
-            .with_source(e),
-            TransportErrorKind::Connect => AuthError::provider("could not reach IAM for a token").with_source(e),
-            _ => AuthError::provider("the token request to IAM failed").with_source(e),
-        })?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(AuthError::provider(format!(
-                "IAM refused the token request with HTTP {}: {}",
-                status.as_u16(),
-                iam_message(response.body())
-            )));
-        }
-        let mut header = response
-            .headers()
-            .get("x-subject-token")
-            .filter(|value| !value.as_bytes().iter().all(u8::is_ascii_whitespace))
-            .cloned()
-            .ok_or_else(|| {
-                AuthError::provider(format!(
-                    "IAM answered HTTP {} without an X-Subject-Token header (the token)",
-                    status.as_u16()
-                ))
-            })?;
-        header.set_sensitive(true);
-        let parsed: Value = serde_json::from_slice(response.body())
-            .map_err(|e| AuthError::provider("IAM's token response is not JSON").with_source(e))?;
-        let expires_at = parsed["token"]["expires_at"]
-            .as_str()
-            .and_then(parse_iso_utc)
-            .ok_or_else(|| AuthError::provider("IAM's token response has no readable token.expires_at"))?;
-        Ok((header, expires_at))
     }
+}
+
+/// `POST {endpoint}/v3/auth/tokens?nocatalog=true` with `body`, carrying `caller_token` as
+/// `X-Auth-Token` when there is one.
+fn token_request(
+    endpoint: &Uri,
+    body: &Value,
+    caller_token: Option<HeaderValue>,
+) -> Result<http::Request<Bytes>, AuthError> {
+    let mut request = http::Request::new(Bytes::from(body.to_string()));
+    *request.method_mut() = Method::POST;
+    *request.uri_mut() = join(endpoint, "/v3/auth/tokens?nocatalog=true")?;
+    request.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json;charset=utf8"),
+    );
+    if let Some(caller_token) = caller_token {
+        request.headers_mut().insert("x-auth-token", caller_token);
+    }
+    Ok(request)
+}
+
+/// Sends the token request within [`IAM_TIMEOUT`], reading at most
+/// [`IAM_MAX_RESPONSE_BYTES`] of the answer; a failure says which limit or step failed.
+async fn send_token_request(
+    transport: &dyn Transport,
+    request: http::Request<Bytes>,
+) -> Result<http::Response<Bytes>, AuthError> {
+    let options = SendOptions::new()
+        .timeout(IAM_TIMEOUT)
+        .max_response_bytes(IAM_MAX_RESPONSE_BYTES);
+    transport.send(request, &options).await.map_err(|e| match e.kind() {
+        TransportErrorKind::ResponseTooLarge => AuthError::provider(format!(
+            "IAM's answer to the token request is larger than the {IAM_MAX_RESPONSE_BYTES} bytes read for it"
+        ))
+        .with_source(e),
+        TransportErrorKind::Timeout => AuthError::provider(format!(
+            "IAM did not answer the token request within {} s",
+            IAM_TIMEOUT.as_secs()
+        ))
+        .with_source(e),
+        TransportErrorKind::Connect => AuthError::provider("could not reach IAM for a token").with_source(e),
+        _ => AuthError::provider("the token request to IAM failed").with_source(e),
+    })
+}
+
+/// The token (`X-Subject-Token`, marked sensitive) and its expiry (`token.expires_at`) from
+/// IAM's answer, or what is wrong with the answer.
+fn read_token_response(response: &http::Response<Bytes>) -> Result<(HeaderValue, SystemTime), AuthError> {
+    let status = response.status();
+    if !status.is_success() {
+        return Err(AuthError::provider(format!(
+            "IAM refused the token request with HTTP {}: {}",
+            status.as_u16(),
+            iam_message(response.body())
+        )));
+    }
+    let mut header = response
+        .headers()
+        .get("x-subject-token")
+        .filter(|value| !value.as_bytes().iter().all(u8::is_ascii_whitespace))
+        .cloned()
+        .ok_or_else(|| {
+            AuthError::provider(format!(
+                "IAM answered HTTP {} without an X-Subject-Token header (the token)",
+                status.as_u16()
+            ))
+        })?;
+    header.set_sensitive(true);
+    let parsed: Value = serde_json::from_slice(response.body())
+        .map_err(|e| AuthError::provider("IAM's token response is not JSON").with_source(e))?;
+    let expires_at = parsed["token"]["expires_at"]
+        .as_str()
+        .and_then(|text| parse_rfc3339(text.trim()))
+        .ok_or_else(|| AuthError::provider("IAM's token response has no readable token.expires_at"))?;
+    Ok((header, expires_at))
 }
 
 fn join(endpoint: &Uri, path_and_query: &str) -> Result<Uri, AuthError> {

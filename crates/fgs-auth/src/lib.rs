@@ -25,7 +25,6 @@ mod clock;
 mod credentials;
 mod iam;
 mod renew;
-mod time;
 
 pub use aksk::AkSkAuth;
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -4,12 +4,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::time::parse_iso_utc;
-
 use async_trait::async_trait;
 use bytes::Bytes;
 use fgs_core::auth::{AuthError, Secret};
 use fgs_core::transport::{SendOptions, Transport, TransportErrorKind};
+use fgs_signing::date::parse_rfc3339;
 use http::{HeaderValue, Method, StatusCode, Uri};
 use serde_json::Value;
 use tokio::sync::OwnedMutexGuard;
@@ -449,7 +448,7 @@ fn parse_credential(body: &[u8]) -> Result<(Credentials, SystemTime), String> {
     let (Some(access), Some(secret), Some(token), Some(expires)) = (access, secret, token, expires) else {
         return Err(format!("has no {}", missing.join(", ")));
     };
-    let expires_at = parse_iso_utc(expires)
+    let expires_at = parse_rfc3339(expires.trim())
         .ok_or_else(|| format!("has an expires_at {expires:?} that is not a time like 2024-01-01T12:00:00.000000Z"))?;
     Ok((
         Credentials::temporary(access, Secret::new(secret), Secret::new(token), Some(expires_at)),
@@ -496,8 +495,10 @@ mod tests {
             r#"{"credentials":{"accessKeyId":"A","secretAccessKey":"S","securityToken":"T","expiration":"2024-01-01T12:00:00Z"}}"#,
             r#"{"access_key_id":"A","secret_access_key":"S","security_token":"T","expires_at":"2024-01-01T12:00:00Z"}"#,
             r#"{"credential":{"access":"","accessKeyId":"A","secret":"S","securitytoken":"T","expires_at":"2024-01-01T12:00:00Z"}}"#,
+            r#"{"credential":{"access":"A","secret":"S","securitytoken":"T","expires_at":" 2024-01-01T20:00:00+08:00 "}}"#,
         ] {
-            let (credentials, _) = parse(json).unwrap();
+            let (credentials, expires_at) = parse(json).unwrap();
+            assert_eq!(expires_at, at(1_704_110_400), "{json}");
             assert_eq!(credentials.access_key(), "A", "{json}");
             assert_eq!(credentials.secret_key().expose(), "S");
             assert_eq!(credentials.security_token().map(Secret::expose), Some("T"));

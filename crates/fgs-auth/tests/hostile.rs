@@ -241,6 +241,22 @@ async fn iam_expires_at_in_the_past() {
 }
 
 #[tokio::test]
+async fn iam_expires_at_before_1970_is_in_the_past() {
+    let body = r#"{"token":{"expires_at":"1969-12-31T23:59:59Z"}}"#;
+    let server = serve(move |_| response("201 Created", &["X-Subject-Token: MIIsecret"], body)).await;
+    let err = provider_error(iam(&server.url).token()).await;
+    assert!(err.to_string().contains("had already expired"), "{err}");
+}
+
+#[tokio::test]
+async fn iam_expires_at_with_an_offset_and_spaces() {
+    let body = r#"{"token":{"expires_at":" 2999-01-01T08:00:00.5+08:00 "}}"#;
+    let server = serve(move |_| response("201 Created", &["X-Subject-Token: MIIsecret"], body)).await;
+    let token = iam(&server.url).token().await.unwrap();
+    assert_eq!(token.as_bytes(), b"MIIsecret");
+}
+
+#[tokio::test]
 async fn iam_without_expires_at() {
     let server = serve(|_| response("201 Created", &["X-Subject-Token: MIIsecret"], r#"{"token":{}}"#)).await;
     let err = provider_error(iam(&server.url).token()).await;

@@ -1,6 +1,7 @@
-//! Time helpers: overflow-free time arithmetic and UTC timestamps.
+//! Time helpers: overflow-free time arithmetic, and the UTC timestamps of function logs and IAM
+//! answers (written by `fgs_signing::date`, the workspace's one calendar).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 /// The longest duration any setting takes: longer ones are clamped to it, so that adding
 /// it to a clock reading cannot overflow. About 100 years, so it still reads as a date.
@@ -28,44 +29,18 @@ pub(crate) fn instant_after(now: std::time::Instant, duration: Duration) -> std:
 
 /// Formats `time` as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC), as function logs do.
 pub(crate) fn format_utc(time: SystemTime) -> String {
-    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    format!("{}.{:03}Z", format_seconds(since.as_secs()), since.subsec_millis())
+    fgs_signing::date::format_rfc3339(time, 3)
 }
 
 /// Formats `time` as `YYYY-MM-DDTHH:MM:SS.ffffffZ` (UTC), as IAM's `expires_at` is.
 pub(crate) fn format_utc_micros(time: SystemTime) -> String {
-    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    format!("{}.{:06}Z", format_seconds(since.as_secs()), since.subsec_micros())
-}
-
-fn format_seconds(secs: u64) -> String {
-    let (year, month, day) = civil_from_days(secs / 86_400);
-    let rem = secs % 86_400;
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
-}
-
-/// Converts days since 1970-01-01 into a (year, month, day) civil date
-/// (Howard Hinnant's `civil_from_days`, restricted to dates after the epoch).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097; // [0, 146096]
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // [0, 399]
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // [0, 365]
-    let mp = (5 * doy + 2) / 153; // [0, 11], March-based
-    let day = doy - (153 * mp + 2) / 5 + 1; // [1, 31]
-    let month = if mp < 10 { mp + 3 } else { mp - 9 }; // [1, 12]
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
+    fgs_signing::date::format_rfc3339(time, 6)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::UNIX_EPOCH;
+
     use super::*;
 
     #[test]
@@ -80,6 +55,10 @@ mod tests {
         // 1999-12-31T23:59:59Z
         let t = UNIX_EPOCH + Duration::from_secs(946_684_799);
         assert_eq!(format_utc(t), "1999-12-31T23:59:59.000Z");
+        assert_eq!(
+            format_utc_micros(t + Duration::from_micros(5)),
+            "1999-12-31T23:59:59.000005Z"
+        );
     }
 
     #[test]
