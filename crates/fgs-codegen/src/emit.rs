@@ -184,6 +184,8 @@ impl Emitter<'_> {
                 let json = &f.json_name;
                 quote!(#[serde(rename = #json)])
             });
+            let aliases = f.aliases.iter().map(|alias| quote!(#[serde(alias = #alias)]));
+            let rename = quote!(#rename #(#aliases)*);
             if f.required {
                 quote!(#docs #rename pub #ident: #inner,)
             } else {
@@ -221,6 +223,16 @@ impl Emitter<'_> {
             .additional_properties
             .then(|| quote!(additional: serde_json::Map::new(),));
         let new_doc = format!(" `{}` with the required fields set and the others empty.", def.name);
+        // Every JSON name a field is read under, for readers of partial documents.
+        let name_lists = def.fields.iter().filter(|f| !f.aliases.is_empty()).map(|f| {
+            let constant = format_ident!("{}_NAMES", names::screaming(&f.rust_name));
+            let all = std::iter::once(&f.json_name).chain(&f.aliases);
+            let doc = format!(
+                " The JSON names `{}` is read under: its own, then its aliases.",
+                f.rust_name
+            );
+            quote!(#[doc = #doc] pub const #constant: &'static [&'static str] = &[#(#all),*];)
+        });
         quote! {
             #docs
             #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -231,6 +243,8 @@ impl Emitter<'_> {
             }
 
             impl #name {
+                #(#name_lists)*
+
                 #[doc = #new_doc]
                 #[allow(clippy::new_without_default)]
                 pub fn new(#(#params),*) -> Self {
@@ -469,6 +483,13 @@ impl Emitter<'_> {
             }
             None => quote!(None),
         };
+        let max_run = match op.max_run_seconds {
+            Some(n) => {
+                let n = Literal::u64_unsuffixed(n);
+                quote!(Some(#n))
+            }
+            None => quote!(None),
+        };
         let success_status = Literal::u16_unsuffixed(op.success.status);
         let success_headers = type_ident(&op.success.headers);
         let (error_headers, error_body) = match &op.error {
@@ -489,6 +510,12 @@ impl Emitter<'_> {
             #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
             pub struct #marker;
 
+            impl #marker {
+                /// The longest the service runs one call, in seconds (`x-max-run-seconds`), as a
+                /// constant usable in `const` items (the same as `INFO.max_run_seconds`).
+                pub const MAX_RUN_SECONDS: Option<u64> = #max_run;
+            }
+
             impl Operation for #marker {
                 const INFO: OperationInfo = OperationInfo {
                     id: #id,
@@ -496,6 +523,7 @@ impl Emitter<'_> {
                     path_template: #path_template,
                     request_content_types: &[#(#request_types),*],
                     max_body_bytes: #max_body,
+                    max_run_seconds: Self::MAX_RUN_SECONDS,
                     success_status: #success_status,
                 };
                 type Request = #request;

@@ -68,6 +68,8 @@ pub struct Field {
     pub ty: TypeRef,
     /// Whether the property is required.
     pub required: bool,
+    /// Other JSON names accepted when reading (`x-aliases`).
+    pub aliases: Vec<String>,
     /// Description.
     pub doc: Option<String>,
 }
@@ -181,6 +183,8 @@ pub struct Operation {
     pub request_content_types: Vec<String>,
     /// `x-max-body-bytes`.
     pub max_body_bytes: Option<u64>,
+    /// `x-max-run-seconds`: the longest the service runs one call.
+    pub max_run_seconds: Option<u64>,
     /// The one success response.
     pub success: Response,
     /// The error response shared by every error status.

@@ -416,11 +416,20 @@ impl<'a> Parser<'a> {
                 if !seen.insert(rust_name.clone()) {
                     return Err(prop.error(format!("two properties map to the Rust field `{rust_name}`")));
                 }
+                let aliases = match prop.get("x-aliases")? {
+                    Some(list) => list
+                        .items()?
+                        .iter()
+                        .map(|n| n.str().map(str::to_owned))
+                        .collect::<Result<Vec<_>>>()?,
+                    None => Vec::new(),
+                };
                 fields.push(Field {
                     rust_name,
                     json_name: json_name.to_owned(),
                     ty: self.type_ref(&prop)?,
                     required: required.contains(json_name),
+                    aliases,
                     doc: prop.opt_str("description")?.map(str::to_owned),
                 });
             }
@@ -494,6 +503,7 @@ impl<'a> Parser<'a> {
             "operationId",
             "summary",
             "description",
+            "x-max-run-seconds",
             "parameters",
             "requestBody",
             "responses",
@@ -671,6 +681,7 @@ impl<'a> Parser<'a> {
             headers,
             request_content_types,
             max_body_bytes,
+            max_run_seconds: node.get("x-max-run-seconds")?.map(|n| n.u64()).transpose()?,
             success,
             error,
         })

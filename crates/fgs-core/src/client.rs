@@ -9,7 +9,7 @@ use http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 
 use crate::auth::{Auth, AuthContext};
 use crate::error::{DecodeError, Error, InvalidInput};
-use crate::generated::operations::{AKSK_SIGNATURE_HEADER, ErrorHeaders, IAM_TOKEN_HEADER};
+use crate::generated::operations::{AKSK_SIGNATURE_HEADER, ErrorHeaders, IAM_TOKEN_HEADER, InvokeFunction};
 use crate::generated::types::ErrorResponse;
 use crate::hooks::{Hook, HookContext};
 use crate::protocol::{FromHeaderMap, HeaderDecodeError, Operation, OperationInfo, RequestParts};
@@ -18,10 +18,19 @@ use crate::service_error;
 use crate::transport::{Delivery, ResponseTooLarge, SendOptions, Transport, TransportError};
 
 /// Default deadline of a whole call (authentication, every attempt, every wait between
-/// attempts). FunctionGraph runs a synchronous invocation for up to 900 s, so the default
-/// waits that long plus a margin; set a lower [`ClientBuilder::timeout`] (your function's
-/// timeout plus a few seconds) when you can.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(910);
+/// attempts): the longest synchronous run the service allows (`x-max-run-seconds` in the
+/// spec, 900 s) plus a margin of [`DEADLINE_MARGIN`]. Set a lower
+/// [`ClientBuilder::timeout`] (your function's timeout plus a few seconds) when you can.
+pub const DEFAULT_TIMEOUT: Duration = {
+    let run = match InvokeFunction::MAX_RUN_SECONDS {
+        Some(seconds) => seconds,
+        None => 900,
+    };
+    Duration::from_secs(run.saturating_add(DEADLINE_MARGIN.as_secs()))
+};
+
+/// What [`DEFAULT_TIMEOUT`] adds to the longest run: the exchange around it.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(10);
 
 /// Default cap on a response body: the largest legal result (6 MB) with every byte
 /// escaped in the v1 JSON envelope, with room to spare.

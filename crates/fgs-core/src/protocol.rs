@@ -26,6 +26,8 @@ pub struct OperationInfo {
     pub request_content_types: &'static [&'static str],
     /// The largest request body the service accepts, in bytes.
     pub max_body_bytes: Option<u64>,
+    /// The longest the service runs one call, in seconds.
+    pub max_run_seconds: Option<u64>,
     /// The status of a successful response.
     pub success_status: u16,
 }

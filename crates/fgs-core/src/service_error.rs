@@ -149,9 +149,10 @@ impl fmt::Display for ServiceError {
 
 impl std::error::Error for ServiceError {}
 
-/// Reads an error response. The documented body is `{error_code, error_msg[, request_id]}`;
-/// like the official SDKs, `errorCode`/`errorMsg` and `code`/`message` are accepted too, and
-/// a body that is not JSON at all (a proxy's HTML page) still gives a readable error.
+/// Reads an error response. The documented body is `{error_code, error_msg[, request_id]}`,
+/// each field also under the aliases the spec lists (`x-aliases`); a body with only some
+/// of them still gives what it has, and a body that is not JSON at all (a proxy's HTML
+/// page) still gives a readable error.
 pub(crate) fn read(operation: &'static str, status: StatusCode, headers: HeaderMap, body: &Bytes) -> ServiceError {
     let typed_headers = ErrorHeaders::from_header_map(&headers, &mut Vec::new()).ok();
     let header_request_id = typed_headers.and_then(|h| h.request_id.or(h.cff_request_id));
@@ -163,8 +164,8 @@ pub(crate) fn read(operation: &'static str, status: StatusCode, headers: HeaderM
                     keys.iter()
                         .find_map(|k| value.get(*k).and_then(|v| v.as_str()).map(str::to_owned))
                 };
-                let code = text(&["error_code", "errorCode", "code"]);
-                let message = text(&["error_msg", "errorMsg", "message"])
+                let code = text(ErrorResponse::ERROR_CODE_NAMES);
+                let message = text(ErrorResponse::ERROR_MSG_NAMES)
                     .unwrap_or_else(|| format!("error body without a message ({} bytes)", body.len()));
                 (code, message, text(&["request_id"]))
             }

@@ -164,6 +164,11 @@ impl FromHeaderMap for AsyncInvokeFunctionResponseHeaders {
 /// The function runs once per request; a synchronous invocation is not idempotent. The service caps a synchronous run at 900 s.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct InvokeFunction;
+impl InvokeFunction {
+    /// The longest the service runs one call, in seconds (`x-max-run-seconds`), as a
+    /// constant usable in `const` items (the same as `INFO.max_run_seconds`).
+    pub const MAX_RUN_SECONDS: Option<u64> = Some(900);
+}
 impl Operation for InvokeFunction {
     const INFO: OperationInfo = OperationInfo {
         id: "invokeFunction",
@@ -171,6 +176,7 @@ impl Operation for InvokeFunction {
         path_template: "/v2/{project_id}/fgs/functions/{function_urn}/invocations",
         request_content_types: &["application/json"],
         max_body_bytes: Some(6291456),
+        max_run_seconds: Self::MAX_RUN_SECONDS,
         success_status: 200,
     };
     type Request = InvokeFunctionRequest;
@@ -245,6 +251,11 @@ impl RequestParts for InvokeFunctionRequest {
 /// `POST /v2/{project_id}/fgs/functions/{function_urn}/invocations-async` (`asyncInvokeFunction`): Queues a function run and returns at once with its request id.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct AsyncInvokeFunction;
+impl AsyncInvokeFunction {
+    /// The longest the service runs one call, in seconds (`x-max-run-seconds`), as a
+    /// constant usable in `const` items (the same as `INFO.max_run_seconds`).
+    pub const MAX_RUN_SECONDS: Option<u64> = None;
+}
 impl Operation for AsyncInvokeFunction {
     const INFO: OperationInfo = OperationInfo {
         id: "asyncInvokeFunction",
@@ -252,6 +263,7 @@ impl Operation for AsyncInvokeFunction {
         path_template: "/v2/{project_id}/fgs/functions/{function_urn}/invocations-async",
         request_content_types: &["application/json"],
         max_body_bytes: Some(262144),
+        max_run_seconds: Self::MAX_RUN_SECONDS,
         success_status: 202,
     };
     type Request = AsyncInvokeFunctionRequest;

@@ -263,15 +263,31 @@ impl AsyncInvokeResult {
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct ErrorResponse {
-    /// Error code, for example `FSS.1051` or `APIGW.0301`.
+    /// Error code, for example `FSS.1051` or `APIGW.0301`. Some gateways and the official SDKs' readers also use `errorCode` or `code`.
+    #[serde(alias = "errorCode")]
+    #[serde(alias = "code")]
     pub error_code: String,
-    /// Human-readable message.
+    /// Human-readable message; also seen as `errorMsg` or `message`.
+    #[serde(alias = "errorMsg")]
+    #[serde(alias = "message")]
     pub error_msg: String,
     /// Request id; sent by the API gateway only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
 }
 impl ErrorResponse {
+    /// The JSON names `error_code` is read under: its own, then its aliases.
+    pub const ERROR_CODE_NAMES: &'static [&'static str] = &[
+        "error_code",
+        "errorCode",
+        "code",
+    ];
+    /// The JSON names `error_msg` is read under: its own, then its aliases.
+    pub const ERROR_MSG_NAMES: &'static [&'static str] = &[
+        "error_msg",
+        "errorMsg",
+        "message",
+    ];
     /// `ErrorResponse` with the required fields set and the others empty.
     #[allow(clippy::new_without_default)]
     pub fn new(error_code: String, error_msg: String) -> Self {
