@@ -383,7 +383,7 @@ impl InvokeOutput {
     /// `X-Cff-Invoke-Summary` as sent (invalid UTF-8 replaced), whether or not it parsed.
     pub fn summary_raw(&self) -> Option<std::borrow::Cow<'_, str>> {
         self.headers
-            .get("x-cff-invoke-summary")
+            .get(crate::generated::operations::headers::X_CFF_INVOKE_SUMMARY)
             .map(|value| String::from_utf8_lossy(value.as_bytes()))
     }
 

@@ -12,9 +12,9 @@ use async_trait::async_trait;
 use bytes::Bytes;
 
 #[cfg(feature = "reqwest")]
-mod reqwest_transport;
+mod reqwest;
 #[cfg(feature = "reqwest")]
-pub use reqwest_transport::ReqwestTransport;
+pub use self::reqwest::ReqwestTransport;
 
 /// Sends HTTP requests.
 ///
