@@ -57,7 +57,9 @@ pub use bytes;
 pub use fgs_urn::{FunctionUrn, Qualifier, UrnError, UrnErrorKind, UrnPart};
 pub use http;
 
-pub use client::{Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT};
+pub use client::{
+    Client, ClientBuilder, DEADLINE_MARGIN, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT,
+};
 pub use error::{DecodeError, Error, Execution, FunctionFailed, FunctionStatusError, InvalidInput, ServiceError};
 pub use generated::error_codes::ErrorCode;
 pub use generated::types::{FunctionError, InstanceMemory, InvokeSummary, LogType, ResponseVersion};
