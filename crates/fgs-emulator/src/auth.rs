@@ -4,16 +4,17 @@
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use fgs_core::generated::operations::{AKSK_SIGNATURE_HEADER, IAM_TOKEN_HEADER};
 use http::header::CONTENT_TYPE;
-use http::{HeaderMap, HeaderName, Method, StatusCode, Uri};
+use http::{HeaderMap, Method, StatusCode, Uri};
 use serde_json::{Value, json};
 
 use crate::codes::{self, SentError};
 use crate::fault::full;
-use crate::handle::{Reply, json_bytes, response};
-use crate::server::Shared;
-use crate::time;
-use crate::util::{self, SecretKey};
+use crate::headers::{X_METADATA_TOKEN, X_METADATA_TOKEN_TTL_SECONDS, X_SUBJECT_TOKEN};
+use crate::reply::{APPLICATION_JSON, Reply, json_bytes, response};
+use crate::state::{SecretKey, Shared, secret_eq};
+use crate::{ids, time};
 
 /// Why the gateway refuses a request: an `APIGW.*` error and message.
 pub(crate) struct Rejection {
@@ -46,7 +47,7 @@ pub(crate) fn authenticate(
     if !shared.config.auth_required {
         return Ok(());
     }
-    if let Some(token) = headers.get("x-auth-token") {
+    if let Some(token) = headers.get(IAM_TOKEN_HEADER) {
         let token = token.to_str().map_err(|_| incorrect("decrypt token fail"))?;
         return match token_expiry(shared, token) {
             None => Err(incorrect("decrypt token fail")),
@@ -57,8 +58,10 @@ pub(crate) fn authenticate(
             Some(_) => Ok(()),
         };
     }
-    let Some(authorization) = headers.get(http::header::AUTHORIZATION) else {
-        return Err(incorrect("neither x-auth-token nor an AK/SK signature was sent"));
+    let Some(authorization) = headers.get(AKSK_SIGNATURE_HEADER) else {
+        return Err(incorrect(format_args!(
+            "neither {IAM_TOKEN_HEADER} nor an AK/SK signature was sent"
+        )));
     };
     let authorization = authorization
         .to_str()
@@ -74,7 +77,7 @@ pub(crate) fn authenticate(
     };
     if let Some(expected) = &key.security_token {
         let sent = headers.get(fgs_signing::SECURITY_TOKEN).map(|v| v.as_bytes());
-        if !sent.is_some_and(|sent| util::secret_eq(sent, expected.as_bytes())) {
+        if !sent.is_some_and(|sent| secret_eq(sent, expected.as_bytes())) {
             return Err(incorrect(
                 "the security token of the temporary access key is missing or wrong",
             ));
@@ -107,7 +110,7 @@ fn iam_error(status: StatusCode, message: &str) -> Reply {
     let body = json_bytes(&json!({
         "error": { "code": status.as_u16(), "message": message, "title": status.canonical_reason().unwrap_or("Error") }
     }));
-    response(status, vec![(CONTENT_TYPE, "application/json".to_owned())], full(body))
+    response(status, vec![(CONTENT_TYPE, APPLICATION_JSON.to_owned())], full(body))
 }
 
 /// `POST /v3/auth/tokens` with a project scope and the password method, or the
@@ -117,53 +120,9 @@ pub(crate) fn issue_token(shared: &Shared, headers: &HeaderMap, body: &Bytes) ->
     let Ok(request) = serde_json::from_slice::<Value>(body) else {
         return iam_error(StatusCode::BAD_REQUEST, "The request body is not valid JSON.");
     };
-    let identity = &request["auth"]["identity"];
-    let methods = identity["methods"].as_array();
-    let has = |method: &str| methods.is_some_and(|m| m.iter().any(|v| v == method));
-    let (method, name, domain) = if has("password") {
-        let user = &identity["password"]["user"];
-        let (Some(name), Some(password), Some(domain)) = (
-            user["name"].as_str(),
-            user["password"].as_str(),
-            user["domain"]["name"].as_str(),
-        ) else {
-            return iam_error(
-                StatusCode::BAD_REQUEST,
-                "auth.identity.password.user needs name, password and domain.name.",
-            );
-        };
-        // The password is compared in constant time, and with every user's.
-        let known = shared.config.iam_users.iter().fold(false, |known, u| {
-            known
-                | (util::secret_eq(u.password.as_bytes(), password.as_bytes())
-                    & (u.name == name)
-                    & (u.domain == domain))
-        });
-        if !known {
-            return iam_error(StatusCode::UNAUTHORIZED, "The username or password is wrong.");
-        }
-        ("password", name.to_owned(), domain.to_owned())
-    } else if has("assume_role") {
-        let role = &identity["assume_role"];
-        let (Some(agency), Some(domain)) = (role["agency_name"].as_str(), role["domain_name"].as_str()) else {
-            return iam_error(
-                StatusCode::BAD_REQUEST,
-                "auth.identity.assume_role needs agency_name and domain_name.",
-            );
-        };
-        let caller = headers.get("x-auth-token").and_then(|v| v.to_str().ok());
-        if !caller.is_some_and(|token| token_valid(shared, token)) {
-            return iam_error(
-                StatusCode::UNAUTHORIZED,
-                "The request you have made requires a valid X-Auth-Token.",
-            );
-        }
-        ("assume_role", agency.to_owned(), domain.to_owned())
-    } else {
-        return iam_error(
-            StatusCode::BAD_REQUEST,
-            "The emulator supports the password and assume_role methods.",
-        );
+    let identity = match identify(shared, headers, &request["auth"]["identity"]) {
+        Ok(identity) => identity,
+        Err(IamRefusal(status, message)) => return iam_error(status, message),
     };
     let project = &request["auth"]["scope"]["project"];
     let in_scope = project["name"].as_str() == Some(shared.config.region.as_str())
@@ -174,8 +133,93 @@ pub(crate) fn issue_token(shared: &Shared, headers: &HeaderMap, body: &Bytes) ->
             "The scope must be this emulator's project (by region name or id).",
         );
     }
+    token_issued(shared, &identity)
+}
+
+/// Why IAM refuses a token request: the status and message of its error.
+struct IamRefusal(StatusCode, &'static str);
+
+/// Who asks for a token, and by which method.
+struct Identity {
+    method: &'static str,
+    name: String,
+    domain: String,
+}
+
+/// Checks `auth.identity` of a token request: a known user's password, or an agency
+/// assumed with a valid token.
+fn identify(shared: &Shared, headers: &HeaderMap, identity: &Value) -> Result<Identity, IamRefusal> {
+    let methods = identity["methods"].as_array();
+    let has = |method: &str| methods.is_some_and(|m| m.iter().any(|v| v == method));
+    if has("password") {
+        password_identity(shared, &identity["password"]["user"])
+    } else if has("assume_role") {
+        assume_role_identity(shared, headers, &identity["assume_role"])
+    } else {
+        Err(IamRefusal(
+            StatusCode::BAD_REQUEST,
+            "The emulator supports the password and assume_role methods.",
+        ))
+    }
+}
+
+/// The password method: the user must be configured, with that password.
+fn password_identity(shared: &Shared, user: &Value) -> Result<Identity, IamRefusal> {
+    let (Some(name), Some(password), Some(domain)) = (
+        user["name"].as_str(),
+        user["password"].as_str(),
+        user["domain"]["name"].as_str(),
+    ) else {
+        return Err(IamRefusal(
+            StatusCode::BAD_REQUEST,
+            "auth.identity.password.user needs name, password and domain.name.",
+        ));
+    };
+    // The password is compared in constant time, and with every user's.
+    let known = shared.config.iam_users.iter().fold(false, |known, u| {
+        known | (secret_eq(u.password.as_bytes(), password.as_bytes()) & (u.name == name) & (u.domain == domain))
+    });
+    if !known {
+        return Err(IamRefusal(
+            StatusCode::UNAUTHORIZED,
+            "The username or password is wrong.",
+        ));
+    }
+    Ok(Identity {
+        method: "password",
+        name: name.to_owned(),
+        domain: domain.to_owned(),
+    })
+}
+
+/// The `assume_role` method: the caller's own token must be valid.
+fn assume_role_identity(shared: &Shared, headers: &HeaderMap, role: &Value) -> Result<Identity, IamRefusal> {
+    let (Some(agency), Some(domain)) = (role["agency_name"].as_str(), role["domain_name"].as_str()) else {
+        return Err(IamRefusal(
+            StatusCode::BAD_REQUEST,
+            "auth.identity.assume_role needs agency_name and domain_name.",
+        ));
+    };
+    let caller = headers.get(IAM_TOKEN_HEADER).and_then(|v| v.to_str().ok());
+    if !caller.is_some_and(|token| token_valid(shared, token)) {
+        return Err(IamRefusal(
+            StatusCode::UNAUTHORIZED,
+            "The request you have made requires a valid X-Auth-Token.",
+        ));
+    }
+    Ok(Identity {
+        method: "assume_role",
+        name: agency.to_owned(),
+        domain: domain.to_owned(),
+    })
+}
+
+/// Issues a token for `identity`: 201, the token in `X-Subject-Token`, and IAM's token
+/// document.
+fn token_issued(shared: &Shared, identity: &Identity) -> Reply {
     let issued_at = SystemTime::now();
     let (token, expires_at) = shared.issue_token();
+    let Identity { method, name, domain } = identity;
     let body = json_bytes(&json!({
         "token": {
             "expires_at": time::format_utc_micros(expires_at),
@@ -193,10 +237,7 @@ pub(crate) fn issue_token(shared: &Shared, headers: &HeaderMap, body: &Bytes) ->
     }));
     response(
         StatusCode::CREATED,
-        vec![
-            (CONTENT_TYPE, "application/json".to_owned()),
-            (HeaderName::from_static("x-subject-token"), token),
-        ],
+        vec![(CONTENT_TYPE, APPLICATION_JSON.to_owned()), (X_SUBJECT_TOKEN, token)],
         full(body),
     )
 }
@@ -217,7 +258,7 @@ pub(crate) fn metadata_token(shared: &Shared, headers: &HeaderMap) -> Reply {
     if shared.config.metadata_lifetime.is_none() {
         return metadata_error(StatusCode::NOT_FOUND, "metadata is not enabled on this emulator");
     }
-    let Some(ttl) = headers.get("x-metadata-token-ttl-seconds") else {
+    let Some(ttl) = headers.get(X_METADATA_TOKEN_TTL_SECONDS) else {
         return metadata_error(StatusCode::BAD_REQUEST, "X-Metadata-Token-Ttl-Seconds is required");
     };
     let Some(ttl) = ttl
@@ -231,7 +272,7 @@ pub(crate) fn metadata_token(shared: &Shared, headers: &HeaderMap) -> Reply {
             "X-Metadata-Token-Ttl-Seconds must be a whole number of seconds from 1 to 21600",
         );
     };
-    let token = util::hex32();
+    let token = ids::hex32();
     let expires_at = time::system_time_after(SystemTime::now(), Duration::from_secs(ttl));
     shared.lock().add_metadata_token(token.clone(), expires_at);
     response(
@@ -247,7 +288,7 @@ pub(crate) fn metadata_security_key(shared: &Shared, headers: &HeaderMap) -> Rep
     let Some(lifetime) = shared.config.metadata_lifetime else {
         return metadata_error(StatusCode::NOT_FOUND, "metadata is not enabled on this emulator");
     };
-    let token = headers.get("x-metadata-token").and_then(|v| v.to_str().ok());
+    let token = headers.get(X_METADATA_TOKEN).and_then(|v| v.to_str().ok());
     if !token.is_some_and(|token| shared.lock().metadata_token_valid(token)) {
         return metadata_error(StatusCode::UNAUTHORIZED, "a valid X-Metadata-Token is required");
     }
@@ -262,7 +303,7 @@ pub(crate) fn metadata_security_key(shared: &Shared, headers: &HeaderMap) -> Rep
     }));
     response(
         StatusCode::OK,
-        vec![(CONTENT_TYPE, "application/json".to_owned())],
+        vec![(CONTENT_TYPE, APPLICATION_JSON.to_owned())],
         full(body),
     )
 }

@@ -7,10 +7,12 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use clap::Parser;
+use fgs_core::generated::operations::InvokeFunctionRequest;
+use fgs_core::generated::types::ResponseVersion;
+use fgs_core::protocol::RequestParts as _;
 
 use crate::record::{InvocationRecord, RunOutcome};
-use crate::time;
-use crate::{Emulator, Function, Handler, util};
+use crate::{Emulator, Function, Handler, ids, time};
 
 /// Runs a local FunctionGraph on 127.0.0.1 with functions given as shell commands.
 #[derive(Debug, Clone, Parser)]
@@ -232,10 +234,10 @@ fn prepare(args: &Args) -> Prepared {
     if args.no_auth {
         builder = builder.without_auth();
     } else if no_credentials_given {
-        tokens.push(format!("local-{}", util::hex32()));
+        tokens.push(format!("local-{}", ids::hex32()));
         access = Some((
-            format!("AK{}", util::hex32().get(..18).unwrap_or_default().to_ascii_uppercase()),
-            util::hex32(),
+            format!("AK{}", ids::hex32().get(..18).unwrap_or_default().to_ascii_uppercase()),
+            ids::hex32(),
         ));
     }
     for token in &tokens {
@@ -263,6 +265,25 @@ pub async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         access,
     } = prepare(&args);
     let emulator = builder.start().await?;
+    let credentials = Credentials {
+        tokens: &tokens,
+        access: access.as_ref(),
+    };
+    print_banner(&emulator, &args, &credentials);
+    tokio::signal::ctrl_c().await?;
+    eprintln!("stopping");
+    emulator.shutdown().await;
+    Ok(())
+}
+
+/// The credentials the emulator accepts, for the banner.
+struct Credentials<'a> {
+    tokens: &'a [String],
+    access: Option<&'a (String, String)>,
+}
+
+/// Prints where the emulator listens, what it accepts, and how to call it.
+fn print_banner(emulator: &Emulator, args: &Args, credentials: &Credentials<'_>) {
     let endpoint = emulator.endpoint();
     println!("fgs-emulator listening on {endpoint}");
     println!("  project id  {}", emulator.project_id());
@@ -270,10 +291,10 @@ pub async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if args.no_auth {
         println!("  auth        off (--no-auth)");
     }
-    for token in &tokens {
+    for token in credentials.tokens {
         println!("  token       {token}   (X-Auth-Token)");
     }
-    if let Some((ak, sk)) = &access {
+    if let Some((ak, sk)) = credentials.access {
         println!("  access key  {ak}");
         println!("  secret key  {sk}");
     }
@@ -287,26 +308,41 @@ pub async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         println!("  function    {}/{} -> {}", f.package, f.name, f.command);
     }
     if let Some(f) = args.functions.first() {
-        let urn = emulator.urn(&f.package, &f.name, Some("latest"));
-        let auth = match tokens.first() {
-            Some(token) => format!(" \\\n    -H 'X-Auth-Token: {token}'"),
-            None => String::new(),
-        };
-        println!("\nInvoke it:");
-        println!(
-            "  curl -s -X POST {endpoint}/v2/{}/fgs/functions/{}/invocations{auth} \\\n    -H 'Content-Type: application/json' -H 'X-CFF-Request-Version: v1' -d '{{}}'",
-            emulator.project_id(),
-            fgs_urn::encode_path_segment(&urn),
-        );
-        println!("\nor from Rust: Client::builder().endpoint_url(\"{endpoint}\") and invoke {urn}");
+        print_invoke_example(emulator, f, credentials);
     }
-    // What `fgs invoke` (and the SDK's credential chain) read from the environment.
+    println!(
+        "\nFor `fgs invoke` in another terminal:\n  export {}",
+        exports(emulator, credentials).join(" ")
+    );
+    println!("\nPress Ctrl-C to stop.");
+}
+
+/// A `curl` command line and a Rust hint that invoke `f`. The header names are written
+/// as the spec capitalises them, for people to read and copy.
+fn print_invoke_example(emulator: &Emulator, f: &FunctionArg, credentials: &Credentials<'_>) {
+    let endpoint = emulator.endpoint();
+    let urn = emulator.urn(&f.package, &f.name, Some("latest"));
+    let path = InvokeFunctionRequest::new(emulator.project_id(), urn.as_str()).path();
+    let auth = match credentials.tokens.first() {
+        Some(token) => format!(" \\\n    -H 'X-Auth-Token: {token}'"),
+        None => String::new(),
+    };
+    println!("\nInvoke it:");
+    println!(
+        "  curl -s -X POST {endpoint}{path}{auth} \\\n    -H 'Content-Type: application/json' -H 'X-CFF-Request-Version: {}' -d '{{}}'",
+        ResponseVersion::V1,
+    );
+    println!("\nor from Rust: Client::builder().endpoint_url(\"{endpoint}\") and invoke {urn}");
+}
+
+/// What `fgs invoke` (and the SDK's credential chain) read from the environment.
+fn exports(emulator: &Emulator, credentials: &Credentials<'_>) -> Vec<String> {
     let mut exports = vec![
-        format!("FGS_ENDPOINT={endpoint}"),
+        format!("FGS_ENDPOINT={}", emulator.endpoint()),
         format!("FGS_REGION={}", emulator.region()),
         format!("HUAWEICLOUD_SDK_PROJECT_ID={}", emulator.project_id()),
     ];
-    match (tokens.first(), &access) {
+    match (credentials.tokens.first(), credentials.access) {
         (Some(token), _) => exports.push(format!("FGS_TOKEN={token}")),
         (None, Some((ak, sk))) => {
             exports.push(format!("HUAWEICLOUD_SDK_AK={ak}"));
@@ -314,16 +350,7 @@ pub async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         }
         (None, None) => {}
     }
-    println!(
-        "\nFor `fgs invoke` in another terminal:\n  export {}",
-        exports.join(" ")
-    );
-    println!("\nPress Ctrl-C to stop.");
-
-    tokio::signal::ctrl_c().await?;
-    eprintln!("stopping");
-    emulator.shutdown().await;
-    Ok(())
+    exports
 }
 
 #[cfg(test)]

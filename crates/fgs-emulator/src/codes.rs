@@ -22,8 +22,23 @@ impl SentError {
     /// Whether it is the API gateway's (`APIGW.*`: `X-Request-Id` and `request_id` in the
     /// body) rather than FunctionGraph's (`FSS.*`: `X-Cff-Request-Id`).
     pub(crate) fn is_gateway(&self) -> bool {
-        self.code.as_str().starts_with("APIGW.")
+        is_gateway_code(self.code.as_str())
     }
+}
+
+/// Whether `code` is the API gateway's rather than FunctionGraph's: its family (the part
+/// before the dot) is that of the gateway's `ApiNotFound` in the generated catalogue.
+pub(crate) fn is_gateway_code(code: &str) -> bool {
+    let gateway = ErrorCode::ApiNotFound
+        .entries()
+        .first()
+        .map_or("", |info| family(info.code));
+    code.contains('.') && family(code) == gateway
+}
+
+/// The part of an error code before the dot: `FSS` or `APIGW`.
+fn family(code: &str) -> &str {
+    code.split_once('.').map_or(code, |(family, _)| family)
 }
 
 macro_rules! sent_errors {
@@ -109,7 +124,31 @@ mod tests {
 
     #[test]
     fn a_body_that_is_not_json_is_406() {
-        assert_eq!(NOT_ACCEPTABLE.code.as_str(), "FSS.0406");
+        // The wire code itself is checked by tests/invoke.rs, against a literal.
+        assert_eq!(NOT_ACCEPTABLE.code, ErrorCode::NotAcceptable);
         assert_eq!(NOT_ACCEPTABLE.status, StatusCode::NOT_ACCEPTABLE);
+    }
+
+    #[test]
+    fn gateway_codes_are_told_from_service_codes_by_family() {
+        let gateway = [
+            ErrorCode::ApiNotFound,
+            ErrorCode::IncorrectAuthentication,
+            ErrorCode::TokenExpired,
+        ];
+        for code in gateway {
+            assert!(is_gateway_code(code.as_str()), "{code}");
+        }
+        let service = [
+            ErrorCode::InvalidParameter,
+            ErrorCode::FunctionNotFound,
+            ErrorCode::TooManyRequests,
+        ];
+        for code in service {
+            assert!(!is_gateway_code(code.as_str()), "{code}");
+        }
+        let gateway_family = family(ErrorCode::ApiNotFound.as_str());
+        assert!(!is_gateway_code(gateway_family), "a family without a number is no code");
+        assert!(is_gateway_code(&format!("{gateway_family}.9999")));
     }
 }

@@ -12,6 +12,8 @@ use http_body_util::BodyExt as _;
 use http_body_util::combinators::BoxBody;
 use hyper::body::{Body, Frame};
 
+use crate::codes;
+
 /// One way to misbehave.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -69,11 +71,11 @@ impl Fault {
         }
     }
 
-    /// 429 FSS.0429 with `Retry-After`.
+    /// 429 `FSS.0429` (the catalogue's `TooManyRequests`) with `Retry-After`.
     pub fn throttled(retry_after: Duration) -> Fault {
         Fault::Error {
-            status: 429,
-            code: "FSS.0429".into(),
+            status: codes::TOO_MANY_REQUESTS.status.as_u16(),
+            code: codes::TOO_MANY_REQUESTS.code.as_str().into(),
             message: "Too many concurrent requests. Please try again later".into(),
             retry_after: Some(retry_after),
         }

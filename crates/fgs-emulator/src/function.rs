@@ -7,16 +7,44 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use fgs_core::generated::types::InstanceMemory;
 use serde_json::Value;
 
 /// The service's default function timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
 /// The service's default memory size, in MB.
 pub const DEFAULT_MEMORY_MB: u32 = 128;
-/// Memory sizes (MB) the service accepts, for functions and for `X-Cff-Instance-Memory`.
-pub const MEMORY_SIZES_MB: [u32; 15] = [
-    128, 256, 512, 768, 1024, 1280, 1536, 1792, 2048, 2560, 3072, 3584, 4096, 8192, 10240,
-];
+/// Memory sizes (MB) the service accepts, for functions and for `X-Cff-Instance-Memory`:
+/// the spec's `InstanceMemory` values.
+pub const MEMORY_SIZES_MB: [u32; InstanceMemory::VALUES.len()] = memory_sizes();
+
+/// [`InstanceMemory::VALUES`] as numbers, at compile time.
+const fn memory_sizes() -> [u32; InstanceMemory::VALUES.len()] {
+    let mut sizes = [0; InstanceMemory::VALUES.len()];
+    let mut i = 0;
+    while i < sizes.len() {
+        sizes[i] = parse_decimal(InstanceMemory::VALUES[i]);
+        i += 1;
+    }
+    sizes
+}
+
+/// A decimal number; the build fails if the spec ever lists something else.
+const fn parse_decimal(text: &str) -> u32 {
+    let bytes = text.as_bytes();
+    assert!(!bytes.is_empty(), "an InstanceMemory value is empty");
+    let mut value = 0u32;
+    let mut i = 0;
+    while i < bytes.len() {
+        assert!(
+            bytes[i].is_ascii_digit(),
+            "an InstanceMemory value is not a decimal number"
+        );
+        value = value * 10 + (bytes[i] - b'0') as u32;
+        i += 1;
+    }
+    value
+}
 
 /// The error a function raised: what the service puts in `result` as
 /// `{"errorMessage", "errorType", "stackTrace"}`.

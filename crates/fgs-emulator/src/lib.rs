@@ -60,10 +60,14 @@ mod command;
 mod fault;
 mod function;
 mod handle;
+mod headers;
+mod ids;
+mod invoke;
 mod record;
+mod reply;
 mod server;
+mod state;
 mod time;
-mod util;
 
 pub use fault::{Fault, FaultRule};
 pub use function::{Context, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Function, FunctionError, Handler, MEMORY_SIZES_MB};

@@ -4,10 +4,12 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue};
+use fgs_core::generated::operations::{AKSK_SIGNATURE_HEADER, IAM_TOKEN_HEADER};
+use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 
 use crate::function::FunctionError;
+use crate::headers;
 
 /// A request as it reached the server, recorded before any handling.
 ///
@@ -97,24 +99,28 @@ pub struct InvocationRecord {
     pub log_truncated: bool,
 }
 
-/// Headers that carry credentials: recorded, but marked sensitive.
-const SENSITIVE: [&str; 4] = ["x-auth-token", "authorization", "x-security-token", "x-subject-token"];
-
 /// A copy of `headers` that owns its bytes (hyper's values share its read buffer, which a
 /// record would otherwise keep alive), with credentials marked sensitive.
 pub(crate) fn copy_headers(headers: &HeaderMap) -> HeaderMap {
     let mut copy = HeaderMap::with_capacity(headers.len());
     for (name, value) in headers {
         if let Ok(mut value) = HeaderValue::from_bytes(value.as_bytes()) {
-            value.set_sensitive(value_is_sensitive(name.as_str()));
+            value.set_sensitive(value_is_sensitive(name));
             copy.append(name.clone(), value);
         }
     }
     copy
 }
 
-fn value_is_sensitive(name: &str) -> bool {
-    SENSITIVE.contains(&name)
+/// Whether `name` is a header that carries credentials: recorded, but marked sensitive.
+fn value_is_sensitive(name: &HeaderName) -> bool {
+    [
+        IAM_TOKEN_HEADER,
+        AKSK_SIGNATURE_HEADER,
+        fgs_signing::SECURITY_TOKEN,
+        headers::X_SUBJECT_TOKEN,
+    ]
+    .contains(name)
 }
 
 /// The first `limit` bytes of `bytes` in an allocation of their own, and whether any were
@@ -141,6 +147,32 @@ pub(crate) fn cap_lines(lines: &[String], limit: usize) -> (Vec<String>, bool) {
         lines.get(start..).map(<[String]>::to_vec).unwrap_or_default(),
         start > 0,
     )
+}
+
+/// Keeps only the first `max` bytes of `text`, moving the cut back to a character
+/// boundary so the result stays valid UTF-8.
+pub(crate) fn keep_head(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.get(..end).unwrap_or_default()
+}
+
+/// Keeps only the last `max` bytes of `text`, moving the cut forward to the
+/// next character boundary so the result stays valid UTF-8.
+pub(crate) fn keep_tail(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut start = text.len() - max;
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    text.get(start..).unwrap_or_default()
 }
 
 /// Bytes a run's record holds in event and log.
@@ -220,7 +252,7 @@ impl Records {
         if self.limits.count == Some(0) {
             return seq;
         }
-        let path = crate::util::keep_head(path, self.limits.body).to_owned();
+        let path = keep_head(path, self.limits.body).to_owned();
         let bytes = path.len();
         let request = RecordedRequest {
             method: method.clone(),
@@ -341,5 +373,22 @@ impl Records {
                 .or_default();
             *runs = runs.saturating_add(1);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_tail_on_char_boundary() {
+        assert_eq!(keep_tail("hello", 10), "hello");
+        assert_eq!(keep_tail("hello", 3), "llo");
+        // "é" is two bytes; cutting inside it moves forward.
+        assert_eq!(keep_tail("aéb", 2), "b");
+        assert_eq!(keep_tail("aéb", 3), "éb");
+        assert_eq!(keep_head("hello", 10), "hello");
+        assert_eq!(keep_head("hello", 3), "hel");
+        assert_eq!(keep_head("aéb", 2), "a");
     }
 }

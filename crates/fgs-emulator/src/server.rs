@@ -1,24 +1,24 @@
-//! The running emulator, its builder, and the state shared with connection tasks.
+//! The running emulator, its builder, and the accept loop.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime};
+use std::sync::Arc;
+use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Semaphore, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::fault::FaultRule;
 use crate::function::Function;
 use crate::handle;
-use crate::record::{InvocationRecord, RecordLimits, RecordedRequest, Records};
+use crate::record::{InvocationRecord, RecordLimits, RecordedRequest};
+use crate::state::{AccessKey, Config, IamUser, SecretKey, Shared, State};
 use crate::time;
-use crate::util::{self, SecretKey};
 
 /// The project id used when none is configured.
 pub const DEFAULT_PROJECT_ID: &str = "0123456789abcdef0123456789abcdef";
@@ -30,7 +30,7 @@ pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 pub const DEFAULT_RECORD_LIMIT: usize = 1_000;
 /// How many bytes of each body, event and log are kept in records unless configured: the
 /// largest synchronous request (6 MiB), so that by default nothing is cut.
-pub const DEFAULT_RECORD_BODY_LIMIT: usize = 6 * 1024 * 1024;
+pub const DEFAULT_RECORD_BODY_LIMIT: usize = handle::SYNC_BODY_LIMIT;
 /// How many bytes of bodies the request window holds in all, and of events and logs the
 /// run window, unless configured (64 MiB each): the oldest records leave first.
 pub const DEFAULT_RECORD_MEMORY_LIMIT: usize = 64 * 1024 * 1024;
@@ -45,201 +45,6 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 1_024;
 pub const MAX_DURATION: Duration = time::MAX_DURATION;
 /// How long `shutdown` lets open connections finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-/// At most this many issued tokens, temporary keys and metadata session tokens are
-/// remembered at once (expired ones are pruned first, then the oldest).
-pub(crate) const MAX_ISSUED: usize = 10_000;
-
-/// An access key pair the emulator accepts.
-#[derive(Clone)]
-pub(crate) struct AccessKey {
-    pub(crate) secret: String,
-    /// Required as `X-Security-Token` for temporary keys.
-    pub(crate) security_token: Option<String>,
-}
-
-/// An IAM user that may obtain tokens.
-#[derive(Clone)]
-pub(crate) struct IamUser {
-    pub(crate) domain: String,
-    pub(crate) name: String,
-    pub(crate) password: String,
-}
-
-/// Settings fixed at start.
-pub(crate) struct Config {
-    pub(crate) project_id: String,
-    pub(crate) region: String,
-    pub(crate) auth_required: bool,
-    pub(crate) access_keys: HashMap<String, AccessKey>,
-    pub(crate) iam_users: Vec<IamUser>,
-    pub(crate) token_lifetime: Duration,
-    /// Called with each finished run.
-    pub(crate) observer: Option<Observer>,
-    /// Lifetime of temporary credentials from the metadata endpoints; `None`: no metadata.
-    pub(crate) metadata_lifetime: Option<Duration>,
-    /// What the records keep.
-    pub(crate) records: RecordLimits,
-    pub(crate) header_read_timeout: Duration,
-    pub(crate) body_read_timeout: Duration,
-    pub(crate) max_connections: usize,
-}
-
-/// A callback for finished runs.
-pub(crate) type Observer = Arc<dyn Fn(&InvocationRecord) + Send + Sync>;
-
-/// A registered function and its concurrency slots.
-pub(crate) struct Registered {
-    pub(crate) function: Function,
-    pub(crate) slots: Option<Arc<Semaphore>>,
-}
-
-/// Mutable state.
-pub(crate) struct State {
-    pub(crate) functions: HashMap<(String, String), Registered>,
-    pub(crate) faults: Vec<FaultRule>,
-    pub(crate) records: Records,
-    /// Accepted tokens and when they expire (`None`: never, for configured tokens).
-    pub(crate) tokens: HashMap<SecretKey, Option<SystemTime>>,
-    /// Temporary access keys handed out by the metadata endpoint, and when they expire.
-    pub(crate) temporary_keys: HashMap<String, (AccessKey, SystemTime)>,
-    /// Session tokens of the metadata endpoint and when they expire, oldest first.
-    pub(crate) metadata_tokens: VecDeque<(String, SystemTime)>,
-}
-
-/// Makes room in a full store of issued secrets: drops the expired, then (if still full)
-/// the one expiring first, so that it holds fewer than [`MAX_ISSUED`]. Until the store is
-/// full, expired entries are kept, so that a request carrying one is told it expired
-/// (`APIGW.0307`, which makes clients renew) as the gateway does, not that it is unknown.
-fn prune<K: Clone + Eq + std::hash::Hash, V>(
-    store: &mut HashMap<K, V>,
-    now: SystemTime,
-    expiry: impl Fn(&V) -> Option<SystemTime>,
-) {
-    if store.len() < MAX_ISSUED {
-        return;
-    }
-    store.retain(|_, value| expiry(value).is_none_or(|at| at > now));
-    while store.len() >= MAX_ISSUED {
-        let first = store
-            .iter()
-            .filter_map(|(key, value)| expiry(value).map(|at| (at, key)))
-            .min_by_key(|(at, _)| *at)
-            .map(|(_, key)| key.clone());
-        match first {
-            Some(key) => {
-                store.remove(&key);
-            }
-            // Only configured (never-expiring) entries are left: they stay.
-            None => break,
-        }
-    }
-}
-
-impl State {
-    fn new(config: &Config) -> Self {
-        State {
-            functions: HashMap::new(),
-            faults: Vec::new(),
-            records: Records::new(config.records),
-            tokens: HashMap::new(),
-            temporary_keys: HashMap::new(),
-            metadata_tokens: VecDeque::new(),
-        }
-    }
-
-    /// Remembers a metadata session token until `expires_at`.
-    pub(crate) fn add_metadata_token(&mut self, token: String, expires_at: SystemTime) {
-        let now = SystemTime::now();
-        self.metadata_tokens.retain(|(_, at)| *at > now);
-        while self.metadata_tokens.len() >= MAX_ISSUED {
-            self.metadata_tokens.pop_front();
-        }
-        self.metadata_tokens.push_back((token, expires_at));
-    }
-
-    /// Whether `token` is a live metadata session token (compared in constant time).
-    pub(crate) fn metadata_token_valid(&self, token: &str) -> bool {
-        let now = SystemTime::now();
-        self.metadata_tokens.iter().fold(false, |found, (t, at)| {
-            found | (util::secret_eq(t.as_bytes(), token.as_bytes()) && *at > now)
-        })
-    }
-
-    pub(crate) fn add_function(&mut self, function: Function) {
-        let slots = function.max_concurrency.map(|max| Arc::new(Semaphore::new(max)));
-        self.functions.insert(
-            (function.package.clone(), function.name.clone()),
-            Registered { function, slots },
-        );
-    }
-
-    /// Takes the first fault rule that applies, using up one of its repetitions.
-    pub(crate) fn take_fault(&mut self, site: &crate::fault::FaultSite<'_>) -> Option<crate::fault::Fault> {
-        // A rule with no repetitions left (`times(.., 0)`) applies to nothing; a
-        // probabilistic rule that does not fire leaves the request to the next rule.
-        let index = self.faults.iter().position(|rule| rule.fires_for(site))?;
-        let rule = self.faults.get_mut(index)?;
-        let fault = rule.fault.clone();
-        match &mut rule.remaining {
-            Some(1) => {
-                self.faults.remove(index);
-            }
-            Some(n) => *n = n.saturating_sub(1),
-            None => {}
-        }
-        Some(fault)
-    }
-}
-
-/// State shared between the [`Emulator`] handle and the connection tasks.
-pub(crate) struct Shared {
-    pub(crate) config: Config,
-    state: Mutex<State>,
-    /// Woken whenever a run finishes.
-    pub(crate) finished: Notify,
-    /// Connections accepted so far.
-    pub(crate) connections: std::sync::atomic::AtomicUsize,
-}
-
-impl Shared {
-    /// Locks the state. Poisoning is ignored: no code panics while holding the lock.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Issues temporary credentials (access key, secret key, security token) valid for
-    /// `lifetime`.
-    pub(crate) fn issue_temporary_key(&self, lifetime: Duration) -> (String, String, String, SystemTime) {
-        let access_key = format!(
-            "TMPAK{}",
-            util::hex32().get(..15).unwrap_or_default().to_ascii_uppercase()
-        );
-        let secret_key = util::hex32();
-        let security_token = format!("emu-sts-{}{}", util::hex32(), util::hex32());
-        let now = SystemTime::now();
-        let expires_at = time::system_time_after(now, time::clamp_duration(lifetime));
-        let key = AccessKey {
-            secret: secret_key.clone(),
-            security_token: Some(security_token.clone()),
-        };
-        let mut state = self.lock();
-        prune(&mut state.temporary_keys, now, |(_, at)| Some(*at));
-        state.temporary_keys.insert(access_key.clone(), (key, expires_at));
-        (access_key, secret_key, security_token, expires_at)
-    }
-
-    /// Issues a token valid for the configured lifetime.
-    pub(crate) fn issue_token(&self) -> (String, SystemTime) {
-        let token = format!("MIIemu{}", util::hex32());
-        let now = SystemTime::now();
-        let expires_at = time::system_time_after(now, self.config.token_lifetime);
-        let mut state = self.lock();
-        prune(&mut state.tokens, now, |at| *at);
-        state.tokens.insert(SecretKey(token.clone()), Some(expires_at));
-        (token, expires_at)
-    }
-}
-
 /// Builds an [`Emulator`].
 ///
 /// Authentication is on by default: configure at least one [`token`](Self::token),
@@ -462,12 +267,7 @@ impl EmulatorBuilder {
         state
             .tokens
             .extend(self.tokens.into_iter().map(|token| (SecretKey(token), None)));
-        let shared = Arc::new(Shared {
-            config: self.config,
-            state: Mutex::new(state),
-            finished: Notify::new(),
-            connections: std::sync::atomic::AtomicUsize::new(0),
-        });
+        let shared = Arc::new(Shared::new(self.config, state));
         let (stop, stopped) = watch::channel(false);
         let accept_task = tokio::spawn(accept_loop(listener, Arc::clone(&shared), stopped));
         Ok(Emulator {
