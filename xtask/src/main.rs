@@ -1,16 +1,22 @@
 //! `cargo xtask codegen` writes `crates/fgs-core/src/generated/` from `spec/`;
-//! `cargo xtask codegen --check` changes nothing and fails when those files are stale.
+//! `cargo xtask codegen --check` changes nothing and fails when those files are stale;
+//! `cargo xtask protocol-literals` fails when hand-written library code spells a protocol
+//! fact (an error code or an `X-Cff-` header) instead of naming the generated constant.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod codegen;
+mod protocol_literals;
 
-const USAGE: &str = "usage: cargo xtask codegen [--check]";
+const USAGE: &str = "usage: cargo xtask codegen [--check] | cargo xtask protocol-literals";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    if args.as_slice() == ["protocol-literals"] {
+        return protocol_literals_command();
+    }
     let mode = match args.as_slice() {
         ["codegen"] => codegen::Mode::Write,
         ["codegen", "--check"] => codegen::Mode::Check,
@@ -23,6 +29,24 @@ fn main() -> ExitCode {
         Ok(report) => {
             print!("{report}");
             ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Lists protocol literals in hand-written library code; fails when there is one.
+fn protocol_literals_command() -> ExitCode {
+    match protocol_literals::find(&workspace_root()) {
+        Ok(findings) if findings.is_empty() => ExitCode::SUCCESS,
+        Ok(findings) => {
+            for f in findings {
+                eprintln!("{}:{}: {}", f.file.display(), f.line, f.text);
+            }
+            eprintln!("use fgs_core::generated::operations::headers, ErrorCode or the catalogue instead");
+            ExitCode::FAILURE
         }
         Err(message) => {
             eprintln!("{message}");
