@@ -16,25 +16,34 @@ use crate::spinner::Spinner;
 use crate::target::Target;
 use crate::{EXIT_FAILURE, EXIT_FUNCTION_ERROR, EXIT_OK, EXIT_SERVICE_ERROR, EXIT_USAGE};
 
-/// Extra help of `fgs invoke --help`.
-pub(crate) const AFTER_HELP: &str = "\
+/// Extra help of `fgs invoke --help`: output, credentials, then the exit codes (rendered
+/// from the one table, [`crate::EXIT_CODES`]).
+pub(crate) fn after_help() -> String {
+    format!(
+        "\
 Output: the result on stdout (pretty-printed JSON; a JSON document inside a string is
 decoded too; --raw prints the bytes as they came); the log (--log), the summary
 (--summary), the request id and errors on stderr. --async prints the request id on stdout.
---output json prints one JSON object on stdout instead: {request_id, status, result,
-function_error, log, summary}, or {error: {kind, status, code, message, request_id}}.
+--output json prints one JSON object on stdout instead: {{request_id, status, result,
+function_error, log, summary}}, or {{error: {{kind, status, code, message, request_id}}}}.
 
 Credentials, the first that is set: --token or FGS_TOKEN (an IAM token); else AK/SK from
 HUAWEICLOUD_SDK_AK / HUAWEICLOUD_SDK_SK (/ HUAWEICLOUD_SDK_SECURITY_TOKEN), then [basic]
 of ~/.huaweicloud/credentials, then the ECS metadata service only with --metadata.
 
-Exit codes:
-  0  success
-  2  usage or input error: bad URN, unreadable file, invalid JSON, payload over the
-     limit, no credentials (found before anything is sent)
-  3  the function raised an error (its result is still printed)
-  4  service or gateway error (CODE (HTTP status): message [request id ...] on stderr)
-  5  transport, timeout or other failure";
+{}",
+        crate::exit_codes_help()
+    )
+}
+
+/// The `--timeout` help: the default is the SDK's [`fgs::DEFAULT_TIMEOUT`].
+fn timeout_help() -> String {
+    format!(
+        "Give up after this many seconds [default: {}, the SDK's default, longer than the longest \
+         synchronous run]",
+        fgs::DEFAULT_TIMEOUT.as_secs()
+    )
+}
 
 /// The flags of `fgs invoke`.
 #[derive(Debug, clap::Args)]
@@ -65,8 +74,8 @@ pub(crate) struct InvokeArgs {
     /// Memory for this invocation, in MB (the function must allow dynamic memory).
     #[arg(long, value_name = "MB", value_parser = PossibleValuesParser::new(InstanceMemory::VALUES))]
     memory: Option<String>,
-    /// Give up after this many seconds (default 910: a synchronous run may last 900 s).
-    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    /// Give up after this many seconds (default: the SDK's `DEFAULT_TIMEOUT`).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, help = timeout_help())]
     timeout: Option<Duration>,
     /// The service URL.
     #[arg(
@@ -421,8 +430,10 @@ mod tests {
     }
 
     #[test]
-    fn the_help_here_matches_the_top_level_exit_codes() {
-        assert!(AFTER_HELP.ends_with(crate::EXIT_CODES_HELP));
+    fn the_help_here_ends_with_the_exit_codes_and_names_the_sdk_default() {
+        assert!(after_help().ends_with(&crate::exit_codes_help()));
+        let default = format!("[default: {}, ", fgs::DEFAULT_TIMEOUT.as_secs());
+        assert!(timeout_help().contains(&default), "{}", timeout_help());
     }
 
     #[test]

@@ -32,19 +32,38 @@ const EXIT_SERVICE_ERROR: u8 = 4;
 /// A transport failure, a timeout or any other failure.
 const EXIT_FAILURE: u8 = 5;
 
-/// The exit-code table of `--help`; a unit test checks it against the constants.
-const EXIT_CODES_HELP: &str = "\
-Exit codes:
-  0  success
-  2  usage or input error: bad URN, unreadable file, invalid JSON, payload over the
-     limit, no credentials (found before anything is sent)
-  3  the function raised an error (its result is still printed)
-  4  service or gateway error (CODE (HTTP status): message [request id ...] on stderr)
-  5  transport, timeout or other failure";
+/// Every exit code with its meaning: the one table, rendered into `fgs --help` and
+/// `fgs invoke --help` by [`exit_codes_help`].
+const EXIT_CODES: &[(u8, &str)] = &[
+    (EXIT_OK, "success"),
+    (
+        EXIT_USAGE,
+        "usage or input error: bad URN, unreadable file, invalid JSON, payload over the\n     \
+         limit, no credentials (found before anything is sent)",
+    ),
+    (
+        EXIT_FUNCTION_ERROR,
+        "the function raised an error (its result is still printed)",
+    ),
+    (
+        EXIT_SERVICE_ERROR,
+        "service or gateway error (CODE (HTTP status): message [request id ...] on stderr)",
+    ),
+    (EXIT_FAILURE, "transport, timeout or other failure"),
+];
+
+/// The exit-code section of the help, rendered from [`EXIT_CODES`].
+fn exit_codes_help() -> String {
+    let mut help = String::from("Exit codes:");
+    for (code, meaning) in EXIT_CODES {
+        help.push_str(&format!("\n  {code}  {meaning}"));
+    }
+    help
+}
 
 /// Invoke FunctionGraph functions, or run a local FunctionGraph to invoke them against.
 #[derive(Debug, Parser)]
-#[command(name = "fgs", version, after_help = EXIT_CODES_HELP)]
+#[command(name = "fgs", version, after_help = exit_codes_help())]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -53,7 +72,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Invoke a function and print its result.
-    #[command(after_help = invoke::AFTER_HELP)]
+    #[command(after_help = invoke::after_help())]
     Invoke(invoke::InvokeArgs),
     /// Run a local FunctionGraph (the emulator) on 127.0.0.1 with functions given as
     /// shell commands; stop it with Ctrl-C.
@@ -90,20 +109,26 @@ mod tests {
 
     #[test]
     fn the_help_lists_every_exit_code() {
-        for code in [
-            EXIT_OK,
-            EXIT_USAGE,
-            EXIT_FUNCTION_ERROR,
-            EXIT_SERVICE_ERROR,
-            EXIT_FAILURE,
-        ] {
-            assert!(
-                EXIT_CODES_HELP.contains(&format!("\n  {code}  ")),
-                "exit code {code} is missing from the help"
-            );
-        }
-        let help = Cli::command().render_help().to_string();
-        assert!(help.contains("Exit codes:"), "{help}");
+        let codes: Vec<u8> = EXIT_CODES.iter().map(|(code, _)| *code).collect();
+        assert_eq!(
+            codes,
+            [
+                EXIT_OK,
+                EXIT_USAGE,
+                EXIT_FUNCTION_ERROR,
+                EXIT_SERVICE_ERROR,
+                EXIT_FAILURE
+            ]
+        );
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains(&exit_codes_help()), "{help}");
+        let mut command = Cli::command();
+        let invoke = command
+            .find_subcommand_mut("invoke")
+            .unwrap_or_else(|| panic!("no invoke subcommand"));
+        let help = invoke.render_long_help().to_string();
+        assert!(help.contains(&exit_codes_help()), "{help}");
+        assert!(help.contains("  4  service or gateway error"), "{help}");
     }
 
     #[test]

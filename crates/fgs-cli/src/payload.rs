@@ -11,14 +11,18 @@ use fgs::protocol::Operation;
 /// What is sent when no event is given.
 const EMPTY_EVENT: &[u8] = b"{}";
 
-/// The largest event of a synchronous invoke (6 MiB), as the SDK's API description says.
+/// The largest event of a synchronous invoke (6 MiB), as the API description says
+/// (`x-max-body-bytes`, generated into the operation's `INFO`); no limit if it names none,
+/// as in the client.
 pub(crate) fn sync_limit() -> u64 {
-    InvokeFunction::INFO.max_body_bytes.unwrap_or(6 << 20)
+    <InvokeFunction as Operation>::INFO.max_body_bytes.unwrap_or(u64::MAX)
 }
 
-/// The largest event of an asynchronous invoke (256 KiB).
+/// The largest event of an asynchronous invoke (256 KiB), from the same place.
 pub(crate) fn async_limit() -> u64 {
-    AsyncInvokeFunction::INFO.max_body_bytes.unwrap_or(256 << 10)
+    <AsyncInvokeFunction as Operation>::INFO
+        .max_body_bytes
+        .unwrap_or(u64::MAX)
 }
 
 /// Where the event comes from.

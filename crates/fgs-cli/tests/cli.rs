@@ -130,8 +130,9 @@ fn functions() -> Vec<Function> {
     });
     // Returns serialised JSON, as a string.
     let stringly = Handler::from_fn(|_event, _ctx| async move { Ok(Value::String(r#"{"a":1}"#.into())) });
+    // Runs for a minute: far past `--timeout`, however loaded the machine.
     let slow = Handler::from_fn(|_event, _ctx| async move {
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        tokio::time::sleep(Duration::from_secs(60)).await;
         Ok(json!("late"))
     });
     vec![
@@ -139,7 +140,7 @@ fn functions() -> Vec<Function> {
         Function::new("default", "echo", echo),
         Function::new("default", "broken", broken),
         Function::new("default", "stringly", stringly),
-        Function::new("default", "slow", slow),
+        Function::new("default", "slow", slow).timeout(Duration::from_secs(120)),
     ]
 }
 
@@ -503,11 +504,11 @@ async fn async_prints_the_request_id_and_the_run_happens() {
 #[tokio::test]
 async fn a_refused_connection_exits_5() {
     let emulator = emulator().await;
-    // A port that was free a moment ago: nothing listens there.
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    // Bound but never listening: refuses connections, and no other test can take the port
+    // while `_socket` lives (binding port 0, dropping and reusing the number would race).
+    let _socket = tokio::net::TcpSocket::new_v4().unwrap();
+    _socket.bind(([127, 0, 0, 1], 0).into()).unwrap();
+    let port = _socket.local_addr().unwrap().port();
     let endpoint = format!("http://127.0.0.1:{port}");
     let run = fgs([
         "invoke",
@@ -526,7 +527,7 @@ async fn a_refused_connection_exits_5() {
 #[tokio::test]
 async fn a_timeout_exits_5() {
     let emulator = emulator().await;
-    let run = invoke(&emulator, "slow", &["--timeout", "0.3"]).run().await;
+    let run = invoke(&emulator, "slow", &["--timeout", "0.5"]).run().await;
     assert_eq!(run.code, 5, "{run:?}");
     assert!(run.stderr.contains("timed out"), "{run:?}");
 }
