@@ -3,29 +3,36 @@
 //!
 //! Keeping the logic here (rather than in the expansion) keeps expansions small and lets
 //! this code be tested like any other.
+//!
+//! # The macro and this module move together
+//!
+//! Expansions build [`Spec`] and [`Target`] by struct literal and call the functions here
+//! by name, so this module and `fgs-macros` are one unit split over two crates: any
+//! change to one may need the other, and no semver promise covers the pair. The facade
+//! `fgs` therefore requires both **exactly** (`fgs-macros = "=x.y.z"` and
+//! `fgs-core = "=x.y.z"`, checked by `crates/fgs/tests/pinned_versions.rs`), and all three
+//! are released with one version. Code that uses the macros depends on `fgs` only, so it
+//! always gets the runtime its expansions were written for. Never depend on this module
+//! from anywhere but an expansion.
 
 use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use fgs_urn::FunctionRef;
+
 use crate::error::{Error, InvalidInput};
-use crate::{Client, FunctionUrn, InstanceMemory, InvokeOutput, Qualifier, ResponseVersion};
+use crate::{Client, FunctionUrn, InstanceMemory, InvokeOutput, ResponseVersion};
 
 /// Which function a stub calls.
 #[derive(Debug, Clone, Copy)]
 pub enum Target {
     /// A full URN, checked at compile time.
     Urn(&'static str),
-    /// `package/name` with an optional qualifier, in the client's region and project.
-    Function {
-        /// Package.
-        package: &'static str,
-        /// Name.
-        name: &'static str,
-        /// `Some(Qualifier::Version(..))` or `Some(Qualifier::Alias(..))`.
-        qualifier: Option<Qualifier<'static>>,
-    },
+    /// A [`FunctionRef`] (`package/name[:version|:!alias]`, checked at compile time), in
+    /// the client's region and project.
+    Function(&'static str),
 }
 
 /// A stub's settings, built as a constant by the expansion.
@@ -50,20 +57,17 @@ impl Spec {
     pub fn urn(&self, client: &Client) -> Result<FunctionUrn, Error> {
         match self.target {
             Target::Urn(urn) => Ok(FunctionUrn::parse(urn)?),
-            Target::Function {
-                package,
-                name,
-                qualifier,
-            } => {
+            Target::Function(function) => {
+                let function = FunctionRef::parse(function)?;
                 let missing = |what: &str| {
                     Error::InvalidInput(InvalidInput::Config(format!(
-                        "function {package}/{name} is resolved against the client's region and project, but the \
-                         client has no {what}; set it on the client builder or give the stub a full URN"
+                        "function {function} is resolved against the client's region and project, but the client \
+                         has no {what}; set it on the client builder or give the stub a full URN"
                     )))
                 };
                 let region = client.region().ok_or_else(|| missing("region"))?;
                 let project_id = client.project_id().ok_or_else(|| missing("project id"))?;
-                Ok(FunctionUrn::from_parts(region, project_id, package, name, qualifier)?)
+                Ok(function.resolve(region, project_id)?)
             }
         }
     }
@@ -173,11 +177,7 @@ mod tests {
 
     #[test]
     fn resolves_functions_against_the_client() {
-        let target = Target::Function {
-            package: "default",
-            name: "hello",
-            qualifier: Some(Qualifier::Alias("prod")),
-        };
+        let target = Target::Function("default/hello:!prod");
         let urn = spec(target)
             .urn(&client(Some("ap-southeast-1"), Some("abc123")))
             .unwrap();
@@ -188,6 +188,7 @@ mod tests {
 
         let err = spec(target).urn(&client(Some("ap-southeast-1"), None)).unwrap_err();
         assert!(err.to_string().contains("no project id"), "{err}");
+        assert!(err.to_string().contains("function default/hello:!prod"), "{err}");
         let err = spec(target).urn(&client(None, Some("abc123"))).unwrap_err();
         assert!(err.to_string().contains("no region"), "{err}");
     }

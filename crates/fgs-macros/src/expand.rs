@@ -5,7 +5,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 use syn::spanned::Spanned as _;
-use syn::{FnArg, ForeignItemFn, ItemTrait, Pat, ReturnType, Signature, TraitItem, Type};
+use syn::{FnArg, ForeignItemFn, ItemTrait, Pat, ReturnType, Signature, TraitItem, TraitItemFn, Type};
 
 use crate::options::{self, Errors, Options, Output, Target};
 
@@ -62,6 +62,10 @@ pub fn function(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// `#[fgs_functions]` on a trait whose methods carry `#[function(...)]`.
+///
+/// With errors, the output is still the whole interface (the trait with async-trait, the
+/// `{Trait}Client` and its impl, with a panicking body for each method that has errors),
+/// so that code using the trait or the client sees no further errors.
 pub fn functions(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let mut item: ItemTrait = match syn::parse2(item.clone()) {
@@ -76,78 +80,124 @@ pub fn functions(args: TokenStream, item: TokenStream) -> TokenStream {
             );
         }
     };
-    let krate = crate_option(args, &mut errors);
-    if !item.generics.params.is_empty() {
+    let krate = options::krate_tokens(options::parse_trait_args(args, &mut errors).as_ref());
+    let generic = !item.generics.params.is_empty();
+    if generic {
         errors.push_spanned(&item.generics, "a functions trait cannot be generic");
     }
-
-    let trait_name = &item.ident;
-    let client_name = format_ident!("{}Client", item.ident);
-    let mut methods = Vec::new();
-    for trait_item in &mut item.items {
-        let TraitItem::Fn(method) = trait_item else {
+    item.items.retain(|trait_item| {
+        let is_fn = matches!(trait_item, TraitItem::Fn(_));
+        if !is_fn {
+            // Dropped from the output, so that the client's impl does not miss it too.
             errors.push_spanned(
-                &*trait_item,
+                trait_item,
                 "a functions trait holds only `async fn` methods, one per function",
             );
-            continue;
-        };
-        let mut function_attrs = Vec::new();
-        method.attrs.retain(|attr| {
-            if attr.path().is_ident("function") {
-                function_attrs.push(attr.clone());
-                false
-            } else {
-                true
-            }
-        });
-        if let Some(body) = &method.default {
-            errors.push_spanned(
-                body,
-                "a function method has no body: the generated client writes the call",
-            );
         }
-        let [attr] = function_attrs.as_slice() else {
-            let span = function_attrs.get(1).map_or(method.sig.ident.span(), |a| a.span());
+        is_fn
+    });
+    let methods: Vec<TokenStream> = item
+        .items
+        .iter_mut()
+        .filter_map(|trait_item| match trait_item {
+            TraitItem::Fn(method) => Some(method_body(method, &krate, &mut errors)),
+            _ => None,
+        })
+        .collect();
+    let errors = errors.to_compile_errors();
+    let client = trait_and_client(&mut item, &krate, &methods, !generic);
+    quote! {
+        #errors
+        #client
+    }
+}
+
+/// One method of the client: the call, or (if this method has errors, which are added to
+/// `errors`) a body that panics, with the same signature so the impl still matches the
+/// trait. Removes the method's `#[function(...)]` attribute.
+fn method_body(method: &mut TraitItemFn, krate: &TokenStream, errors: &mut Errors) -> TokenStream {
+    let errors_before = errors.len();
+    if let Some(body) = &method.default {
+        errors.push_spanned(
+            body,
+            "a function method has no body: the generated client writes the call",
+        );
+    }
+    let attr = take_function_attr(method, errors);
+    let call = attr.and_then(|attr| method_call(&attr, &method.sig, krate, errors));
+    let sig = &method.sig;
+    match call {
+        Some(call) if errors.len() == errors_before => quote! {
+            #sig {
+                #call
+            }
+        },
+        _ => quote! {
+            #[allow(unused_variables)]
+            #sig {
+                ::core::panic!("#[fgs_functions] has errors")
+            }
+        },
+    }
+}
+
+/// Removes the method's `#[function(...)]` attributes and returns the one there must be.
+fn take_function_attr(method: &mut TraitItemFn, errors: &mut Errors) -> Option<syn::Attribute> {
+    let mut function_attrs = Vec::new();
+    method.attrs.retain(|attr| {
+        let is_function = attr.path().is_ident("function");
+        if is_function {
+            function_attrs.push(attr.clone());
+        }
+        !is_function
+    });
+    match <[syn::Attribute; 1]>::try_from(function_attrs) {
+        Ok([attr]) => Some(attr),
+        Err(attrs) => {
+            let span = attrs.get(1).map_or(method.sig.ident.span(), |a| a.span());
             errors.push(
                 span,
                 "each method needs exactly one `#[function(...)]` naming its function",
             );
-            continue;
-        };
-        let args = match &attr.meta {
-            syn::Meta::List(list) => list.tokens.clone(),
-            _ => TokenStream::new(),
-        };
-        let mut options = options::parse(args, &mut errors, attr.span());
-        if options.krate.is_some() {
-            errors.push(attr.span(), "`crate` goes on #[fgs_functions], not on a method");
-        }
-        options.krate = None;
-        let shape = check_method_signature(&method.sig, &mut errors);
-        let spec = spec(&options, &mut errors);
-        if let (Some(shape), Some(spec)) = (shape, spec) {
-            let client = quote!(&self.client);
-            let call = call(&krate, &options, &spec, &client, shape.input.as_ref());
-            let sig = &method.sig;
-            methods.push(quote! {
-                #sig {
-                    #call
-                }
-            });
+            None
         }
     }
+}
 
-    let async_trait = quote!(#krate::__private::async_trait);
-    if !errors.is_empty() {
-        let errors = errors.to_compile_errors();
-        // The trait as written (minus our helper attributes) compiles on its own.
-        return quote! {
-            #errors
-            #item
-        };
+/// The call a method's `#[function(...)]` describes, if its options and signature are right.
+fn method_call(
+    attr: &syn::Attribute,
+    sig: &Signature,
+    krate: &TokenStream,
+    errors: &mut Errors,
+) -> Option<TokenStream> {
+    let args = match &attr.meta {
+        syn::Meta::List(list) => list.tokens.clone(),
+        _ => TokenStream::new(),
+    };
+    let mut options = options::parse(args, errors, attr.span());
+    if options.krate.is_some() {
+        errors.push(attr.span(), "`crate` goes on #[fgs_functions], not on a method");
     }
-    let vis = &item.vis;
+    options.krate = None;
+    let shape = check_method_signature(sig, errors);
+    let spec = spec(&options, errors)?;
+    let client = quote!(&self.client);
+    Some(call(krate, &options, &spec, &client, shape?.input.as_ref()))
+}
+
+/// The trait (async-trait, `Send + Sync`), `{Trait}Client`, and (unless the trait is
+/// generic, which is an error) the client's impl of the trait with `methods`.
+fn trait_and_client(
+    item: &mut ItemTrait,
+    krate: &TokenStream,
+    methods: &[TokenStream],
+    with_impl: bool,
+) -> TokenStream {
+    let async_trait = quote!(#krate::__private::async_trait);
+    let trait_name = item.ident.clone();
+    let client_name = format_ident!("{}Client", item.ident);
+    let vis = item.vis.clone();
     if item.supertraits.is_empty() {
         item.colon_token = Some(Default::default());
     }
@@ -155,6 +205,14 @@ pub fn functions(args: TokenStream, item: TokenStream) -> TokenStream {
     item.supertraits.push(syn::parse_quote!(::core::marker::Sync));
     let client_doc =
         format!(" Calls the functions of [`{trait_name}`] on FunctionGraph. Generated by `#[fgs_functions]`.");
+    let client_impl = with_impl.then(|| {
+        quote! {
+            #[#async_trait]
+            impl #trait_name for #client_name {
+                #(#methods)*
+            }
+        }
+    });
     quote! {
         #[#async_trait]
         #item
@@ -177,42 +235,13 @@ pub fn functions(args: TokenStream, item: TokenStream) -> TokenStream {
             }
         }
 
-        #[#async_trait]
-        impl #trait_name for #client_name {
-            #(#methods)*
-        }
+        #client_impl
     }
 }
 
 fn error_with_item(error: syn::Error, item: TokenStream) -> TokenStream {
     let error = error.to_compile_error();
     quote!(#error #item)
-}
-
-fn crate_option(args: TokenStream, errors: &mut Errors) -> TokenStream {
-    let mut krate = None;
-    let parser = syn::meta::parser(|meta| {
-        if meta.path.is_ident("crate") {
-            let text: syn::LitStr = meta.value()?.parse()?;
-            match text.parse::<syn::Path>() {
-                Ok(path) => krate = Some(quote!(#path)),
-                Err(_) => errors.push(text.span(), "`crate` must be a path, e.g. \"my_sdk::fgs\""),
-            }
-        } else {
-            errors.push(
-                meta.path.span(),
-                "#[fgs_functions] takes only `crate = \"...\"`; put function options on each method's #[function(...)]",
-            );
-            if meta.input.peek(syn::Token![=]) {
-                let _: syn::Expr = meta.value()?.parse()?;
-            }
-        }
-        Ok(())
-    });
-    if let Err(error) = syn::parse::Parser::parse2(parser, args) {
-        errors.push_error(error);
-    }
-    krate.unwrap_or_else(|| quote!(::fgs))
 }
 
 /// The parts of a signature the call needs.
@@ -352,21 +381,9 @@ fn spec(options: &Options, errors: &mut Errors) -> Option<TokenStream> {
     let stub = quote!(#krate::__private::stub);
     let target = match options.target.as_ref()? {
         Target::Urn(urn) => quote!(#stub::Target::Urn(#urn)),
-        Target::Function {
-            package,
-            name,
-            qualifier,
-        } => {
-            let qualifier = match qualifier {
-                None => quote!(::core::option::Option::None),
-                Some((false, version)) => {
-                    quote!(::core::option::Option::Some(#krate::__private::Qualifier::Version(#version)))
-                }
-                Some((true, alias)) => {
-                    quote!(::core::option::Option::Some(#krate::__private::Qualifier::Alias(#alias)))
-                }
-            };
-            quote!(#stub::Target::Function { package: #package, name: #name, qualifier: #qualifier })
+        Target::Function(function) => {
+            let function = function.as_str();
+            quote!(#stub::Target::Function(#function))
         }
     };
     let mut checks = Vec::new();

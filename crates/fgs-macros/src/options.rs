@@ -2,8 +2,10 @@
 //!
 //! Every problem is collected (not just the first), each with the span of what is wrong.
 
+use fgs_urn::{FunctionRef, Qualifier, UrnErrorKind, UrnPart};
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
+use syn::meta::ParseNestedMeta;
 use syn::spanned::Spanned as _;
 use syn::{Expr, LitBool, LitInt, LitStr, Path};
 
@@ -29,6 +31,11 @@ impl Errors {
         self.0.is_empty()
     }
 
+    /// How many errors there are, to tell whether a step added any.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
     pub fn to_compile_errors(&self) -> TokenStream {
         self.0.iter().map(syn::Error::to_compile_error).collect()
     }
@@ -47,12 +54,10 @@ pub enum Output {
 
 /// The function a stub calls.
 pub enum Target {
+    /// `urn = "..."`, checked (and kept as the literal, for its span).
     Urn(LitStr),
-    Function {
-        package: String,
-        name: String,
-        qualifier: Option<(bool, String)>,
-    },
+    /// `function = "package/name"` with `version`/`alias` folded in, checked.
+    Function(FunctionRef),
 }
 
 pub struct Options {
@@ -66,107 +71,190 @@ pub struct Options {
     pub krate: Option<Path>,
 }
 
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            target: None,
+            log_tail: false,
+            response_version: None,
+            memory: None,
+            timeout_ms: None,
+            idempotent: false,
+            output: Output::Json,
+            krate: None,
+        }
+    }
+}
+
 pub const OPTION_NAMES: &str =
     "urn, function, version, alias, log, response_version, memory, timeout, idempotent, output, crate";
 
 impl Options {
     /// The path of the facade crate in the expansion.
     pub fn krate(&self) -> TokenStream {
-        match &self.krate {
-            Some(path) => path.to_token_stream(),
-            None => quote!(::fgs),
-        }
+        krate_tokens(self.krate.as_ref())
     }
+}
+
+/// The path of the facade crate: the `crate = "..."` path, or `::fgs`.
+pub fn krate_tokens(krate: Option<&Path>) -> TokenStream {
+    match krate {
+        Some(path) => path.to_token_stream(),
+        None => quote!(::fgs),
+    }
+}
+
+/// The options that name the function, read before they are combined into a [`Target`].
+#[derive(Default)]
+struct TargetOptions {
+    urn: Option<LitStr>,
+    function: Option<LitStr>,
+    version: Option<LitStr>,
+    alias: Option<LitStr>,
 }
 
 /// Reads `key = value` pairs and flags.
 pub fn parse(args: TokenStream, errors: &mut Errors, call_site: Span) -> Options {
-    let mut options = Options {
-        target: None,
-        log_tail: false,
-        response_version: None,
-        memory: None,
-        timeout_ms: None,
-        idempotent: false,
-        output: Output::Json,
-        krate: None,
-    };
-    let mut urn: Option<LitStr> = None;
-    let mut function: Option<LitStr> = None;
-    let mut version: Option<LitStr> = None;
-    let mut alias: Option<LitStr> = None;
+    let mut options = Options::default();
+    let mut target = TargetOptions::default();
     let mut seen: Vec<String> = Vec::new();
-
     let parser = syn::meta::parser(|meta| {
-        let name = meta.path.get_ident().map(ToString::to_string).unwrap_or_else(|| {
-            // `crate` is a keyword, so it is not an `Ident`.
-            meta.path.to_token_stream().to_string()
-        });
-        let span = meta.path.span();
+        let name = option_name(&meta.path);
         if seen.contains(&name) {
-            errors.push(span, format!("`{name}` is given twice"));
+            errors.push(meta.path.span(), format!("`{name}` is given twice"));
         }
         seen.push(name.clone());
-        match name.as_str() {
-            "urn" => urn = Some(meta.value()?.parse()?),
-            "function" => function = Some(meta.value()?.parse()?),
-            "version" => version = Some(meta.value()?.parse()?),
-            "alias" => alias = Some(meta.value()?.parse()?),
-            "log" => options.log_tail = flag(&meta)?,
-            "idempotent" => options.idempotent = flag(&meta)?,
-            "response_version" => options.response_version = Some(meta.value()?.parse()?),
-            "memory" => options.memory = Some(meta.value()?.parse()?),
-            "timeout" => {
-                let text: LitStr = meta.value()?.parse()?;
-                match parse_duration_ms(&text.value()) {
-                    Ok(ms) => options.timeout_ms = Some(ms),
-                    Err(message) => errors.push(text.span(), message),
-                }
-            }
-            "output" => {
-                let text: LitStr = meta.value()?.parse()?;
-                options.output = match text.value().as_str() {
-                    "json" => Output::Json,
-                    "raw" => Output::Raw,
-                    "api_gateway" => Output::ApiGateway,
-                    other => {
-                        errors.push(
-                            text.span(),
-                            format!("unknown output mode `{other}`; expected \"json\", \"raw\" or \"api_gateway\""),
-                        );
-                        Output::Json
-                    }
-                };
-            }
-            "crate" => {
-                let text: LitStr = meta.value()?.parse()?;
-                match text.parse::<Path>() {
-                    Ok(path) => options.krate = Some(path),
-                    Err(_) => errors.push(text.span(), "`crate` must be a path, e.g. \"my_sdk::fgs\""),
-                }
-            }
-            _ => {
-                errors.push(
-                    span,
-                    format!("unknown option `{name}`; expected one of: {OPTION_NAMES}"),
-                );
-                // Skip the value so that the options after it are still read.
-                if meta.input.peek(syn::Token![=]) {
-                    let _: Expr = meta.value()?.parse()?;
-                }
-            }
+        read_option(&name, &meta, &mut options, &mut target, errors)
+    });
+    if let Err(error) = syn::parse::Parser::parse2(parser, args) {
+        errors.push_error(error);
+    }
+    options.target = combine_target(target, errors, call_site);
+    options
+}
+
+/// The option's name; `crate` is a keyword, so it is not an `Ident`.
+fn option_name(path: &Path) -> String {
+    path.get_ident()
+        .map(ToString::to_string)
+        .unwrap_or_else(|| path.to_token_stream().to_string())
+}
+
+/// Reads the value of option `name` into `options` or `target`.
+fn read_option(
+    name: &str,
+    meta: &ParseNestedMeta<'_>,
+    options: &mut Options,
+    target: &mut TargetOptions,
+    errors: &mut Errors,
+) -> syn::Result<()> {
+    match name {
+        "urn" => target.urn = Some(meta.value()?.parse()?),
+        "function" => target.function = Some(meta.value()?.parse()?),
+        "version" => target.version = Some(meta.value()?.parse()?),
+        "alias" => target.alias = Some(meta.value()?.parse()?),
+        "log" => options.log_tail = flag(meta)?,
+        "idempotent" => options.idempotent = flag(meta)?,
+        "response_version" => options.response_version = Some(meta.value()?.parse()?),
+        "memory" => options.memory = Some(meta.value()?.parse()?),
+        "timeout" => options.timeout_ms = timeout(meta, errors)?.or(options.timeout_ms),
+        "output" => options.output = output(meta, errors)?,
+        "crate" => options.krate = crate_path(meta, errors)?.or(options.krate.take()),
+        _ => {
+            errors.push(
+                meta.path.span(),
+                format!("unknown option `{name}`; expected one of: {OPTION_NAMES}"),
+            );
+            skip_value(meta)?;
+        }
+    }
+    Ok(())
+}
+
+/// Skips an unknown option's value, so that the options after it are still read.
+fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
+    if meta.input.peek(syn::Token![=]) {
+        let _: Expr = meta.value()?.parse()?;
+    }
+    Ok(())
+}
+
+/// `timeout = "30s"`, in milliseconds; `None` (with an error) if it is not a duration.
+fn timeout(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Option<u64>> {
+    let text: LitStr = meta.value()?.parse()?;
+    Ok(match parse_duration_ms(&text.value()) {
+        Ok(ms) => Some(ms),
+        Err(message) => {
+            errors.push(text.span(), message);
+            None
+        }
+    })
+}
+
+/// `output = "json" | "raw" | "api_gateway"`.
+fn output(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Output> {
+    let text: LitStr = meta.value()?.parse()?;
+    Ok(match text.value().as_str() {
+        "json" => Output::Json,
+        "raw" => Output::Raw,
+        "api_gateway" => Output::ApiGateway,
+        other => {
+            errors.push(
+                text.span(),
+                format!("unknown output mode `{other}`; expected \"json\", \"raw\" or \"api_gateway\""),
+            );
+            Output::Json
+        }
+    })
+}
+
+/// `crate = "path"`: the one reader of this option, for both attributes. `None` (with an
+/// error) if the string is not a path.
+fn crate_path(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Option<Path>> {
+    let text: LitStr = meta.value()?.parse()?;
+    Ok(match text.parse::<Path>() {
+        Ok(path) => Some(path),
+        Err(_) => {
+            errors.push(text.span(), "`crate` must be a path, e.g. \"my_sdk::fgs\"");
+            None
+        }
+    })
+}
+
+/// The arguments of `#[fgs_functions(...)]`: only `crate = "..."`.
+pub fn parse_trait_args(args: TokenStream, errors: &mut Errors) -> Option<Path> {
+    let mut krate = None;
+    let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident("crate") {
+            krate = crate_path(&meta, errors)?.or(krate.take());
+        } else {
+            errors.push(
+                meta.path.span(),
+                "#[fgs_functions] takes only `crate = \"...\"`; put function options on each method's #[function(...)]",
+            );
+            skip_value(&meta)?;
         }
         Ok(())
     });
     if let Err(error) = syn::parse::Parser::parse2(parser, args) {
         errors.push_error(error);
     }
+    krate
+}
 
+/// Combines `urn`, `function`, `version` and `alias` into the target, reporting conflicts.
+fn combine_target(given: TargetOptions, errors: &mut Errors, call_site: Span) -> Option<Target> {
+    let TargetOptions {
+        urn,
+        function,
+        version,
+        alias,
+    } = given;
     match (urn, function) {
         (Some(urn), Some(function)) => {
             errors.push(function.span(), "`urn` and `function` conflict: give a full URN, or a function resolved against the client's region and project, not both");
             check_urn(&urn, errors);
-            options.target = Some(Target::Urn(urn));
+            Some(Target::Urn(urn))
         }
         (Some(urn), None) => {
             for given in [&version, &alias].into_iter().flatten() {
@@ -176,7 +264,7 @@ pub fn parse(args: TokenStream, errors: &mut Errors, call_site: Span) -> Options
                 );
             }
             check_urn(&urn, errors);
-            options.target = Some(Target::Urn(urn));
+            Some(Target::Urn(urn))
         }
         (None, Some(function)) => {
             if let (Some(_), Some(alias)) = (&version, &alias) {
@@ -185,18 +273,20 @@ pub fn parse(args: TokenStream, errors: &mut Errors, call_site: Span) -> Options
                     "`version` and `alias` conflict: a call goes to one version or one alias",
                 );
             }
-            options.target = check_function(&function, version.as_ref(), alias.as_ref(), errors);
+            check_function(&function, version.as_ref(), alias.as_ref(), errors).map(Target::Function)
         }
-        (None, None) => errors.push(
-            call_site,
-            "missing the function: add `urn = \"urn:fss:...\"` or `function = \"package/name\"`",
-        ),
+        (None, None) => {
+            errors.push(
+                call_site,
+                "missing the function: add `urn = \"urn:fss:...\"` or `function = \"package/name\"`",
+            );
+            None
+        }
     }
-    options
 }
 
 /// `log` alone means `true`; `log = false` is accepted too.
-fn flag(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<bool> {
+fn flag(meta: &ParseNestedMeta<'_>) -> syn::Result<bool> {
     if meta.input.peek(syn::Token![=]) {
         let value: LitBool = meta.value()?.parse()?;
         Ok(value.value)
@@ -213,52 +303,56 @@ fn check_urn(urn: &LitStr, errors: &mut Errors) {
     }
 }
 
+/// `function = "package/name[:version|:!alias]"`, with the qualifier of `version = "..."`
+/// or `alias = "..."` (if `version` is given, `alias` was reported as a conflict).
 fn check_function(
     function: &LitStr,
     version: Option<&LitStr>,
     alias: Option<&LitStr>,
     errors: &mut Errors,
-) -> Option<Target> {
-    let text = function.value();
-    let Some((package, name)) = text.split_once('/') else {
+) -> Option<FunctionRef> {
+    let parsed = match FunctionRef::parse(&function.value()) {
+        Ok(parsed) => parsed,
+        Err(error) if error.part() == UrnPart::Name && error.kind() == UrnErrorKind::Missing => {
+            errors.push(
+                function.span(),
+                "`function` is \"package/name\", e.g. \"default/hello\"",
+            );
+            return None;
+        }
+        Err(error) => {
+            errors.push(function.span(), format!("invalid `function`: {}", error.problem()));
+            return None;
+        }
+    };
+    let (option, given, is_alias) = match (version, alias) {
+        (Some(version), _) => ("version", version, false),
+        (None, Some(alias)) => ("alias", alias, true),
+        (None, None) => return Some(parsed),
+    };
+    if let Some(written) = parsed.qualifier() {
         errors.push(
-            function.span(),
-            "`function` is \"package/name\", e.g. \"default/hello\"",
+            given.span(),
+            format!(
+                "`function` already names its qualifier (`:{written}`); give it there or with `{option}`, not both"
+            ),
         );
         return None;
+    }
+    let value = given.value();
+    let qualifier = if is_alias {
+        // The leading `!` is optional.
+        Qualifier::Alias(value.strip_prefix('!').unwrap_or(&value))
+    } else {
+        Qualifier::Version(&value)
     };
-    let mut ok = true;
-    for (part, value) in [(fgs_urn::UrnPart::Package, package), (fgs_urn::UrnPart::Name, name)] {
-        if let Err(error) = fgs_urn::check_part(part, value) {
-            errors.push(function.span(), format!("invalid `function`: {}", error.problem()));
-            ok = false;
+    match parsed.with_qualifier(qualifier) {
+        Ok(qualified) => Some(qualified),
+        Err(error) => {
+            errors.push(given.span(), format!("invalid `{option}`: {}", error.problem()));
+            None
         }
     }
-    let qualifier = match (version, alias) {
-        (Some(version), _) => {
-            let value = version.value();
-            if let Err(error) = fgs_urn::check_part(fgs_urn::UrnPart::Version, &value) {
-                errors.push(version.span(), format!("invalid `version`: {}", error.problem()));
-                ok = false;
-            }
-            Some((false, value))
-        }
-        (None, Some(alias)) => {
-            let value = alias.value();
-            let value = value.strip_prefix('!').unwrap_or(&value).to_owned();
-            if let Err(error) = fgs_urn::check_part(fgs_urn::UrnPart::Alias, &value) {
-                errors.push(alias.span(), format!("invalid `alias`: {}", error.problem()));
-                ok = false;
-            }
-            Some((true, value))
-        }
-        (None, None) => None,
-    };
-    ok.then(|| Target::Function {
-        package: package.to_owned(),
-        name: name.to_owned(),
-        qualifier,
-    })
 }
 
 /// `"500ms"`, `"30s"`, `"2m"`.

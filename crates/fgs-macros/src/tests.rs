@@ -113,3 +113,27 @@ fn errors_are_collected_and_the_item_kept() {
     assert!(text.contains("invalid timeout \\\"soon\\\""), "{text}");
     insta::assert_snapshot!(pretty(expanded));
 }
+
+/// On errors in the trait form: every error, and still the whole interface (the trait with
+/// async-trait, `{Trait}Client` and its impl), the method with errors given a body that
+/// panics, so code using the trait or the client sees nothing else.
+#[test]
+fn trait_errors_keep_the_client() {
+    let expanded = crate::expand::functions(
+        TokenStream::new(),
+        quote! {
+            pub trait Greetings {
+                #[function(function = "default/9hello")]
+                async fn hello(&self, input: HelloIn) -> Result<HelloOut, fgs::Error>;
+
+                #[function(function = "default/bye")]
+                async fn bye(&self) -> Result<(), fgs::Error>;
+            }
+        },
+    );
+    let text = expanded.to_string();
+    assert_eq!(text.matches("compile_error").count(), 1, "{text}");
+    assert!(text.contains("struct GreetingsClient"), "{text}");
+    assert!(text.contains("impl Greetings for GreetingsClient"), "{text}");
+    insta::assert_snapshot!(pretty(expanded));
+}

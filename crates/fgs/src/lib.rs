@@ -27,6 +27,11 @@
 #[doc(inline)]
 pub use fgs_core::*;
 
+/// `package/name[:version|:!alias]`: a function without its region and project, which
+/// [`FunctionRef::resolve`] completes into a [`FunctionUrn`].
+#[doc(inline)]
+pub use fgs_urn::FunctionRef;
+
 /// Credentials: the [`Auth`](auth::Auth) trait, a static IAM token and, with the `auth`
 /// feature (on by default), AK/SK signing, self-renewing IAM tokens and the credential
 /// chain.
@@ -70,8 +75,8 @@ pub mod auth {
 /// | option | meaning |
 /// |---|---|
 /// | `urn = "urn:fss:..."` | the function, checked at compile time (a malformed URN is a compile error naming the wrong part) |
-/// | `function = "package/name"` | the function in the client's region and project (set both on the [`ClientBuilder`]), resolved at call time |
-/// | `version = "..."` / `alias = "..."` | the qualifier, with `function` |
+/// | `function = "package/name"` | the function in the client's region and project (set both on the [`ClientBuilder`]), resolved at call time; checked at compile time as a [`FunctionRef`], so `"package/name:v1"` and `"package/name:!prod"` name the qualifier too |
+/// | `version = "..."` / `alias = "..."` | the qualifier, with `function` (when it names none) |
 /// | `log` | ask for the log tail (see it with `output = "raw"`) |
 /// | `response_version = "v0"` | the response format (default `v1`) |
 /// | `memory = 512` | instance memory for the call, one of the sizes the service accepts (checked at compile time) |
@@ -150,11 +155,15 @@ pub use fgs_macros::fgs_function;
 pub use fgs_macros::fgs_functions;
 
 /// What `#[fgs_function]` expansions refer to. Not a public API.
+///
+/// Expansions build `stub::Spec` by struct literal, so this crate requires `fgs-macros`
+/// and `fgs-core` with exact (`=`) versions: a macro always expands against the stub
+/// runtime it was written for (see `fgs_core::stub`).
 #[doc(hidden)]
 pub mod __private {
     pub use fgs_core::async_trait;
     pub use fgs_core::stub;
-    pub use fgs_core::{InstanceMemory, Qualifier, ResponseVersion};
+    pub use fgs_core::{InstanceMemory, ResponseVersion};
 }
 
 /// The README's examples, compiled as doc tests so they cannot rot.

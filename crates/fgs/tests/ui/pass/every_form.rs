@@ -40,6 +40,10 @@ pub async fn hello_version(client: &Client, input: HelloIn) -> Result<HelloOut, 
 #[fgs_function(function = "default/hello", alias = "prod", timeout = "2m", log = false)]
 pub async fn hello_alias(client: &Client, input: HelloIn) -> Result<HelloOut, Error>;
 
+/// The qualifier written in the function reference, as the CLI takes it.
+#[fgs_function(function = "default/hello:!prod")]
+pub async fn hello_inline_alias(client: &Client, input: HelloIn) -> Result<HelloOut, Error>;
+
 /// The raw output.
 #[fgs_function(function = "default/hello", output = "raw", log)]
 pub async fn hello_raw(client: &Client, input: HelloIn) -> Result<InvokeOutput, Error>;
