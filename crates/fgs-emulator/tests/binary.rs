@@ -4,7 +4,7 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should stop the test
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{BufRead, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -47,22 +47,8 @@ fn runs_command_functions_prints_how_to_call_them_and_stops_on_ctrl_c() {
     let mut stdout = BufReader::new(running.0.stdout.take().unwrap());
     let mut stderr = BufReader::new(running.0.stderr.take().unwrap());
 
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let endpoint = first
-        .trim()
-        .strip_prefix("fgs-emulator listening on ")
-        .unwrap_or_else(|| panic!("{first}"));
-    let addr = endpoint.strip_prefix("http://").unwrap().to_owned();
+    let (addr, banner) = read_banner(&mut stdout);
     assert!(addr.starts_with("127.0.0.1:"), "binds loopback by default: {addr}");
-    let mut banner = String::new();
-    for _ in 0..20 {
-        let mut line = String::new();
-        if stdout.read_line(&mut line).unwrap() == 0 || line.starts_with("Press Ctrl-C") {
-            break;
-        }
-        banner.push_str(&line);
-    }
     assert!(banner.contains("token       cli-token"), "{banner}");
     assert!(banner.contains("function    default/echo -> cat"), "{banner}");
     assert!(banner.contains("curl -s -X POST"), "{banner}");
@@ -102,6 +88,33 @@ fn runs_command_functions_prints_how_to_call_them_and_stops_on_ctrl_c() {
     assert!(log.contains("Sync default/echo:latest ok"), "{log}");
     assert!(log.contains("Sync default/fail:latest error CommandFailed"), "{log}");
 
+    stop_with_sigint(&mut running);
+    assert!(TcpStream::connect(&addr).is_err(), "the port is closed after stopping");
+}
+
+/// The address from the first line of the banner, and the rest of the banner up to the
+/// "Press Ctrl-C" line.
+fn read_banner(stdout: &mut impl BufRead) -> (String, String) {
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let endpoint = first
+        .trim()
+        .strip_prefix("fgs-emulator listening on ")
+        .unwrap_or_else(|| panic!("{first}"));
+    let addr = endpoint.strip_prefix("http://").unwrap().to_owned();
+    let mut banner = String::new();
+    for _ in 0..20 {
+        let mut line = String::new();
+        if stdout.read_line(&mut line).unwrap() == 0 || line.starts_with("Press Ctrl-C") {
+            break;
+        }
+        banner.push_str(&line);
+    }
+    (addr, banner)
+}
+
+/// Sends SIGINT and waits (up to 10 s) for a successful exit.
+fn stop_with_sigint(running: &mut Running) {
     let pid = running.0.id().to_string();
     assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
     let started = Instant::now();
@@ -113,7 +126,6 @@ fn runs_command_functions_prints_how_to_call_them_and_stops_on_ctrl_c() {
         assert!(started.elapsed() < Duration::from_secs(10), "did not stop on SIGINT");
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(TcpStream::connect(&addr).is_err(), "the port is closed after stopping");
 }
 
 #[test]
