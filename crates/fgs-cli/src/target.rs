@@ -1,7 +1,7 @@
 //! The TARGET argument: a full function URN, or `PACKAGE/NAME[:VERSION|:!ALIAS]` completed
 //! with a region and a project id.
 
-use fgs::{FunctionUrn, Qualifier, UrnPart};
+use fgs::{FunctionRef, FunctionUrn, UrnErrorKind, UrnPart};
 
 /// A parsed TARGET, every part already checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -9,80 +9,51 @@ pub(crate) enum Target {
     /// A full URN: it names its own region and project.
     Urn(FunctionUrn),
     /// The short form, which needs a region and a project id.
-    Short {
-        package: String,
-        name: String,
-        /// As written in a URN: `v1`, `!prod`.
-        qualifier: Option<String>,
-    },
+    Short(FunctionRef),
 }
 
 impl Target {
-    /// Parses and checks TARGET, with the URN rules of the SDK.
+    /// Parses and checks TARGET, with the URN rules of the SDK ([`FunctionUrn`] and
+    /// [`FunctionRef`], which also takes `NAME!ALIAS` for `NAME:!ALIAS`).
     pub(crate) fn parse(text: &str) -> Result<Target, String> {
         if text.starts_with("urn:") {
             return FunctionUrn::parse(text).map(Target::Urn).map_err(|e| e.to_string());
         }
-        let Some((package, rest)) = text.split_once('/') else {
-            return Err(format!(
+        match FunctionRef::parse(text) {
+            Ok(function) => Ok(Target::Short(function)),
+            Err(e) if e.part() == UrnPart::Name && e.kind() == UrnErrorKind::Missing => Err(format!(
                 "{text:?} is neither a function URN (urn:fss:REGION:PROJECT_ID:function:PACKAGE:NAME[:QUALIFIER]) \
                  nor PACKAGE/NAME[:VERSION|:!ALIAS]"
-            ));
-        };
-        // `name:v1`, `name:!prod`, and `name!prod` for short.
-        let (name, qualifier) = match rest.find([':', '!']) {
-            Some(at) => {
-                let (name, qualifier) = rest.split_at(at);
-                (name, Some(qualifier.strip_prefix(':').unwrap_or(qualifier)))
-            }
-            None => (rest, None),
-        };
-        fgs_urn::check_part(UrnPart::Package, package).map_err(|e| e.to_string())?;
-        fgs_urn::check_part(UrnPart::Name, name).map_err(|e| e.to_string())?;
-        if let Some(qualifier) = qualifier {
-            Qualifier::parse(qualifier).map_err(|e| e.to_string())?;
+            )),
+            Err(e) => Err(e.to_string()),
         }
-        Ok(Target::Short {
-            package: package.to_owned(),
-            name: name.to_owned(),
-            qualifier: qualifier.map(str::to_owned),
-        })
     }
 
     /// `package/name`, for messages.
     pub(crate) fn function_name(&self) -> String {
         match self {
             Target::Urn(urn) => format!("{}/{}", urn.package(), urn.name()),
-            Target::Short { package, name, .. } => format!("{package}/{name}"),
+            Target::Short(function) => format!("{}/{}", function.package(), function.name()),
         }
     }
 
     /// The URN to invoke. A full URN is used as given; the short form is completed with
     /// `region` and `project_id`.
     pub(crate) fn resolve(&self, region: Option<&str>, project_id: Option<&str>) -> Result<FunctionUrn, String> {
-        let (package, name, qualifier) = match self {
+        let function = match self {
             Target::Urn(urn) => return Ok(urn.clone()),
-            Target::Short {
-                package,
-                name,
-                qualifier,
-            } => (package, name, qualifier),
+            Target::Short(function) => function,
         };
-        let region = region.ok_or_else(|| {
-            format!("{package}/{name} needs a region: pass --region or set FGS_REGION (or give a full URN)")
-        })?;
+        let name = self.function_name();
+        let region = region
+            .ok_or_else(|| format!("{name} needs a region: pass --region or set FGS_REGION (or give a full URN)"))?;
         let project_id = project_id.ok_or_else(|| {
             format!(
-                "{package}/{name} needs a project id: pass --project-id, set HUAWEICLOUD_SDK_PROJECT_ID, or put \
+                "{name} needs a project id: pass --project-id, set HUAWEICLOUD_SDK_PROJECT_ID, or put \
                  project_id in [basic] of ~/.huaweicloud/credentials (or give a full URN)"
             )
         })?;
-        let qualifier = qualifier
-            .as_deref()
-            .map(Qualifier::parse)
-            .transpose()
-            .map_err(|e| e.to_string())?;
-        FunctionUrn::from_parts(region, project_id, package, name, qualifier).map_err(|e| e.to_string())
+        function.resolve(region, project_id).map_err(|e| e.to_string())
     }
 }
 
@@ -120,7 +91,20 @@ mod tests {
     #[test]
     fn bad_targets_name_the_problem() {
         assert!(Target::parse("hello").unwrap_err().contains("neither a function URN"));
-        assert!(Target::parse("default/9hello").unwrap_err().contains("function name"));
+        assert!(
+            Target::parse("default/")
+                .unwrap_err()
+                .contains("neither a function URN")
+        );
+        assert_eq!(
+            Target::parse("default/9hello").unwrap_err(),
+            r#"invalid function reference: function name "9hello" must start with a letter"#
+        );
+        assert!(
+            Target::parse("default/hello:v1:x")
+                .unwrap_err()
+                .contains("after the version")
+        );
         assert!(Target::parse("default/hello:!").is_err());
         assert!(Target::parse("default/hello:").is_err());
         assert!(Target::parse("urn:fss:cn-north-4:p:function:default").is_err());
