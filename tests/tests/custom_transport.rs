@@ -369,14 +369,18 @@ async fn records_invokes_with_redacted_credentials<T: Transport + 'static>(trans
     assert_no_secrets(&recorder, &[TOKEN]);
 }
 
-/// An IAM token that expired at the gateway: the recorder sees the token request, the
-/// invoke, the 401, a new token request and the invoke sent once more, with neither the
+/// An IAM token that the gateway refuses as expired: the recorder sees the token request,
+/// the invoke, the 401, a new token request and the invoke sent once more, with neither the
 /// password nor any token in the record.
+///
+/// The gateway's "expired" is an injected `401 APIGW.0307` for the second invoke rather
+/// than a token that really lives a second: a lifetime that short races the clock on a
+/// loaded machine (the first invoke could already find its token expired).
 async fn records_the_401_and_the_request_sent_again_after_renewal<T: Transport + 'static>(transport: T) {
-    let emulator = emulator(Duration::from_secs(1)).await;
+    let emulator = emulator(Duration::from_secs(3600)).await;
     let recorder = RecordingTransport::new(transport);
-    // The auth's clock stands still, so it keeps a token the gateway considers expired
-    // (as a client whose clock is behind would).
+    // The auth's clock stands still and no refresh window applies, so nothing but the 401
+    // makes it fetch a new token.
     let auth = IamTokenAuth::builder()
         .endpoint(emulator.endpoint())
         .password("acme", "alice", PASSWORD)
@@ -398,7 +402,11 @@ async fn records_the_401_and_the_request_sent_again_after_renewal<T: Transport +
         .send()
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    emulator.inject(FaultRule::once(Fault::error(
+        401,
+        fgs::ErrorCode::TokenExpired.as_str(),
+        "the token has expired",
+    )));
     let output = client
         .invoke(&urn(&emulator))
         .json(&json!({ "n": 2 }))
@@ -465,10 +473,11 @@ async fn records_failures_with_their_delivery<T: Transport + 'static>(transport:
     );
     assert!(!err.is_retry_safe());
 
-    let refused = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    // Bound but never listening: refuses connections, and no other test can take the port
+    // while `_socket` lives (binding port 0, dropping and reusing the number would race).
+    let _socket = tokio::net::TcpSocket::new_v4().unwrap();
+    _socket.bind(([127, 0, 0, 1], 0).into()).unwrap();
+    let refused = _socket.local_addr().unwrap().port();
     let nowhere = Client::builder()
         .endpoint_url(format!("http://127.0.0.1:{refused}"))
         .auth(StaticToken::new(TOKEN))

@@ -292,10 +292,14 @@ fn ok_with(headers: &[(&str, &[u8])], body: &[u8]) -> Vec<u8> {
     http("200 OK", &all, body)
 }
 
-/// A port on 127.0.0.1 that nothing listens on (bound, then released).
-fn refused_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
+/// A port on 127.0.0.1 that refuses connections while the returned socket lives: bound,
+/// never listening, so no other test can take the port in the meantime (binding port 0,
+/// dropping the listener and reusing the number races with every other test).
+fn refused_port() -> (TcpSocket, u16) {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = socket.local_addr().unwrap().port();
+    (socket, port)
 }
 
 /// A listener whose accept queue is full, so that connecting hangs (the kernel drops
@@ -307,7 +311,9 @@ async fn unresponsive() -> Option<(SocketAddr, TcpListener, Vec<TcpStream>)> {
     let addr = listener.local_addr().unwrap();
     let mut fillers = Vec::new();
     for _ in 0..8 {
-        match tokio::time::timeout(Duration::from_millis(200), TcpStream::connect(addr)).await {
+        // Generous: a connection that is merely slow on a loaded machine must not be taken
+        // for a full queue (the tests would then connect, and expect not to).
+        match tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(addr)).await {
             Ok(Ok(stream)) => fillers.push(stream),
             _ => return Some((addr, listener, fillers)),
         }
@@ -980,7 +986,8 @@ async fn redirects_are_reported_never_followed() {
             assert!(error.to_string().contains("redirect"), "{stack:?} {status}: {error}");
             assert!(decode.what().contains(&target.addr.to_string()), "{error}");
             assert_maybe_ran(&error);
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            // No wait needed: the server counts a request before it answers, and a followed
+            // redirect would have connected to `target` before the call returned.
             assert_eq!(server.requests(), 1, "{stack:?} {status}");
             assert_eq!(target.connections(), 0, "{stack:?} {status}: the redirect was followed");
         }
@@ -1659,8 +1666,9 @@ async fn broken_responses_are_transport_errors_and_never_resent() {
                 );
                 assert_transport_maybe_sent(&error);
                 assert_ne!(transport_error(&error).kind(), TransportErrorKind::Connect, "{case}");
-                // The default policy does not send again what may have run.
-                tokio::time::sleep(Duration::from_millis(20)).await;
+                // The default policy does not send again what may have run (a re-send would
+                // have happened before the call returned, and requests are counted on
+                // arrival, before any answer).
                 assert_eq!(server.requests(), 1, "{stack:?}, {case}");
                 assert_eq!(server.connections(), 1, "{stack:?}, {case}");
             }
@@ -1742,7 +1750,8 @@ async fn a_connection_reset_on_accept_is_a_transport_error() {
 async fn a_refused_connection_sent_nothing_and_is_retry_safe() {
     both(|stack| async move {
         let sleep = RecordingSleep::default();
-        let client = builder_for(stack, format!("http://127.0.0.1:{}", refused_port()))
+        let (_socket, port) = refused_port();
+        let client = builder_for(stack, format!("http://127.0.0.1:{port}"))
             .sleep(sleep.clone())
             .build()
             .unwrap();

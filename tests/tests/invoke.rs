@@ -601,11 +601,12 @@ async fn a_urn_from_another_region_is_refused_before_sending() {
 
 #[tokio::test]
 async fn a_refused_connection_is_not_sent_and_safe_to_retry() {
-    // Bind and drop a listener to get a port nothing listens on.
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    // A port that is bound but never listens refuses connections, and stays ours (no other
+    // test can start listening on it) until `_socket` is dropped at the end; binding port 0,
+    // dropping the listener and reusing the number would race with every other test.
+    let _socket = tokio::net::TcpSocket::new_v4().unwrap();
+    _socket.bind(([127, 0, 0, 1], 0).into()).unwrap();
+    let port = _socket.local_addr().unwrap().port();
     let client = Client::builder()
         .endpoint_url(format!("http://127.0.0.1:{port}"))
         .auth(StaticToken::new("t"))
@@ -631,15 +632,17 @@ async fn a_refused_connection_is_not_sent_and_safe_to_retry() {
 #[tokio::test]
 async fn a_slow_function_times_out_with_an_unknown_outcome() {
     let server = server().await;
+    // The run outlasts the client's timeout by a minute, so a loaded machine cannot let
+    // it finish first.
     let slow = Handler::from_fn(|_, _| async {
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        tokio::time::sleep(Duration::from_secs(60)).await;
         Ok(json!("late"))
     });
-    server.add_function(Function::new("default", "slow", slow));
+    server.add_function(Function::new("default", "slow", slow).timeout(Duration::from_secs(120)));
     let client = client(&server);
     let err = client
         .invoke(&urn(&server, "slow", None))
-        .timeout(Duration::from_millis(300))
+        .timeout(Duration::from_millis(500))
         .send()
         .await
         .unwrap_err();

@@ -35,16 +35,20 @@ impl Sleep for RecordingSleep {
     }
 }
 
+/// How long `default/slow` runs: far past every attempt timeout and deadline below, so
+/// no scheduling delay on a loaded machine lets it answer in time.
+const SLOW_RUN: Duration = Duration::from_secs(60);
+
 async fn emulator() -> Emulator {
     let echo = Handler::from_fn(|event, _| async move { Ok(event) });
     let slow = Handler::from_fn(|_, _| async {
-        tokio::time::sleep(Duration::from_millis(600)).await;
+        tokio::time::sleep(SLOW_RUN).await;
         Ok(json!("late"))
     });
     Emulator::builder()
         .token(TOKEN)
         .function(Function::new("default", "echo", echo))
-        .function(Function::new("default", "slow", slow))
+        .function(Function::new("default", "slow", slow).timeout(SLOW_RUN * 2))
         .start()
         .await
         .unwrap()
@@ -144,11 +148,11 @@ async fn attempts_are_capped() {
 
 #[tokio::test]
 async fn a_refused_connection_is_retried_because_nothing_was_sent() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // Bound but never listening: refuses connections, and no other test can take the port
+    // while `_socket` lives (binding port 0, dropping and reusing the number would race).
+    let _socket = tokio::net::TcpSocket::new_v4().unwrap();
+    _socket.bind(([127, 0, 0, 1], 0).into()).unwrap();
+    let port = _socket.local_addr().unwrap().port();
     let sleep = RecordingSleep::default();
     let client = Client::builder()
         .endpoint_url(format!("http://127.0.0.1:{port}"))
@@ -239,9 +243,9 @@ async fn an_idempotent_call_is_retried_after_a_dropped_connection() {
 async fn a_read_timeout_is_not_retried_unless_idempotent() {
     let emulator = emulator().await;
     let sleep = RecordingSleep::default();
-    // Each attempt may take 200 ms, the whole call far longer.
+    // Each attempt may take 500 ms, the whole call far longer.
     let client = builder(&emulator, &sleep)
-        .attempt_timeout(Duration::from_millis(200))
+        .attempt_timeout(Duration::from_millis(500))
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
@@ -569,10 +573,10 @@ async fn no_retry_sleeps_past_the_deadline() {
 async fn the_deadline_bounds_every_attempt_of_an_idempotent_call() {
     let emulator = emulator().await;
     let sleep = RecordingSleep::default();
-    // `slow` takes 600 ms; each attempt may take 250 ms; the call 1 s in all.
+    // `slow` takes a minute; each attempt may take 500 ms; the call 5 s in all.
     let client = builder(&emulator, &sleep)
-        .attempt_timeout(Duration::from_millis(250))
-        .timeout(Duration::from_secs(1))
+        .attempt_timeout(Duration::from_millis(500))
+        .timeout(Duration::from_secs(5))
         .retry_policy(StandardRetry::new().max_attempts(50))
         .build()
         .unwrap();
@@ -583,7 +587,8 @@ async fn the_deadline_bounds_every_attempt_of_an_idempotent_call() {
         .send()
         .await
         .unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    // Far from the 5 s deadline, and farther from the minute of one run.
+    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
     let Error::Timeout(timeout) = &err else {
         panic!("expected a timeout, got {err:?}")
     };

@@ -249,11 +249,13 @@ async fn a_fake_stands_in_for_the_trait() {
 #[tokio::test]
 async fn the_stub_timeout_applies() {
     let emulator = emulator().await;
+    // Runs for a minute, so only the stub's 200 ms timeout can end the call, however loaded
+    // the machine.
     let slow = Handler::from_fn(|_, _| async {
-        tokio::time::sleep(Duration::from_millis(800)).await;
+        tokio::time::sleep(Duration::from_secs(60)).await;
         Ok(json!({ "message": "late" }))
     });
-    emulator.add_function(Function::new("default", "slow", slow));
+    emulator.add_function(Function::new("default", "slow", slow).timeout(Duration::from_secs(120)));
 
     #[fgs_function(function = "default/slow", timeout = "200ms")]
     async fn slow_call(client: &Client) -> Result<HelloOut, Error>;

@@ -31,17 +31,22 @@ fn hyper() -> Arc<dyn Transport> {
     Arc::new(HyperTransport::new(CONNECT_TIMEOUT).expect("the hyper transport"))
 }
 
-/// An emulator with `default/echo` (returns its event) and `default/slow` (sleeps 1.5 s).
+/// How long `default/slow` runs: far longer than any test waits for it, so a timeout that
+/// works is told from one that does not by a wide margin, however loaded the machine.
+const SLOW_RUN: Duration = Duration::from_secs(60);
+
+/// An emulator with `default/echo` (returns its event) and `default/slow` (runs for
+/// [`SLOW_RUN`]).
 async fn emulator() -> Emulator {
     let echo = Handler::from_fn(|event, _ctx| async move { Ok(event) });
     let slow = Handler::from_fn(|_event, _ctx| async move {
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        tokio::time::sleep(SLOW_RUN).await;
         Ok(json!("late"))
     });
     Emulator::builder()
         .token(TOKEN)
         .function(Function::new("default", "echo", echo))
-        .function(Function::new("default", "slow", slow))
+        .function(Function::new("default", "slow", slow).timeout(SLOW_RUN * 2))
         .start()
         .await
         .expect("start the emulator")
@@ -54,6 +59,16 @@ fn client(emulator: &Emulator, transport: Arc<dyn Transport>) -> Client {
         .shared_transport(transport)
         .build()
         .expect("client")
+}
+
+/// A port on 127.0.0.1 that refuses connections while the returned socket lives: bound,
+/// never listening, so no other test can take the port in the meantime (binding port 0,
+/// dropping the listener and reusing the number races with every other test).
+fn refused_port() -> (tokio::net::TcpSocket, u16) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(([127, 0, 0, 1], 0).into()).unwrap();
+    let port = socket.local_addr().unwrap().port();
+    (socket, port)
 }
 
 fn urn(emulator: &Emulator, name: &str) -> FunctionUrn {
@@ -120,11 +135,9 @@ async fn sequential_invokes_share_one_connection(transport: Arc<dyn Transport>) 
 }
 
 async fn a_refused_connection_is_not_sent(transport: Arc<dyn Transport>) {
-    // Bind and drop a listener to get a port nothing listens on.
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    // A port that is bound but never listens refuses connections, and stays ours (no other
+    // test can start listening on it) until `_socket` is dropped at the end.
+    let (_socket, port) = refused_port();
     let client = Client::builder()
         .endpoint_url(format!("http://127.0.0.1:{port}"))
         .auth(StaticToken::new(TOKEN))
@@ -151,13 +164,15 @@ async fn a_slow_function_times_out_after_running_once(transport: Arc<dyn Transpo
     let started = std::time::Instant::now();
     let err = client(&emulator, transport)
         .invoke(&urn(&emulator, "slow"))
-        .timeout(Duration::from_millis(300))
+        .timeout(Duration::from_millis(500))
         .send()
         .await
         .unwrap_err();
+    // A third of the run: only a timeout that cut the call short ends this early.
     assert!(
-        started.elapsed() < Duration::from_millis(1400),
-        "the timeout did not cut the call short"
+        started.elapsed() < SLOW_RUN / 3,
+        "the timeout did not cut the call short: {:?}",
+        started.elapsed()
     );
     assert_eq!(timeout_error(&err).delivery(), Delivery::MaybeSent);
     assert!(!err.is_retry_safe(), "the function is running");
@@ -172,10 +187,10 @@ async fn a_slow_function_times_out_after_running_once(transport: Arc<dyn Transpo
 
 async fn injected_latency_past_the_timeout_is_an_unknown_outcome(transport: Arc<dyn Transport>) {
     let emulator = emulator().await;
-    emulator.inject(FaultRule::once(Fault::Latency(Duration::from_secs(2))));
+    emulator.inject(FaultRule::once(Fault::Latency(SLOW_RUN)));
     let err = client(&emulator, transport)
         .invoke(&urn(&emulator, "echo"))
-        .timeout(Duration::from_millis(300))
+        .timeout(Duration::from_millis(500))
         .send()
         .await
         .unwrap_err();
@@ -259,21 +274,24 @@ async fn a_slow_body_within_the_timeout_succeeds(transport: Arc<dyn Transport>) 
 
 async fn a_slow_body_past_the_timeout_times_out(transport: Arc<dyn Transport>) {
     let emulator = emulator().await;
+    // About 70 chunks of 16 bytes, one every 500 ms: the body takes some 35 s, the timeout
+    // is 2 s, so the call can only end in a few seconds if the timeout covers the body.
     emulator.inject(FaultRule::once(Fault::SlowBody {
         chunk: 16,
-        delay: Duration::from_millis(100),
+        delay: Duration::from_millis(500),
     }));
     let started = std::time::Instant::now();
     let err = client(&emulator, transport)
         .invoke(&urn(&emulator, "echo"))
         .json(&json!({ "padding": "p".repeat(1024) }))
-        .timeout(Duration::from_millis(400))
+        .timeout(Duration::from_secs(2))
         .send()
         .await
         .unwrap_err();
     assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "the timeout must cover the body"
+        started.elapsed() < Duration::from_secs(20),
+        "the timeout must cover the body: {:?}",
+        started.elapsed()
     );
     assert_eq!(timeout_error(&err).delivery(), Delivery::MaybeSent);
     assert!(!err.is_retry_safe());
