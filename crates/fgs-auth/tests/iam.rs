@@ -161,9 +161,13 @@ async fn a_failed_renewal_after_expiry_is_an_auth_error_and_sends_nothing() {
 }
 
 /// The service says the token expired before our clock does: drop it, renew, send again.
+///
+/// The gateway's "expired" is an injected `401 APIGW.0307` for the second call rather than
+/// a token that really lives half a second: a lifetime that short races the clock on a
+/// loaded machine (the first call could already find its token expired).
 #[tokio::test]
 async fn a_token_that_expires_mid_run_is_renewed_and_the_call_sent_once_more() {
-    let emulator = emulator(Duration::from_millis(500)).await;
+    let emulator = emulator(Duration::from_secs(24 * 3600)).await;
     // This clock never moves and nothing is renewed early, so the provider believes its
     // token is fresh until the service says otherwise.
     let auth = IamTokenAuth::builder()
@@ -176,7 +180,11 @@ async fn a_token_that_expires_mid_run_is_renewed_and_the_call_sent_once_more() {
         .unwrap();
     let client = client(&emulator, auth);
     client.invoke(&urn(&emulator)).send().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    emulator.inject(FaultRule::once(Fault::error(
+        401,
+        fgs_core::ErrorCode::TokenExpired.as_str(),
+        "the token has expired",
+    )));
     let out = client
         .invoke(&urn(&emulator))
         .json(&json!({ "after": "expiry" }))
