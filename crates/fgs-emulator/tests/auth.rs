@@ -90,22 +90,32 @@ async fn unknown_token_is_401_apigw_0301() {
     assert_eq!(emulator.invocation_count("default", "echo"), 0);
 }
 
+/// The lifetime of issued tokens in the expiry tests: long enough that the first use right
+/// after issuing is in time on a loaded machine, short enough to wait out.
+const SHORT_LIFETIME: Duration = Duration::from_secs(3);
+
+/// Waits until a token issued at `issued` with [`SHORT_LIFETIME`] has certainly expired.
+async fn until_expired(issued: tokio::time::Instant) {
+    tokio::time::sleep_until(issued + SHORT_LIFETIME + Duration::from_secs(1)).await;
+}
+
 #[tokio::test]
 async fn issued_token_expires() {
     let emulator = Emulator::builder()
         .token(TOKEN)
-        .token_lifetime(Duration::from_millis(300))
+        .token_lifetime(SHORT_LIFETIME)
         .function(echo_function())
         .start()
         .await
         .unwrap();
+    let issued = tokio::time::Instant::now();
     let token = emulator.issue_token();
     assert_ne!(token, TOKEN);
     let path = invoke_path(&emulator, "default", "echo", None);
     let response = post(&emulator, &path, &[("X-Auth-Token", &token)], b"{}").await;
     assert_ok(&response);
 
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    until_expired(issued).await;
     let response = post(&emulator, &path, &[("X-Auth-Token", &token)], b"{}").await;
     assert_gateway_error(&response, 401, "APIGW.0307");
     // Issuing another token keeps the expired one known as expired (so clients renew),
@@ -474,18 +484,19 @@ async fn a_default_emulator_requires_credentials() {
 async fn iam_tokens_follow_the_configured_lifetime() {
     let emulator = Emulator::builder()
         .iam_user("d", "u", "p")
-        .token_lifetime(Duration::from_millis(300))
+        .token_lifetime(SHORT_LIFETIME)
         .function(echo_function())
         .start()
         .await
         .unwrap();
     let body = iam_body("d", "u", "p", json!({ "name": emulator.region() }));
+    let issued = tokio::time::Instant::now();
     let response = post(&emulator, "/v3/auth/tokens", &[], &body).await;
     assert_eq!(response.status, 201, "{}", response.text());
     let token = response.header("x-subject-token").unwrap().to_owned();
     let path = invoke_path(&emulator, "default", "echo", None);
     assert_ok(&post(&emulator, &path, &[("X-Auth-Token", &token)], b"{}").await);
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    until_expired(issued).await;
     let response = post(&emulator, &path, &[("X-Auth-Token", &token)], b"{}").await;
     assert_gateway_error(&response, 401, "APIGW.0307");
 }

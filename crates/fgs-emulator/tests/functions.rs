@@ -129,7 +129,7 @@ async fn handler_gets_the_event_and_context() {
         .version("v3", handler)
         .alias("prod", "v3")
         .memory_mb(1024)
-        .timeout(Duration::from_millis(500));
+        .timeout(Duration::from_secs(30));
     let emulator = start([function]).await;
     let path = invoke_path(&emulator, "default", "ctx", Some("!prod"));
     let response = invoke(&emulator, &path, &[("X-CFF-Request-Version", "v1")], br#"{"k":[1,2]}"#).await;
@@ -146,7 +146,8 @@ async fn handler_gets_the_event_and_context() {
     assert_eq!(result["version"], "v3", "the version after alias resolution");
     assert_eq!(result["memory_mb"], 1024);
     let remaining = result["remaining_ms"].as_u64().unwrap();
-    assert!(remaining <= 500 && remaining > 0, "{remaining}");
+    // Less than the timeout, and (with a 30 s timeout) some left however slowly it started.
+    assert!(remaining <= 30_000 && remaining > 0, "{remaining}");
 }
 
 #[tokio::test]
@@ -283,12 +284,20 @@ async fn invocations_are_recorded() {
 
 #[tokio::test]
 async fn a_running_invocation_has_no_outcome_yet() {
+    // The run waits for the test to open the gate, so it is certainly still running when
+    // the test looks; then it takes at least 50 ms.
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
+    let held = std::sync::Arc::clone(&gate);
     let function = Function::new(
         "default",
         "slow",
-        Handler::from_fn(|_e, _ctx| async move {
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            Ok(json!(1))
+        Handler::from_fn(move |_e, _ctx| {
+            let held = std::sync::Arc::clone(&held);
+            async move {
+                held.acquire().await.unwrap().forget();
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Ok(json!(1))
+            }
         }),
     );
     let emulator = start([function]).await;
@@ -298,9 +307,13 @@ async fn a_running_invocation_has_no_outcome_yet() {
     let running = emulator.invocation(&id).expect("recorded at start");
     assert!(running.outcome.is_none());
     assert!(running.duration.is_none());
-    let done = emulator.wait_for_invocation(&id, Duration::from_secs(5)).await.unwrap();
+    gate.add_permits(1);
+    let done = emulator
+        .wait_for_invocation(&id, Duration::from_secs(30))
+        .await
+        .unwrap();
     assert_eq!(done.outcome, Some(RunOutcome::Returned(json!(1))));
-    assert!(done.duration.unwrap() >= Duration::from_millis(300));
+    assert!(done.duration.unwrap() >= Duration::from_millis(50));
 }
 
 // ---- command handlers ----
@@ -396,12 +409,13 @@ async fn command_timeout_returns_promptly() {
     if !has_sh() {
         return;
     }
-    let emulator = start([command("sleepy", "sleep 5").timeout(Duration::from_millis(300))]).await;
+    // The command would take a minute: an answer within 30 s can only be the timeout's.
+    let emulator = start([command("sleepy", "sleep 60").timeout(Duration::from_millis(300))]).await;
     let path = invoke_path(&emulator, "cmd", "sleepy", None);
     let (response, elapsed) = timed(invoke(&emulator, &path, &[("X-CFF-Request-Version", "v1")], b"{}")).await;
     assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
     assert!(
-        elapsed < Duration::from_secs(2),
+        elapsed < Duration::from_secs(30),
         "the call waited for the command: {elapsed:?}"
     );
     assert_eq!(response.header("x-is-func-err"), Some("true"));
@@ -423,13 +437,16 @@ async fn command_timeout_kills_the_process() {
         .as_nanos();
     let marker = std::env::temp_dir().join(format!("fgs-emulator-kill-{}-{nanos}", std::process::id()));
     let marker_text = marker.to_str().unwrap().to_owned();
-    let line = format!("sleep 1; touch '{marker_text}'");
+    let line = format!("sleep 3; touch '{marker_text}'");
     let emulator = start([command("killed", &line).timeout(Duration::from_millis(300))]).await;
     let path = invoke_path(&emulator, "cmd", "killed", None);
+    let started = tokio::time::Instant::now();
     let response = invoke(&emulator, &path, &[("X-CFF-Request-Version", "v1")], b"{}").await;
     assert_eq!(response.v1_result()["errorType"], "TimeoutError");
-    // The shell would have created the file after 1 s had it not been killed.
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    // Had it not been killed, the shell would have created the file 3 s after the start.
+    // Waiting past that is a check that something did not happen; it can only fail if the
+    // 300 ms timeout came more than 2.7 s late.
+    tokio::time::sleep_until(started + Duration::from_millis(4500)).await;
     let exists = marker.exists();
     let _ = std::fs::remove_file(&marker);
     assert!(!exists, "the timed-out command kept running");
@@ -461,7 +478,7 @@ async fn a_run_finishes_and_is_recorded_when_the_client_hangs_up() {
     // The client gives up (as an SDK with a short timeout would).
     drop(conn);
     let id = emulator.invocations()[0].request_id.clone();
-    let record = emulator.wait_for_invocation(&id, Duration::from_secs(2)).await;
+    let record = emulator.wait_for_invocation(&id, Duration::from_secs(30)).await;
     let record = record.expect("the run is recorded as finished");
     assert_eq!(record.outcome, Some(RunOutcome::Returned(json!("done"))));
 }

@@ -181,6 +181,7 @@ async fn fault_durations_at_their_maximum_do_not_panic() {
     let emulator = Emulator::builder()
         .token(TOKEN)
         .function(Function::new("default", "echo", echo()))
+        .function(Function::new("default", "stuck", echo()))
         .start()
         .await
         .unwrap();
@@ -192,13 +193,23 @@ async fn fault_durations_at_their_maximum_do_not_panic() {
         response.header("retry-after"),
         Some(Duration::MAX.as_secs().to_string().as_str())
     );
-    // A latency that never ends: the request waits, the server keeps serving others.
-    emulator.inject(FaultRule::once(Fault::Latency(Duration::MAX)));
+    // A latency that never ends: the request waits, the server keeps serving others. The
+    // rule is for `stuck` only, so no other request can take it, and the next call goes
+    // once the stuck request has arrived (polled, not a fixed wait).
+    emulator.inject(FaultRule::once(Fault::Latency(Duration::MAX)).for_function("default", "stuck"));
     let mut stuck = Conn::connect(emulator.addr()).await;
+    let stuck_path = invoke_path(&emulator, "default", "stuck", None);
+    let before = emulator.request_count();
     stuck
-        .write_all(&request("POST", &path, &[("X-Auth-Token", TOKEN)], b"{}"))
+        .write_all(&request("POST", &stuck_path, &[("X-Auth-Token", TOKEN)], b"{}"))
         .await;
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    tokio::time::timeout(GAVE_UP_WITHIN, async {
+        while emulator.request_count() == before {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the stuck request arrived");
     assert_eq!(invoke(&emulator, &path, &[], b"{}").await.status, 200);
     assert!(MAX_DURATION < Duration::MAX);
 }
