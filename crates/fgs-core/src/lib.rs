@@ -54,7 +54,7 @@ pub mod transport;
 
 pub use async_trait::async_trait;
 pub use bytes;
-pub use fgs_urn::{FunctionUrn, Qualifier, UrnError, UrnErrorKind, UrnPart};
+pub use fgs_urn::{FunctionRef, FunctionUrn, Qualifier, UrnError, UrnErrorKind, UrnPart};
 pub use http;
 
 pub use client::{
