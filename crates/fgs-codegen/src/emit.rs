@@ -1,6 +1,6 @@
 //! [`Api`] → Rust source files.
 
-use proc_macro2::{Literal, TokenStream};
+use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::model::*;
@@ -377,136 +377,44 @@ impl Emitter<'_> {
     }
 
     fn operation(&self, op: &Operation) -> TokenStream {
-        let rt = &self.runtime;
         let marker = type_ident(&op.name);
         let request = format_ident!("{}Request", op.name);
-        let title = format!("`{} {}` (`{}`)", op.method, op.path, op.id);
-        let mut text = match &op.summary {
-            Some(s) => format!("{title}: {s}"),
-            None => title.clone(),
-        };
-        if let Some(d) = &op.description {
-            text.push_str("\n\n");
-            text.push_str(d);
-        }
-        let marker_docs = doc(&text);
-        let request_docs = doc(&format!("Path and header parameters of {title}."));
-
-        let path_fields = op.path_params.iter().map(|p| {
-            let ident = field_ident(&p.rust_name);
-            let docs = labelled(&format!("Path parameter `{}`", p.name), &p.doc);
-            quote!(#docs pub #ident: String,)
-        });
-        let header_fields = op.headers.iter().map(|h| {
-            let ident = field_ident(&h.rust_name);
-            let ty = header_rust_type(&h.ty);
-            let docs = labelled(&format!("Header `{}`", h.name), &h.doc);
-            if h.required {
-                quote!(#docs pub #ident: #ty,)
-            } else {
-                quote!(#docs pub #ident: Option<#ty>,)
-            }
-        });
-
-        // `new` takes what the request cannot be sent without.
-        let mut new_params = Vec::new();
-        let mut new_inits = Vec::new();
-        for p in &op.path_params {
-            let ident = field_ident(&p.rust_name);
-            new_params.push(quote!(#ident: impl Into<String>));
-            new_inits.push(quote!(#ident: #ident.into(),));
-        }
-        for h in &op.headers {
-            let ident = field_ident(&h.rust_name);
-            if h.required {
-                let ty = header_rust_type(&h.ty);
-                new_params.push(quote!(#ident: #ty));
-                new_inits.push(quote!(#ident,));
-            } else {
-                new_inits.push(quote!(#ident: None,));
-            }
-        }
-
-        let path_pieces = names::template_pieces(&op.path).into_iter().map(|piece| match piece {
-            TemplatePiece::Literal(text) => quote!(path.push_str(#text);),
-            TemplatePiece::Param(name) => {
-                let ident = op
-                    .path_params
-                    .iter()
-                    .find(|p| p.name == name)
-                    .map(|p| field_ident(&p.rust_name))
-                    .unwrap_or_else(|| field_ident(name));
-                quote!(#rt::encode_path_segment_into(&self.#ident, &mut path);)
-            }
-        });
-        // Room for the literal text plus a typical URN-sized parameter.
-        let capacity = Literal::usize_unsuffixed(op.path.len() + 64);
-        let writes = op.headers.iter().map(|h| {
-            let ident = field_ident(&h.rust_name);
-            let wire = header_name_tokens(&h.name);
-            let text = match &h.ty {
-                HeaderType::String => quote!(value.as_str()),
-                HeaderType::Enum(_) => quote!(value.as_str()),
-                HeaderType::Bool => quote!(if *value { "true" } else { "false" }),
-                HeaderType::Integer | HeaderType::Number => quote!(value.to_string().as_str()),
-                HeaderType::Json(_) => quote!(#rt::json_header_text(#wire, value)?.as_str()),
-            };
-            if h.required {
-                quote! {
-                    let value = &self.#ident;
-                    #rt::insert_header(headers, #wire, #text)?;
-                }
-            } else {
-                quote! {
-                    if let Some(value) = &self.#ident {
-                        #rt::insert_header(headers, #wire, #text)?;
-                    }
-                }
-            }
-        });
-        let headers_param = if op.headers.is_empty() {
-            quote!(_headers)
-        } else {
-            quote!(headers)
-        };
+        let (marker_docs, request_docs) = operation_docs(op);
+        let (new_params, new_inits) = new_arguments(op);
+        let operation_impl = self.operation_impl(op, &marker, &request, marker_docs);
         // Clippy asks for `Default` beside an argument-less `new`.
-        let default = new_params.is_empty().then(|| quote!(#[derive(Default)]));
+        let request_struct = request_struct(op, &request, request_docs, new_params.is_empty());
+        let request_parts = self.request_parts_impl(op, &request);
+        quote! {
+            #operation_impl
 
+            #request_struct
+
+            impl #request {
+                /// Parameters with every optional header left out.
+                pub fn new(#(#new_params),*) -> Self {
+                    Self { #(#new_inits)* }
+                }
+            }
+
+            #request_parts
+        }
+    }
+
+    /// The marker type, its `MAX_RUN_SECONDS` and its `Operation` impl (metadata and the
+    /// request, header and error-body types).
+    fn operation_impl(&self, op: &Operation, marker: &Ident, request: &Ident, docs: TokenStream) -> TokenStream {
         let method = type_ident(&op.method);
         let id = &op.id;
         let path_template = &op.path;
         let request_types = &op.request_content_types;
-        let max_body = match op.max_body_bytes {
-            Some(n) => {
-                let n = Literal::u64_unsuffixed(n);
-                quote!(Some(#n))
-            }
-            None => quote!(None),
-        };
-        let max_run = match op.max_run_seconds {
-            Some(n) => {
-                let n = Literal::u64_unsuffixed(n);
-                quote!(Some(#n))
-            }
-            None => quote!(None),
-        };
+        let max_body = optional_u64(op.max_body_bytes);
+        let max_run = optional_u64(op.max_run_seconds);
         let success_status = Literal::u16_unsuffixed(op.success.status);
         let success_headers = type_ident(&op.success.headers);
-        let (error_headers, error_body) = match &op.error {
-            Some(e) => {
-                let headers = type_ident(&e.headers);
-                let headers = quote!(#headers);
-                let body = match &e.json_body {
-                    Some(ty) => rust_type(ty),
-                    None => quote!(serde_json::Value),
-                };
-                (headers, body)
-            }
-            None => (quote!(()), quote!(serde_json::Value)),
-        };
-
+        let (error_headers, error_body) = error_types(op);
         quote! {
-            #marker_docs
+            #docs
             #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
             pub struct #marker;
 
@@ -531,22 +439,21 @@ impl Emitter<'_> {
                 type ErrorHeaders = #error_headers;
                 type ErrorBody = #error_body;
             }
+        }
+    }
 
-            #request_docs
-            #[derive(Clone, Debug, PartialEq)]
-            #default
-            pub struct #request {
-                #(#path_fields)*
-                #(#header_fields)*
-            }
-
-            impl #request {
-                /// Parameters with every optional header left out.
-                pub fn new(#(#new_params),*) -> Self {
-                    Self { #(#new_inits)* }
-                }
-            }
-
+    /// `RequestParts` for the request struct: the path from the template, then the headers.
+    fn request_parts_impl(&self, op: &Operation, request: &Ident) -> TokenStream {
+        let path_pieces = self.path_pieces(op);
+        // Room for the literal text plus a typical URN-sized parameter.
+        let capacity = Literal::usize_unsuffixed(op.path.len() + 64);
+        let writes = self.header_writes(op);
+        let headers_param = if op.headers.is_empty() {
+            quote!(_headers)
+        } else {
+            quote!(headers)
+        };
+        quote! {
             impl RequestParts for #request {
                 fn path(&self) -> String {
                     let mut path = String::with_capacity(#capacity);
@@ -562,35 +469,65 @@ impl Emitter<'_> {
         }
     }
 
+    /// One statement per template piece: literal text as is, parameters percent-encoded.
+    fn path_pieces(&self, op: &Operation) -> Vec<TokenStream> {
+        let rt = &self.runtime;
+        names::template_pieces(&op.path)
+            .into_iter()
+            .map(|piece| match piece {
+                TemplatePiece::Literal(text) => quote!(path.push_str(#text);),
+                TemplatePiece::Param(name) => {
+                    let ident = op
+                        .path_params
+                        .iter()
+                        .find(|p| p.name == name)
+                        .map(|p| field_ident(&p.rust_name))
+                        .unwrap_or_else(|| field_ident(name));
+                    quote!(#rt::encode_path_segment_into(&self.#ident, &mut path);)
+                }
+            })
+            .collect()
+    }
+
+    /// One statement per request header, inserting its value (when set) as text.
+    fn header_writes(&self, op: &Operation) -> Vec<TokenStream> {
+        let rt = &self.runtime;
+        op.headers
+            .iter()
+            .map(|h| {
+                let ident = field_ident(&h.rust_name);
+                let wire = header_name_tokens(&h.name);
+                let text = match &h.ty {
+                    HeaderType::String => quote!(value.as_str()),
+                    HeaderType::Enum(_) => quote!(value.as_str()),
+                    HeaderType::Bool => quote!(if *value { "true" } else { "false" }),
+                    HeaderType::Integer | HeaderType::Number => quote!(value.to_string().as_str()),
+                    HeaderType::Json(_) => quote!(#rt::json_header_text(#wire, value)?.as_str()),
+                };
+                if h.required {
+                    quote! {
+                        let value = &self.#ident;
+                        #rt::insert_header(headers, #wire, #text)?;
+                    }
+                } else {
+                    quote! {
+                        if let Some(value) = &self.#ident {
+                            #rt::insert_header(headers, #wire, #text)?;
+                        }
+                    }
+                }
+            })
+            .collect()
+    }
+
     pub fn error_codes(&self) -> TokenStream {
         let rt = &self.runtime;
-        let codes = &self.api.error_codes;
-        let variants: Vec<_> = codes.iter().map(|c| type_ident(&c.name)).collect();
-        let wire: Vec<_> = codes.iter().map(|c| c.code.as_str()).collect();
-        let variant_docs = codes.iter().map(|c| {
-            let mut text = format!("`{}`", c.code);
-            for case in &c.cases {
-                text.push_str(&format!(
-                    "\n\nHTTP {}: {}.",
-                    case.status,
-                    case.meaning.trim_end_matches('.')
-                ));
-            }
-            doc(&text)
-        });
-        let info = |code: &ErrorCode, case: &ErrorCase| {
-            let c = code.code.as_str();
-            let status = Literal::u16_unsuffixed(case.status);
-            let meaning = case.meaning.as_str();
-            let not_executed = case.not_executed;
-            let transient = case.transient;
-            quote!(#rt::ErrorCodeInfo { code: #c, status: #status, meaning: #meaning, not_executed: #not_executed, transient: #transient })
-        };
-        let entries = codes.iter().map(|c| {
-            let infos = c.cases.iter().map(|case| info(c, case));
-            quote!(&[#(#infos),*])
-        });
-        let all = codes.iter().flat_map(|c| c.cases.iter().map(move |case| info(c, case)));
+        let all = self
+            .api
+            .error_codes
+            .iter()
+            .flat_map(|c| c.cases.iter().map(move |case| self.error_code_info(c, case)));
+        let error_code_enum = self.error_code_enum();
         quote! {
             //! The catalogue of error codes the service and its gateway return, with what each
             //! one says about the request.
@@ -598,6 +535,22 @@ impl Emitter<'_> {
             /// Every listed code with each HTTP status it comes with.
             pub static ERROR_CODES: &[#rt::ErrorCodeInfo] = &[#(#all),*];
 
+            #error_code_enum
+        }
+    }
+
+    /// `ErrorCode`: one variant per listed code, with its wire code and catalogue entries.
+    fn error_code_enum(&self) -> TokenStream {
+        let rt = &self.runtime;
+        let codes = &self.api.error_codes;
+        let variants: Vec<_> = codes.iter().map(|c| type_ident(&c.name)).collect();
+        let wire: Vec<_> = codes.iter().map(|c| c.code.as_str()).collect();
+        let variant_docs = codes.iter().map(error_code_doc);
+        let entries = codes.iter().map(|c| {
+            let infos = c.cases.iter().map(|case| self.error_code_info(c, case));
+            quote!(&[#(#infos),*])
+        });
+        quote! {
             /// An `error_code` from an error response body.
             ///
             /// Codes this SDK does not know parse as `Unknown`.
@@ -648,4 +601,121 @@ impl Emitter<'_> {
             }
         }
     }
+
+    /// One catalogue entry: a code with one HTTP status.
+    fn error_code_info(&self, code: &ErrorCode, case: &ErrorCase) -> TokenStream {
+        let rt = &self.runtime;
+        let c = code.code.as_str();
+        let status = Literal::u16_unsuffixed(case.status);
+        let meaning = case.meaning.as_str();
+        let not_executed = case.not_executed;
+        let transient = case.transient;
+        quote!(#rt::ErrorCodeInfo { code: #c, status: #status, meaning: #meaning, not_executed: #not_executed, transient: #transient })
+    }
+}
+
+/// The docs of the marker type (title, summary, description) and of the request struct.
+fn operation_docs(op: &Operation) -> (TokenStream, TokenStream) {
+    let title = format!("`{} {}` (`{}`)", op.method, op.path, op.id);
+    let mut text = match &op.summary {
+        Some(s) => format!("{title}: {s}"),
+        None => title.clone(),
+    };
+    if let Some(d) = &op.description {
+        text.push_str("\n\n");
+        text.push_str(d);
+    }
+    (doc(&text), doc(&format!("Path and header parameters of {title}.")))
+}
+
+/// The request struct: path parameters, then headers (optional ones as `Option`).
+fn request_struct(op: &Operation, request: &Ident, docs: TokenStream, derive_default: bool) -> TokenStream {
+    let path_fields = op.path_params.iter().map(|p| {
+        let ident = field_ident(&p.rust_name);
+        let docs = labelled(&format!("Path parameter `{}`", p.name), &p.doc);
+        quote!(#docs pub #ident: String,)
+    });
+    let header_fields = op.headers.iter().map(|h| {
+        let ident = field_ident(&h.rust_name);
+        let ty = header_rust_type(&h.ty);
+        let docs = labelled(&format!("Header `{}`", h.name), &h.doc);
+        if h.required {
+            quote!(#docs pub #ident: #ty,)
+        } else {
+            quote!(#docs pub #ident: Option<#ty>,)
+        }
+    });
+    let default = derive_default.then(|| quote!(#[derive(Default)]));
+    quote! {
+        #docs
+        #[derive(Clone, Debug, PartialEq)]
+        #default
+        pub struct #request {
+            #(#path_fields)*
+            #(#header_fields)*
+        }
+    }
+}
+
+/// The parameters and field initialisers of the request's `new`, which takes what the
+/// request cannot be sent without.
+fn new_arguments(op: &Operation) -> (Vec<TokenStream>, Vec<TokenStream>) {
+    let mut new_params = Vec::new();
+    let mut new_inits = Vec::new();
+    for p in &op.path_params {
+        let ident = field_ident(&p.rust_name);
+        new_params.push(quote!(#ident: impl Into<String>));
+        new_inits.push(quote!(#ident: #ident.into(),));
+    }
+    for h in &op.headers {
+        let ident = field_ident(&h.rust_name);
+        if h.required {
+            let ty = header_rust_type(&h.ty);
+            new_params.push(quote!(#ident: #ty));
+            new_inits.push(quote!(#ident,));
+        } else {
+            new_inits.push(quote!(#ident: None,));
+        }
+    }
+    (new_params, new_inits)
+}
+
+/// `Some(n)` or `None` as an `Option<u64>` expression.
+fn optional_u64(value: Option<u64>) -> TokenStream {
+    match value {
+        Some(n) => {
+            let n = Literal::u64_unsuffixed(n);
+            quote!(Some(#n))
+        }
+        None => quote!(None),
+    }
+}
+
+/// The `ErrorHeaders` and `ErrorBody` types: the error response's, or `()` and any JSON.
+fn error_types(op: &Operation) -> (TokenStream, TokenStream) {
+    match &op.error {
+        Some(e) => {
+            let headers = type_ident(&e.headers);
+            let headers = quote!(#headers);
+            let body = match &e.json_body {
+                Some(ty) => rust_type(ty),
+                None => quote!(serde_json::Value),
+            };
+            (headers, body)
+        }
+        None => (quote!(()), quote!(serde_json::Value)),
+    }
+}
+
+/// "`FSS.1051`" followed by one "HTTP status: meaning." paragraph per case.
+fn error_code_doc(code: &ErrorCode) -> TokenStream {
+    let mut text = format!("`{}`", code.code);
+    for case in &code.cases {
+        text.push_str(&format!(
+            "\n\nHTTP {}: {}.",
+            case.status,
+            case.meaning.trim_end_matches('.')
+        ));
+    }
+    doc(&text)
 }

@@ -169,54 +169,80 @@ pub fn parse(text: &str) -> Result<Api> {
 impl<'a> Parser<'a> {
     fn api(&mut self) -> Result<Api> {
         let root = self.root.clone();
-        let version = root.require("openapi")?;
-        if !version.str()?.starts_with("3.") {
-            return Err(version.error(format!("only OpenAPI 3.x is supported, found `{}`", version.str()?)));
-        }
-        let info = root.require("info")?;
-        let title = info.require("title")?.str()?.to_owned();
-        let api_version = info.require("version")?.str()?.to_owned();
-
+        let (title, version) = document_info(&root)?;
         let components = root.get("components")?;
         let schemas = match &components {
             Some(c) => c.get("schemas")?,
             None => None,
         };
-        if let Some(schemas) = &schemas {
-            for (name, node) in schemas.entries()? {
-                let rust = match node.opt_str("x-rust-name")? {
-                    Some(r) => r.to_owned(),
-                    None => names::pascal(name),
-                };
-                names::check_type_name(&rust).map_err(|m| node.error(m))?;
-                self.schema_names.insert(name.to_owned(), rust);
+        let (enums, structs) = match &schemas {
+            Some(schemas) => {
+                self.name_schemas(schemas)?;
+                self.schema_defs(schemas)?
             }
-            let mut seen = HashSet::new();
-            for (name, node) in schemas.entries()? {
-                let rust = &self.schema_names[name];
-                if !seen.insert(rust.clone()) {
-                    return Err(node.error(format!("two schemas map to the Rust name `{rust}`")));
-                }
+            None => (Vec::new(), Vec::new()),
+        };
+        let security_headers = match &components {
+            Some(c) => self.security_headers(c)?,
+            None => Vec::new(),
+        };
+        let operations = self.operations(&root)?;
+        let error_codes = match root.get("x-error-codes")? {
+            Some(node) => error_codes(&node)?,
+            None => Vec::new(),
+        };
+        Ok(Api {
+            title,
+            version,
+            enums,
+            structs,
+            security_headers,
+            header_sets: std::mem::take(&mut self.header_sets),
+            operations,
+            error_codes,
+        })
+    }
+
+    /// Gives every schema its Rust name (`x-rust-name` or the key in PascalCase), checking
+    /// that no two schemas share one.
+    fn name_schemas(&mut self, schemas: &Node<'a>) -> Result<()> {
+        for (name, node) in schemas.entries()? {
+            let rust = match node.opt_str("x-rust-name")? {
+                Some(r) => r.to_owned(),
+                None => names::pascal(name),
+            };
+            names::check_type_name(&rust).map_err(|m| node.error(m))?;
+            self.schema_names.insert(name.to_owned(), rust);
+        }
+        let mut seen = HashSet::new();
+        for (name, node) in schemas.entries()? {
+            let rust = &self.schema_names[name];
+            if !seen.insert(rust.clone()) {
+                return Err(node.error(format!("two schemas map to the Rust name `{rust}`")));
             }
         }
+        Ok(())
+    }
+
+    /// The named schemas, each a string enum or an object type.
+    fn schema_defs(&self, schemas: &Node<'a>) -> Result<(Vec<EnumDef>, Vec<StructDef>)> {
         let mut enums = Vec::new();
         let mut structs = Vec::new();
-        if let Some(schemas) = &schemas {
-            for (name, node) in schemas.entries()? {
-                let rust = self.schema_names[name].clone();
-                if node.get("enum")?.is_some() {
-                    enums.push(self.enum_def(rust, &node)?);
-                } else {
-                    structs.push(self.struct_def(rust, &node)?);
-                }
+        for (name, node) in schemas.entries()? {
+            let rust = self.schema_names[name].clone();
+            if node.get("enum")?.is_some() {
+                enums.push(self.enum_def(rust, &node)?);
+            } else {
+                structs.push(self.struct_def(rust, &node)?);
             }
         }
+        Ok((enums, structs))
+    }
 
+    /// The header names of the `apiKey`-in-header security schemes.
+    fn security_headers(&self, components: &Node<'a>) -> Result<Vec<SecurityHeader>> {
         let mut security_headers = Vec::new();
-        if let Some(schemes) = match &components {
-            Some(c) => c.get("securitySchemes")?,
-            None => None,
-        } {
+        if let Some(schemes) = components.get("securitySchemes")? {
             for (key, node) in schemes.entries()? {
                 let node = self.resolve(node)?;
                 if node.require("type")?.str()? == "apiKey" && node.require("in")?.str()? == "header" {
@@ -228,34 +254,15 @@ impl<'a> Parser<'a> {
                 }
             }
         }
+        Ok(security_headers)
+    }
 
+    /// Every operation of every path, in document order, checking that no two share a
+    /// Rust name.
+    fn operations(&mut self, root: &Node<'a>) -> Result<Vec<Operation>> {
         let mut operations = Vec::new();
         for (path, item) in root.require("paths")?.entries()? {
-            item.only_keys(&[
-                "summary",
-                "description",
-                "parameters",
-                "servers",
-                "get",
-                "put",
-                "post",
-                "delete",
-                "patch",
-                "head",
-                "options",
-                "trace",
-            ])?;
-            let shared_params = match item.get("parameters")? {
-                Some(p) => p.items()?,
-                None => Vec::new(),
-            };
-            for (method, op) in item.entries()? {
-                if METHODS.contains(&method) {
-                    operations.push(self.operation(path, method, &op, &shared_params)?);
-                } else if method == "trace" {
-                    return Err(op.error("the TRACE method is not supported"));
-                }
-            }
+            self.path_item(path, &item, &mut operations)?;
         }
         let mut op_names = HashSet::new();
         for op in &operations {
@@ -263,22 +270,37 @@ impl<'a> Parser<'a> {
                 return Err(root.error(format!("two operations map to the Rust name `{}`", op.name)));
             }
         }
+        Ok(operations)
+    }
 
-        let error_codes = match root.get("x-error-codes")? {
-            Some(node) => error_codes(&node)?,
+    /// The operations of one path, with the parameters they share.
+    fn path_item(&mut self, path: &str, item: &Node<'a>, operations: &mut Vec<Operation>) -> Result<()> {
+        item.only_keys(&[
+            "summary",
+            "description",
+            "parameters",
+            "servers",
+            "get",
+            "put",
+            "post",
+            "delete",
+            "patch",
+            "head",
+            "options",
+            "trace",
+        ])?;
+        let shared_params = match item.get("parameters")? {
+            Some(p) => p.items()?,
             None => Vec::new(),
         };
-
-        Ok(Api {
-            title,
-            version: api_version,
-            enums,
-            structs,
-            security_headers,
-            header_sets: std::mem::take(&mut self.header_sets),
-            operations,
-            error_codes,
-        })
+        for (method, op) in item.entries()? {
+            if METHODS.contains(&method) {
+                operations.push(self.operation(path, method, &op, &shared_params)?);
+            } else if method == "trace" {
+                return Err(op.error("the TRACE method is not supported"));
+            }
+        }
+        Ok(())
     }
 
     /// Follows a local `$ref`; the returned node points at the target.
@@ -517,7 +539,30 @@ impl<'a> Parser<'a> {
         let id = id_node.str()?.to_owned();
         let name = names::pascal(&id);
         names::check_type_name(&name).map_err(|m| id_node.error(m))?;
+        let (path_params, headers) = self.parameters(node, shared_params)?;
+        let path_params = match_path_template(path, node, path_params)?;
+        let (request_content_types, max_body_bytes) = self.request_body(node)?;
+        let (success, error) = self.responses(&name, node)?;
+        Ok(Operation {
+            id,
+            name,
+            method: method.to_ascii_uppercase(),
+            path: path.to_owned(),
+            summary: node.opt_str("summary")?.map(str::to_owned),
+            description: node.opt_str("description")?.map(str::to_owned),
+            path_params,
+            headers,
+            request_content_types,
+            max_body_bytes,
+            max_run_seconds: node.get("x-max-run-seconds")?.map(|n| n.u64()).transpose()?,
+            success,
+            error,
+        })
+    }
 
+    /// The path item's shared parameters, then the operation's own, each read as a path
+    /// parameter or a request header; no two may map to the same Rust field.
+    fn parameters(&self, node: &Node<'a>, shared_params: &[Node<'a>]) -> Result<(Vec<PathParam>, Vec<Header>)> {
         let mut path_params = Vec::new();
         let mut headers = Vec::new();
         let mut params: Vec<Node<'a>> = shared_params.to_vec();
@@ -527,125 +572,101 @@ impl<'a> Parser<'a> {
         let mut field_names = HashSet::new();
         for param in params {
             let param = self.resolve(param)?;
-            param.only_keys(&[
-                "name",
-                "in",
-                "required",
-                "description",
-                "schema",
-                "content",
-                "deprecated",
-                "example",
-                "examples",
-                "style",
-                "explode",
-            ])?;
-            let pname = param.require("name")?.str()?.to_owned();
-            let location = param.require("in")?;
-            let rust_name = match param.opt_str("x-rust-name")? {
-                Some(r) => r.to_owned(),
-                None => names::snake(&pname),
-            };
-            names::check_field_name(&rust_name).map_err(|m| param.error(m))?;
-            let doc = param.opt_str("description")?.map(str::to_owned);
-            let required = param.opt_bool("required")?.unwrap_or(false);
+            let (common, location) = param_common(&param)?;
             match location.str()? {
-                "path" => {
-                    if !required {
-                        return Err(param.error("path parameters must be `required: true`"));
-                    }
-                    if self.type_ref(&param.require("schema")?)? != TypeRef::String {
-                        return Err(param.error("path parameters must be strings"));
-                    }
-                    if !field_names.insert(rust_name.clone()) {
-                        return Err(param.error(format!("two parameters map to the Rust field `{rust_name}`")));
-                    }
-                    path_params.push(PathParam {
-                        name: pname,
-                        rust_name,
-                        doc,
-                    });
-                }
-                "header" => {
-                    // OpenAPI 3: these three are described elsewhere and a header parameter
-                    // with one of their names "SHALL be ignored".
-                    if ["accept", "content-type", "authorization"].contains(&pname.to_ascii_lowercase().as_str()) {
-                        continue;
-                    }
-                    if !names::is_header_name(&pname) {
-                        return Err(param.error(format!("`{pname}` is not a valid header name")));
-                    }
-                    if !field_names.insert(rust_name.clone()) {
-                        return Err(param.error(format!("two parameters map to the Rust field `{rust_name}`")));
-                    }
-                    let ty = self.header_type(&param)?;
-                    headers.push(Header {
-                        name: pname,
-                        rust_name,
-                        ty,
-                        required,
-                        doc,
-                    });
-                }
+                "path" => path_params.push(self.path_param(&param, common, &mut field_names)?),
+                "header" => headers.extend(self.header_param(&param, common, &mut field_names)?),
                 other => {
                     return Err(location.error(format!("`{other}` parameters are not supported; only path and header")));
                 }
             }
         }
-        // The template and the declared path parameters must agree, or the generated
-        // `path()` would silently drop a value or leave a `{placeholder}` on the wire.
-        let template_params = names::template_params(path).map_err(|m| node.error(format!("path `{path}`: {m}")))?;
-        for tp in &template_params {
-            if !path_params.iter().any(|p| &p.name == tp) {
-                return Err(node.error(format!("path parameter `{tp}` of `{path}` is not declared")));
-            }
-        }
-        for p in &path_params {
-            if !template_params.contains(&p.name) {
-                return Err(node.error(format!(
-                    "parameter `{}` is declared in the path but `{path}` has no such placeholder",
-                    p.name
-                )));
-            }
-        }
-        path_params.sort_by_key(|p| template_params.iter().position(|t| t == &p.name));
+        Ok((path_params, headers))
+    }
 
-        let (request_content_types, max_body_bytes) = match node.get("requestBody")? {
-            Some(body) => {
-                let body = self.resolve(body)?;
-                let content = body.require("content")?;
-                let types: Vec<String> = content.entries()?.into_iter().map(|(k, _)| k.to_owned()).collect();
-                if types.is_empty() {
-                    return Err(content.error("a request body needs at least one media type"));
-                }
-                let max = body.get("x-max-body-bytes")?.map(|n| n.u64()).transpose()?;
-                (types, max)
-            }
-            None => (Vec::new(), None),
+    /// A path parameter: required, a string, and with a Rust field of its own.
+    fn path_param(
+        &self,
+        param: &Node<'a>,
+        common: ParamCommon,
+        field_names: &mut HashSet<String>,
+    ) -> Result<PathParam> {
+        let ParamCommon {
+            name,
+            rust_name,
+            doc,
+            required,
+        } = common;
+        if !required {
+            return Err(param.error("path parameters must be `required: true`"));
+        }
+        if self.type_ref(&param.require("schema")?)? != TypeRef::String {
+            return Err(param.error("path parameters must be strings"));
+        }
+        if !field_names.insert(rust_name.clone()) {
+            return Err(param.error(format!("two parameters map to the Rust field `{rust_name}`")));
+        }
+        Ok(PathParam { name, rust_name, doc })
+    }
+
+    /// A request header, or `None` for one OpenAPI says to ignore.
+    fn header_param(
+        &self,
+        param: &Node<'a>,
+        common: ParamCommon,
+        field_names: &mut HashSet<String>,
+    ) -> Result<Option<Header>> {
+        let ParamCommon {
+            name,
+            rust_name,
+            doc,
+            required,
+        } = common;
+        // OpenAPI 3: these three are described elsewhere and a header parameter
+        // with one of their names "SHALL be ignored".
+        if ["accept", "content-type", "authorization"].contains(&name.to_ascii_lowercase().as_str()) {
+            return Ok(None);
+        }
+        if !names::is_header_name(&name) {
+            return Err(param.error(format!("`{name}` is not a valid header name")));
+        }
+        if !field_names.insert(rust_name.clone()) {
+            return Err(param.error(format!("two parameters map to the Rust field `{rust_name}`")));
+        }
+        let ty = self.header_type(param)?;
+        Ok(Some(Header {
+            name,
+            rust_name,
+            ty,
+            required,
+            doc,
+        }))
+    }
+
+    /// The request body's media types (none without a body) and `x-max-body-bytes`.
+    fn request_body(&self, node: &Node<'a>) -> Result<(Vec<String>, Option<u64>)> {
+        let Some(body) = node.get("requestBody")? else {
+            return Ok((Vec::new(), None));
         };
+        let body = self.resolve(body)?;
+        let content = body.require("content")?;
+        let types: Vec<String> = content.entries()?.into_iter().map(|(k, _)| k.to_owned()).collect();
+        if types.is_empty() {
+            return Err(content.error("a request body needs at least one media type"));
+        }
+        let max = body.get("x-max-body-bytes")?.map(|n| n.u64()).transpose()?;
+        Ok((types, max))
+    }
 
+    /// The one 2xx response and the error response every 4xx/5xx status shares.
+    fn responses(&mut self, name: &str, node: &Node<'a>) -> Result<(Response, Option<Response>)> {
         let responses = node.require("responses")?;
         let mut success = None;
         let mut error: Option<Response> = None;
         for (status_text, response) in responses.entries()? {
-            let status: u16 = status_text
-                .parse()
-                .ok()
-                .filter(|s| (100..600).contains(s))
-                .ok_or_else(|| {
-                    response.error(format!(
-                        "`{status_text}` is not an HTTP status code (`default` and ranges are not supported)"
-                    ))
-                })?;
+            let status = response_status(status_text, &response)?;
             let is_success = (200..300).contains(&status);
-            let set_name = match response.opt_str("$ref")? {
-                Some(r) => match r.strip_prefix("#/components/responses/") {
-                    Some(component) => format!("{}Headers", names::pascal(component)),
-                    None => return Err(response.error("a response reference must point into #/components/responses")),
-                },
-                None if is_success => format!("{name}ResponseHeaders"),
-                None => format!("{name}Error{status}Headers"),
-            };
+            let set_name = header_set_name(name, status, &response)?;
             if is_success && success.is_some() {
                 return Err(response.error("only one 2xx response per operation is supported"));
             }
@@ -669,22 +690,7 @@ impl<'a> Parser<'a> {
             }
         }
         let success = success.ok_or_else(|| responses.error("an operation needs one 2xx response"))?;
-
-        Ok(Operation {
-            id,
-            name,
-            method: method.to_ascii_uppercase(),
-            path: path.to_owned(),
-            summary: node.opt_str("summary")?.map(str::to_owned),
-            description: node.opt_str("description")?.map(str::to_owned),
-            path_params,
-            headers,
-            request_content_types,
-            max_body_bytes,
-            max_run_seconds: node.get("x-max-run-seconds")?.map(|n| n.u64()).transpose()?,
-            success,
-            error,
-        })
+        Ok((success, error))
     }
 
     fn response(&mut self, status: u16, set_name: String, node: &Node<'a>) -> Result<Response> {
@@ -751,6 +757,107 @@ impl<'a> Parser<'a> {
             json_body,
         })
     }
+}
+
+/// The OpenAPI version (3.x only), then `info.title` and `info.version`.
+fn document_info(root: &Node<'_>) -> Result<(String, String)> {
+    let version = root.require("openapi")?;
+    if !version.str()?.starts_with("3.") {
+        return Err(version.error(format!("only OpenAPI 3.x is supported, found `{}`", version.str()?)));
+    }
+    let info = root.require("info")?;
+    let title = info.require("title")?.str()?.to_owned();
+    let api_version = info.require("version")?.str()?.to_owned();
+    Ok((title, api_version))
+}
+
+/// What every parameter has, whatever its location.
+struct ParamCommon {
+    name: String,
+    rust_name: String,
+    doc: Option<String>,
+    required: bool,
+}
+
+/// The fields every parameter has, and its `in` node (read by the caller).
+fn param_common<'a>(param: &Node<'a>) -> Result<(ParamCommon, Node<'a>)> {
+    param.only_keys(&[
+        "name",
+        "in",
+        "required",
+        "description",
+        "schema",
+        "content",
+        "deprecated",
+        "example",
+        "examples",
+        "style",
+        "explode",
+    ])?;
+    let name = param.require("name")?.str()?.to_owned();
+    let location = param.require("in")?;
+    let rust_name = match param.opt_str("x-rust-name")? {
+        Some(r) => r.to_owned(),
+        None => names::snake(&name),
+    };
+    names::check_field_name(&rust_name).map_err(|m| param.error(m))?;
+    let doc = param.opt_str("description")?.map(str::to_owned);
+    let required = param.opt_bool("required")?.unwrap_or(false);
+    let common = ParamCommon {
+        name,
+        rust_name,
+        doc,
+        required,
+    };
+    Ok((common, location))
+}
+
+/// The template and the declared path parameters must agree, or the generated `path()`
+/// would silently drop a value or leave a `{placeholder}` on the wire. Returns the
+/// parameters in template order.
+fn match_path_template(path: &str, node: &Node<'_>, mut path_params: Vec<PathParam>) -> Result<Vec<PathParam>> {
+    let template_params = names::template_params(path).map_err(|m| node.error(format!("path `{path}`: {m}")))?;
+    for tp in &template_params {
+        if !path_params.iter().any(|p| &p.name == tp) {
+            return Err(node.error(format!("path parameter `{tp}` of `{path}` is not declared")));
+        }
+    }
+    for p in &path_params {
+        if !template_params.contains(&p.name) {
+            return Err(node.error(format!(
+                "parameter `{}` is declared in the path but `{path}` has no such placeholder",
+                p.name
+            )));
+        }
+    }
+    path_params.sort_by_key(|p| template_params.iter().position(|t| t == &p.name));
+    Ok(path_params)
+}
+
+/// A response's status code: a number from 100 to 599 (no `default`, no ranges).
+fn response_status(status_text: &str, response: &Node<'_>) -> Result<u16> {
+    status_text
+        .parse()
+        .ok()
+        .filter(|s| (100..600).contains(s))
+        .ok_or_else(|| {
+            response.error(format!(
+                "`{status_text}` is not an HTTP status code (`default` and ranges are not supported)"
+            ))
+        })
+}
+
+/// The name of a response's header set: from the referenced component, or from the
+/// operation and the status.
+fn header_set_name(operation: &str, status: u16, response: &Node<'_>) -> Result<String> {
+    Ok(match response.opt_str("$ref")? {
+        Some(r) => match r.strip_prefix("#/components/responses/") {
+            Some(component) => format!("{}Headers", names::pascal(component)),
+            None => return Err(response.error("a response reference must point into #/components/responses")),
+        },
+        None if (200..300).contains(&status) => format!("{operation}ResponseHeaders"),
+        None => format!("{operation}Error{status}Headers"),
+    })
 }
 
 /// An optional array extension with one entry per enum value.
