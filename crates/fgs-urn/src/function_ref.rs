@@ -1,9 +1,6 @@
 //! The `FunctionRef` type: `package/name[:version|:!alias]`, a function named without its
 //! region and project.
 
-use std::cmp::Ordering;
-use std::fmt;
-use std::hash::{Hash, Hasher};
 use std::str::FromStr;
 
 use crate::error::UrnError;
@@ -277,49 +274,4 @@ impl TryFrom<&str> for FunctionRef {
     }
 }
 
-impl AsRef<str> for FunctionRef {
-    fn as_ref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-/// Prints the canonical text, `package/name[:version|:!alias]`.
-impl fmt::Display for FunctionRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Prints `FunctionRef("package/name...")`.
-impl fmt::Debug for FunctionRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("FunctionRef").field(&self.as_str()).finish()
-    }
-}
-
-// Equality, hashing and ordering go by the canonical text: the spans are a function of it.
-impl PartialEq for FunctionRef {
-    fn eq(&self, other: &Self) -> bool {
-        self.text == other.text
-    }
-}
-
-impl Eq for FunctionRef {}
-
-impl Hash for FunctionRef {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.text.hash(state);
-    }
-}
-
-impl PartialOrd for FunctionRef {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for FunctionRef {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.text.cmp(&other.text)
-    }
-}
+crate::text_identity::text_identity!(FunctionRef);

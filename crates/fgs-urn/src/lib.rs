@@ -104,6 +104,7 @@ mod function_ref;
 mod rules;
 #[cfg(feature = "serde")]
 mod serde_impl;
+mod text_identity;
 mod urn;
 
 #[cfg(test)]

@@ -1,8 +1,7 @@
 //! The `FunctionUrn` type: parsing, construction and accessors.
 
-use std::cmp::Ordering;
 use std::fmt;
-use std::hash::{Hash, Hasher};
+use std::hash::Hash;
 use std::str::FromStr;
 
 use crate::encode::encode_path_segment;
@@ -515,50 +514,4 @@ impl TryFrom<String> for FunctionUrn {
     }
 }
 
-impl AsRef<str> for FunctionUrn {
-    fn as_ref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-/// Prints the URN text.
-impl fmt::Display for FunctionUrn {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Prints `FunctionUrn("urn:fss:...")`.
-impl fmt::Debug for FunctionUrn {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("FunctionUrn").field(&self.as_str()).finish()
-    }
-}
-
-// Equality, hashing and ordering go by the text alone: the layout is a
-// function of the text, so comparing it too would only cost time.
-impl PartialEq for FunctionUrn {
-    fn eq(&self, other: &Self) -> bool {
-        self.text == other.text
-    }
-}
-
-impl Eq for FunctionUrn {}
-
-impl Hash for FunctionUrn {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.text.hash(state);
-    }
-}
-
-impl PartialOrd for FunctionUrn {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for FunctionUrn {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.text.cmp(&other.text)
-    }
-}
+crate::text_identity::text_identity!(FunctionUrn);
