@@ -20,7 +20,7 @@ use crate::{FunctionUrn, Qualifier};
 /// the same part of a URN (see the [crate documentation](crate#rules)); errors name the
 /// wrong part with the same [`UrnPart`] and [`UrnErrorKind`], with byte spans in the
 /// input. `package/name!alias` is accepted as a shorthand for `package/name:!alias`;
-/// [`Display`](fmt::Display) and [`as_str`](FunctionRef::as_str) always write the `:!`
+/// [`Display`](std::fmt::Display) and [`as_str`](FunctionRef::as_str) always write the `:!`
 /// form, so parsing what is displayed gives the same reference.
 ///
 /// Equality, hashing and ordering are those of that canonical text.
