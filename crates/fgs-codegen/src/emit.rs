@@ -291,6 +291,7 @@ impl Emitter<'_> {
     fn header_names(&self) -> TokenStream {
         let mut seen: Vec<String> = Vec::new();
         let mut constants = Vec::new();
+        let mut spellings = Vec::new();
         let all = self
             .api
             .operations
@@ -307,6 +308,9 @@ impl Emitter<'_> {
             let docs = labelled(&format!("`{}`", header.name), &header.doc);
             let value = header_name_tokens(&header.name);
             constants.push(quote!(#docs pub const #ident: http::HeaderName = #value;));
+            let wire = &header.name;
+            let spelled = format!(" `{wire}`, as the API description writes it.");
+            spellings.push(quote!(#[doc = #spelled] pub const #ident: &str = #wire;));
         }
         if constants.is_empty() {
             return TokenStream::new();
@@ -315,6 +319,13 @@ impl Emitter<'_> {
             /// Every header the API description names, as `http::HeaderName` constants.
             pub mod headers {
                 #(#constants)*
+
+                /// The same names as the API description capitalises them, for messages and
+                /// text meant for people (HTTP names are case-insensitive; `HeaderName` is
+                /// lower case).
+                pub mod as_written {
+                    #(#spellings)*
+                }
             }
         }
     }

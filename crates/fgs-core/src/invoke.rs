@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 use crate::FunctionUrn;
 use crate::client::{CallTarget, Client};
 use crate::error::{DecodeError, Error, FunctionFailed, FunctionStatusError, InvalidInput};
+use crate::generated::operations::headers::as_written;
 use crate::generated::operations::{
     AsyncInvokeFunction, AsyncInvokeFunctionRequest, InvokeFunction, InvokeFunctionRequest,
     InvokeFunctionResponseHeaders,
@@ -269,7 +270,7 @@ impl InvokeOutput {
             Some(known @ (ResponseVersion::V0 | ResponseVersion::V1)) => known.clone(),
             Some(other) => {
                 problems.push(ResponseProblem::new(
-                    "header X-Cff-Response-Version",
+                    format!("header {}", as_written::X_CFF_RESPONSE_VERSION),
                     format!(
                         "is {}, read as the requested {requested}",
                         quoted_prefix(other.as_str())
@@ -286,7 +287,7 @@ impl InvokeOutput {
                 Ok(log) => Some(log),
                 Err(e) => {
                     problems.push(ResponseProblem::new(
-                        "header X-Cff-Function-Log",
+                        format!("header {}", as_written::X_CFF_FUNCTION_LOG),
                         format!("is not Base64 ({e}); the raw value is in headers()"),
                     ));
                     None

@@ -329,7 +329,8 @@ fn print_invoke_example(emulator: &Emulator, f: &FunctionArg, credentials: &Cred
     };
     println!("\nInvoke it:");
     println!(
-        "  curl -s -X POST {endpoint}{path}{auth} \\\n    -H 'Content-Type: application/json' -H 'X-CFF-Request-Version: {}' -d '{{}}'",
+        "  curl -s -X POST {endpoint}{path}{auth} \\\n    -H 'Content-Type: application/json' -H '{}: {}' -d '{{}}'",
+        fgs_core::generated::operations::headers::as_written::X_CFF_REQUEST_VERSION,
         ResponseVersion::V1,
     );
     println!("\nor from Rust: Client::builder().endpoint_url(\"{endpoint}\") and invoke {urn}");

@@ -59,6 +59,33 @@ pub mod headers {
     pub const X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static(
         "x-request-id",
     );
+    /// The same names as the API description capitalises them, for messages and
+    /// text meant for people (HTTP names are case-insensitive; `HeaderName` is
+    /// lower case).
+    pub mod as_written {
+        /// `X-Cff-Log-Type`, as the API description writes it.
+        pub const X_CFF_LOG_TYPE: &str = "X-Cff-Log-Type";
+        /// `X-CFF-Request-Version`, as the API description writes it.
+        pub const X_CFF_REQUEST_VERSION: &str = "X-CFF-Request-Version";
+        /// `X-Cff-Instance-Memory`, as the API description writes it.
+        pub const X_CFF_INSTANCE_MEMORY: &str = "X-Cff-Instance-Memory";
+        /// `X-CFF-Billing-Duration`, as the API description writes it.
+        pub const X_CFF_BILLING_DURATION: &str = "X-CFF-Billing-Duration";
+        /// `X-Cff-Function-Log`, as the API description writes it.
+        pub const X_CFF_FUNCTION_LOG: &str = "X-Cff-Function-Log";
+        /// `X-Cff-Invoke-Summary`, as the API description writes it.
+        pub const X_CFF_INVOKE_SUMMARY: &str = "X-Cff-Invoke-Summary";
+        /// `X-Cff-Request-Id`, as the API description writes it.
+        pub const X_CFF_REQUEST_ID: &str = "X-Cff-Request-Id";
+        /// `X-Cff-Response-Version`, as the API description writes it.
+        pub const X_CFF_RESPONSE_VERSION: &str = "X-Cff-Response-Version";
+        /// `X-Func-Err-Code`, as the API description writes it.
+        pub const X_FUNC_ERR_CODE: &str = "X-Func-Err-Code";
+        /// `X-Is-Func-Err`, as the API description writes it.
+        pub const X_IS_FUNC_ERR: &str = "X-Is-Func-Err";
+        /// `X-Request-Id`, as the API description writes it.
+        pub const X_REQUEST_ID: &str = "X-Request-Id";
+    }
 }
 /// Metadata of every operation, in the order of the API description.
 pub static OPERATIONS: &[OperationInfo] = &[
