@@ -178,19 +178,13 @@ impl FunctionRef {
     /// The version, if the qualifier is a version.
     #[must_use]
     pub fn version(&self) -> Option<&str> {
-        match self.qualifier() {
-            Some(Qualifier::Version(version)) => Some(version),
-            _ => None,
-        }
+        self.qualifier().and_then(Qualifier::version)
     }
 
     /// The alias name (without `!`), if the qualifier is an alias.
     #[must_use]
     pub fn alias(&self) -> Option<&str> {
-        match self.qualifier() {
-            Some(Qualifier::Alias(alias)) => Some(alias),
-            _ => None,
-        }
+        self.qualifier().and_then(Qualifier::alias)
     }
 }
 

@@ -42,11 +42,25 @@ impl<'a> Qualifier<'a> {
     /// ```
     pub fn parse(text: &'a str) -> Result<Self, UrnError> {
         let (kind, span) = check_qualifier(text, 0)?;
-        let value = text.get(span.start..span.end).unwrap_or_default();
-        Ok(match kind {
-            QualifierKind::Version => Qualifier::Version(value),
-            QualifierKind::Alias => Qualifier::Alias(value),
-        })
+        Ok(kind.with_value(text.get(span.start..span.end).unwrap_or_default()))
+    }
+
+    /// The version, if this is a version.
+    #[must_use]
+    pub fn version(self) -> Option<&'a str> {
+        match self {
+            Qualifier::Version(version) => Some(version),
+            Qualifier::Alias(_) => None,
+        }
+    }
+
+    /// The alias name (without `!`), if this is an alias.
+    #[must_use]
+    pub fn alias(self) -> Option<&'a str> {
+        match self {
+            Qualifier::Alias(alias) => Some(alias),
+            Qualifier::Version(_) => None,
+        }
     }
 }
 
@@ -260,31 +274,21 @@ impl FunctionUrn {
     /// rather than `Some(Qualifier::LATEST)` so that it round-trips.
     #[must_use]
     pub fn qualifier(&self) -> Option<Qualifier<'_>> {
-        self.layout.qualifier.map(|(kind, span)| {
-            let value = self.slice(span);
-            match kind {
-                QualifierKind::Version => Qualifier::Version(value),
-                QualifierKind::Alias => Qualifier::Alias(value),
-            }
-        })
+        self.layout
+            .qualifier
+            .map(|(kind, span)| kind.with_value(self.slice(span)))
     }
 
     /// The version, if the qualifier is a version.
     #[must_use]
     pub fn version(&self) -> Option<&str> {
-        match self.qualifier() {
-            Some(Qualifier::Version(version)) => Some(version),
-            _ => None,
-        }
+        self.qualifier().and_then(Qualifier::version)
     }
 
     /// The alias name (without `!`), if the qualifier is an alias.
     #[must_use]
     pub fn alias(&self) -> Option<&str> {
-        match self.qualifier() {
-            Some(Qualifier::Alias(alias)) => Some(alias),
-            _ => None,
-        }
+        self.qualifier().and_then(Qualifier::alias)
     }
 
     /// The same URN without its qualifier.
