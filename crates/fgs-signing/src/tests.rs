@@ -400,7 +400,7 @@ fn date_parse_errors() {
 
 #[test]
 fn rfc3339_parses_iam_and_metadata_times() {
-    // The cases of fgs-auth's former `time.rs`, where IAM and metadata expiries were parsed.
+    // The cases of the auth module's former `time.rs`, where IAM and metadata expiries were parsed.
     assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(UNIX_EPOCH));
     assert_eq!(parse_rfc3339("2024-01-01T12:00:00.000000Z"), Some(at(1_704_110_400)));
     assert_eq!(

@@ -32,18 +32,6 @@ pub use fgs_core::*;
 #[doc(inline)]
 pub use fgs_urn::FunctionRef;
 
-/// Credentials: the [`Auth`](auth::Auth) trait, a static IAM token and, with the `auth`
-/// feature (on by default), AK/SK signing, self-renewing IAM tokens and the credential
-/// chain.
-pub mod auth {
-    #[doc(inline)]
-    pub use fgs_core::auth::*;
-
-    #[cfg(feature = "auth")]
-    #[doc(inline)]
-    pub use fgs_auth::*;
-}
-
 /// Turns a bodiless `async fn` into a typed call of one FunctionGraph function.
 ///
 /// You write the signature; the macro writes the call. The signature is the whole API:

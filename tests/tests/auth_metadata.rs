@@ -5,12 +5,12 @@
 
 use std::time::{Duration, SystemTime};
 
-use fgs_auth::{
+use fgs::auth::AuthErrorKind;
+use fgs::auth::{
     AkSkAuth, Clock, CredentialChain, CredentialSource, EnvironmentCredentials, ManualClock, MetadataCredentials,
     ProfileCredentials, ProvideCredentials,
 };
-use fgs_core::auth::AuthErrorKind;
-use fgs_core::{Client, FunctionUrn};
+use fgs::{Client, FunctionUrn};
 use fgs_emulator::{Emulator, Function, Handler};
 use serde_json::json;
 
@@ -130,7 +130,7 @@ async fn a_configurable_refresh_window() {
 
 /// Waits (up to 10 s) for credentials other than `old`: a refresh inside the window runs
 /// in the background.
-async fn until_new(metadata: &MetadataCredentials, old: &str) -> fgs_auth::Credentials {
+async fn until_new(metadata: &MetadataCredentials, old: &str) -> fgs::auth::Credentials {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         let credentials = metadata.provide_credentials().await.unwrap();

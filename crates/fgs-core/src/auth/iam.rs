@@ -6,20 +6,20 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::ErrorCode;
+use crate::ServiceError;
+use crate::auth::{Auth, AuthContext, AuthError, Secret};
+use crate::transport::{SendOptions, Transport, TransportErrorKind};
 use async_trait::async_trait;
 use bytes::Bytes;
-use fgs_core::ErrorCode;
-use fgs_core::ServiceError;
-use fgs_core::auth::{Auth, AuthContext, AuthError, Secret};
-use fgs_core::transport::{SendOptions, Transport, TransportErrorKind};
 use fgs_signing::date::parse_rfc3339;
 use http::{HeaderValue, Method, Uri};
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 use tokio::sync::OwnedMutexGuard;
 
-use crate::clock::{Clock, SystemClock};
-use crate::renew::{FetchFuture, Policy, Renewer};
+use crate::auth::clock::{Clock, SystemClock};
+use crate::auth::renew::{FetchFuture, Policy, Renewer};
 
 /// How long before expiry a token is renewed (tokens live 24 h).
 pub const DEFAULT_REFRESH_WINDOW: Duration = Duration::from_secs(10 * 60);
@@ -133,10 +133,10 @@ struct Inner {
 ///
 /// IAM answers are read up to 1 MiB, each request within 30 s; a larger, malformed or
 /// already expired answer is an [`AuthError`] of kind
-/// [`Provider`](fgs_core::auth::AuthErrorKind::Provider).
+/// [`Provider`](crate::auth::AuthErrorKind::Provider).
 ///
 /// ```no_run
-/// use fgs_auth::IamTokenAuth;
+/// use fgs_core::auth::IamTokenAuth;
 ///
 /// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// let auth = IamTokenAuth::builder()
@@ -312,13 +312,13 @@ impl IamTokenAuthBuilder {
 
 fn check_endpoint(url: &str, allow_insecure_http: bool) -> Result<Uri, AuthError> {
     // The same rule as the FunctionGraph endpoint: the password must not travel in clear.
-    fgs_core::endpoint::parse_endpoint(url, allow_insecure_http)
+    crate::endpoint::parse_endpoint(url, allow_insecure_http)
         .map_err(|e| AuthError::invalid(format!("IAM endpoint: {e}")))
 }
 
 #[cfg(feature = "reqwest")]
 fn default_transport() -> Result<Arc<dyn Transport>, AuthError> {
-    let transport = fgs_core::transport::ReqwestTransport::new(Duration::from_secs(10))
+    let transport = crate::transport::ReqwestTransport::new(Duration::from_secs(10))
         .map_err(|e| AuthError::provider("cannot create the HTTP client for IAM").with_source(e))?;
     Ok(Arc::new(transport))
 }
@@ -617,7 +617,7 @@ impl Auth for IamTokenAuth {
         let token = self.token().await?;
         request
             .headers_mut()
-            .insert(fgs_core::generated::operations::IAM_TOKEN_HEADER, token);
+            .insert(crate::generated::operations::IAM_TOKEN_HEADER, token);
         Ok(())
     }
 
@@ -627,7 +627,7 @@ impl Auth for IamTokenAuth {
         if error.code() != Some(&ErrorCode::TokenExpired) {
             return false;
         }
-        match refused.get(fgs_core::generated::operations::IAM_TOKEN_HEADER) {
+        match refused.get(crate::generated::operations::IAM_TOKEN_HEADER) {
             // Only the token that was refused is dropped: a replacement fetched while the
             // request was in flight is kept.
             Some(token) => self.reject_token(token).await,

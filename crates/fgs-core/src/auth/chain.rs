@@ -3,14 +3,14 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::auth::AuthError;
 use async_trait::async_trait;
-use fgs_core::auth::AuthError;
 use tokio::sync::OnceCell;
 
-use crate::credentials::{Credentials, ProvideCredentials};
-use crate::environment::EnvironmentCredentials;
-use crate::metadata::MetadataCredentials;
-use crate::profile::ProfileCredentials;
+use crate::auth::credentials::{Credentials, ProvideCredentials};
+use crate::auth::environment::EnvironmentCredentials;
+use crate::auth::metadata::MetadataCredentials;
+use crate::auth::profile::ProfileCredentials;
 
 /// A source of a [`CredentialChain`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -66,13 +66,13 @@ struct Resolved {
 /// kept, so the next call searches again. Clones share what was found.
 ///
 /// When no source has credentials the error
-/// ([`Missing`](fgs_core::auth::AuthErrorKind::Missing)) lists every source and why it
+/// ([`Missing`](crate::auth::AuthErrorKind::Missing)) lists every source and why it
 /// had none, never a secret, e.g. `no credentials found: environment: HUAWEICLOUD_SDK_AK
 /// and HUAWEICLOUD_SDK_SK are not set; profile: /home/u/.huaweicloud/credentials does not
 /// exist; metadata: not enabled`.
 ///
 /// ```no_run
-/// use fgs_auth::{AkSkAuth, CredentialChain, MetadataCredentials};
+/// use fgs_core::auth::{AkSkAuth, CredentialChain, MetadataCredentials};
 ///
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// let chain = CredentialChain::default_chain().with_metadata(MetadataCredentials::new());
@@ -249,7 +249,7 @@ impl ProvideCredentials for CredentialChain {
 
 #[cfg(test)]
 mod tests {
-    use fgs_core::auth::AuthErrorKind;
+    use crate::auth::AuthErrorKind;
 
     use super::*;
 

@@ -4,18 +4,18 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::auth::{AuthError, Secret};
+use crate::transport::{SendOptions, Transport, TransportErrorKind};
 use async_trait::async_trait;
 use bytes::Bytes;
-use fgs_core::auth::{AuthError, Secret};
-use fgs_core::transport::{SendOptions, Transport, TransportErrorKind};
 use fgs_signing::date::parse_rfc3339;
 use http::{HeaderValue, Method, StatusCode, Uri};
 use serde_json::Value;
 use tokio::sync::OwnedMutexGuard;
 
-use crate::clock::{Clock, SystemClock};
-use crate::credentials::{Credentials, ProvideCredentials};
-use crate::renew::{FetchFuture, Policy, Renewer};
+use crate::auth::clock::{Clock, SystemClock};
+use crate::auth::credentials::{Credentials, ProvideCredentials};
+use crate::auth::renew::{FetchFuture, Policy, Renewer};
 
 const TOKEN_PATH: &str = "/meta-data/latest/api/token";
 const SECURITY_KEY_PATH: &str = "/openstack/latest/securitykey";
@@ -65,13 +65,13 @@ const QUOTE_LIMIT: usize = 200;
 /// Each request is limited to 3 s ([`DEFAULT_TIMEOUT`](Self::DEFAULT_TIMEOUT)) and its
 /// answer to 64 KiB ([`MAX_RESPONSE_BYTES`](Self::MAX_RESPONSE_BYTES)); a slower,
 /// larger or malformed answer is an [`AuthError`] of kind
-/// [`Provider`](fgs_core::auth::AuthErrorKind::Provider). The
+/// [`Provider`](crate::auth::AuthErrorKind::Provider). The
 /// metadata service only exists inside Huawei Cloud, so a
-/// [`CredentialChain`](crate::CredentialChain) asks it only when given one with
-/// [`with_metadata`](crate::CredentialChain::with_metadata).
+/// [`CredentialChain`](crate::auth::CredentialChain) asks it only when given one with
+/// [`with_metadata`](crate::auth::CredentialChain::with_metadata).
 ///
 /// ```no_run
-/// use fgs_auth::{AkSkAuth, MetadataCredentials};
+/// use fgs_core::auth::{AkSkAuth, MetadataCredentials};
 ///
 /// # fn demo() -> Result<(), fgs_core::Error> {
 /// // On an ECS instance with an agency:
@@ -373,7 +373,7 @@ impl MetadataCredentials {
 
 #[cfg(feature = "reqwest")]
 fn default_transport(connect_timeout: Duration) -> Result<Arc<dyn Transport>, AuthError> {
-    let transport = fgs_core::transport::ReqwestTransport::new(connect_timeout)
+    let transport = crate::transport::ReqwestTransport::new(connect_timeout)
         .map_err(|e| AuthError::provider("cannot create the HTTP client for the metadata service").with_source(e))?;
     Ok(Arc::new(transport))
 }
@@ -462,11 +462,11 @@ mod tests {
     use std::sync::Mutex as StdMutex;
     use std::time::UNIX_EPOCH;
 
-    use fgs_core::auth::AuthErrorKind;
-    use fgs_core::transport::TransportError;
+    use crate::auth::AuthErrorKind;
+    use crate::transport::TransportError;
 
     use super::*;
-    use crate::ManualClock;
+    use crate::auth::ManualClock;
 
     fn at(seconds: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(seconds)

@@ -1,8 +1,67 @@
-//! Credentials: the [`Auth`] seam and the static IAM token.
+//! Credentials: the [`Auth`] seam, the static IAM token and, with feature `auth` (on by
+//! default), the implementations the official Huawei SDKs offer.
 //!
 //! An [`Auth`] gets the complete outgoing request (method, URI, headers and body) just
 //! before it is sent, so one trait fits both a token header (`X-Auth-Token`) and AK/SK
 //! signing, which signs all of those.
+//!
+//! With feature `auth`:
+//! - [`AkSkAuth`]: AK/SK request signing (`SDK-HMAC-SHA256`), byte-identical to Huawei's
+//!   official signers, with permanent or temporary (security-token) credentials.
+//! - [`IamTokenAuth`]: an IAM token obtained from `POST /v3/auth/tokens`, cached, renewed
+//!   ahead of expiry in the background (no caller holding a valid token waits), backing off
+//!   after a failed renewal, and renewed once more when the service says it expired.
+//! - [`CredentialChain`]: credentials found the way Huawei's SDKs find them: explicit
+//!   values, environment variables, the shared credentials file, ECS/CCE metadata.
+//!
+//! ```no_run
+//! # #[cfg(feature = "auth")] {
+//! use fgs_core::auth::{AkSkAuth, Credentials};
+//!
+//! # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = fgs_core::Client::builder()
+//!     .region("cn-north-4")
+//!     .auth(AkSkAuth::new(Credentials::new("AK...", "SK...")))
+//!     .build()?;
+//! # Ok(()) }
+//! # }
+//! ```
+
+#[cfg(feature = "auth")]
+mod aksk;
+#[cfg(feature = "auth")]
+mod chain;
+#[cfg(feature = "auth")]
+mod clock;
+#[cfg(feature = "auth")]
+mod credentials;
+#[cfg(feature = "auth")]
+mod environment;
+#[cfg(feature = "auth")]
+mod iam;
+#[cfg(feature = "auth")]
+mod metadata;
+#[cfg(feature = "auth")]
+mod profile;
+#[cfg(feature = "auth")]
+mod renew;
+
+#[cfg(feature = "auth")]
+pub use aksk::AkSkAuth;
+#[cfg(feature = "auth")]
+pub use chain::{CredentialChain, CredentialSource};
+#[cfg(feature = "auth")]
+pub use clock::{Clock, ManualClock, SystemClock};
+#[cfg(feature = "auth")]
+pub use credentials::{Credentials, ProvideCredentials};
+#[cfg(feature = "auth")]
+pub use environment::EnvironmentCredentials;
+#[cfg(feature = "auth")]
+pub use iam::{DEFAULT_REFRESH_WINDOW, IamTokenAuth, IamTokenAuthBuilder};
+#[cfg(feature = "auth")]
+pub use metadata::MetadataCredentials;
+#[cfg(feature = "auth")]
+pub use profile::ProfileCredentials;
 
 use std::fmt;
 

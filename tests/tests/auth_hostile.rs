@@ -12,9 +12,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use fgs_auth::{IamTokenAuth, MetadataCredentials, ProvideCredentials};
-use fgs_core::auth::{AuthError, AuthErrorKind};
-use fgs_core::transport::{TransportError, TransportErrorKind};
+use fgs::auth::{AuthError, AuthErrorKind};
+use fgs::auth::{IamTokenAuth, MetadataCredentials, ProvideCredentials};
+use fgs::transport::{TransportError, TransportErrorKind};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 

@@ -3,10 +3,10 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::auth::AuthError;
 use async_trait::async_trait;
-use fgs_core::auth::AuthError;
 
-use crate::credentials::{Credentials, ProvideCredentials};
+use crate::auth::credentials::{Credentials, ProvideCredentials};
 
 /// Looks up one variable; `None` when it is unset.
 pub(crate) type Lookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -35,14 +35,14 @@ pub(crate) fn non_empty(lookup: &Lookup, name: &str) -> Option<String> {
 ///
 /// Values are trimmed, and an empty variable counts as unset. The variables are read on
 /// every call of [`credentials`](Self::credentials) (a
-/// [`CredentialChain`](crate::CredentialChain) reads them once and keeps the result).
+/// [`CredentialChain`](crate::auth::CredentialChain) reads them once and keeps the result).
 ///
 /// Not supported: federated identities (`HUAWEICLOUD_SDK_IDP_ID` with
 /// `HUAWEICLOUD_SDK_ID_TOKEN_FILE`) and the domain id of global services
 /// (`HUAWEICLOUD_SDK_DOMAIN_ID`); they are ignored.
 ///
 /// ```
-/// use fgs_auth::EnvironmentCredentials;
+/// use fgs_core::auth::EnvironmentCredentials;
 ///
 /// // Tests pass their own lookup instead of changing the process environment.
 /// let env = EnvironmentCredentials::from_lookup(|name| match name {
@@ -100,7 +100,7 @@ impl EnvironmentCredentials {
     /// The credentials the variables hold now.
     ///
     /// With `HUAWEICLOUD_SDK_SECURITY_TOKEN` set they are temporary credentials (without a
-    /// known expiry). Fails with [`AuthErrorKind::Missing`](fgs_core::auth::AuthErrorKind)
+    /// known expiry). Fails with [`AuthErrorKind::Missing`](crate::auth::AuthErrorKind)
     /// naming the unset variables when the access key id or the secret key is missing.
     pub fn credentials(&self) -> Result<Credentials, AuthError> {
         let access_key = non_empty(&self.lookup, Self::ACCESS_KEY_VAR);
@@ -152,7 +152,7 @@ impl ProvideCredentials for EnvironmentCredentials {
 mod tests {
     use std::collections::HashMap;
 
-    use fgs_core::auth::AuthErrorKind;
+    use crate::auth::AuthErrorKind;
 
     use super::*;
 

@@ -2,14 +2,14 @@
 
 use std::sync::Arc;
 
+use crate::auth::{Auth, AuthContext, AuthError};
 use async_trait::async_trait;
 use bytes::Bytes;
-use fgs_core::auth::{Auth, AuthContext, AuthError};
 use http::HeaderValue;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
 
-use crate::clock::{Clock, SystemClock};
-use crate::credentials::{Credentials, ProvideCredentials};
+use crate::auth::clock::{Clock, SystemClock};
+use crate::auth::credentials::{Credentials, ProvideCredentials};
 
 /// Signs every request with an access key pair.
 ///
@@ -20,7 +20,7 @@ use crate::credentials::{Credentials, ProvideCredentials};
 /// alias URN (`!`) signs the same way it is encoded on the wire.
 ///
 /// ```
-/// use fgs_auth::{AkSkAuth, Credentials};
+/// use fgs_core::auth::{AkSkAuth, Credentials};
 ///
 /// let auth = AkSkAuth::new(Credentials::new("AK-EXAMPLE", "SK-EXAMPLE"));
 /// assert!(!format!("{auth:?}").contains("SK-EXAMPLE"));
@@ -33,7 +33,7 @@ pub struct AkSkAuth {
 
 impl AkSkAuth {
     /// Signs with credentials from `provider` (a [`Credentials`] value, a
-    /// [`CredentialChain`](crate::CredentialChain), or your own).
+    /// [`CredentialChain`](crate::auth::CredentialChain), or your own).
     pub fn new(provider: impl ProvideCredentials + 'static) -> Self {
         AkSkAuth {
             provider: Arc::new(provider),
@@ -139,7 +139,7 @@ mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     use super::*;
-    use crate::ManualClock;
+    use crate::auth::ManualClock;
 
     fn request(uri: &str, content_type: &str, body: &'static [u8]) -> http::Request<Bytes> {
         let mut request = http::Request::new(Bytes::from_static(body));
@@ -215,7 +215,7 @@ mod tests {
         let auth = AkSkAuth::new(credentials.clone()).with_clock(clock);
         let mut request = request("https://example.com/x", "application/json", b"{}");
         let err = auth.sign(&mut request, &credentials, PROJECT).unwrap_err();
-        assert_eq!(err.kind(), fgs_core::auth::AuthErrorKind::Expired);
+        assert_eq!(err.kind(), crate::auth::AuthErrorKind::Expired);
         assert!(!request.headers().contains_key(AUTHORIZATION));
     }
 

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use fgs_auth::{IamTokenAuth, ManualClock};
-use fgs_core::{Client, Error, FunctionUrn};
+use fgs::auth::{IamTokenAuth, ManualClock};
+use fgs::{Client, Error, FunctionUrn};
 use fgs_emulator::{Emulator, Fault, FaultRule, Function, Handler};
 use serde_json::json;
 
@@ -182,7 +182,7 @@ async fn a_token_that_expires_mid_run_is_renewed_and_the_call_sent_once_more() {
     client.invoke(&urn(&emulator)).send().await.unwrap();
     emulator.inject(FaultRule::once(Fault::error(
         401,
-        fgs_core::ErrorCode::TokenExpired.as_str(),
+        fgs::ErrorCode::TokenExpired.as_str(),
         "the token has expired",
     )));
     let out = client

@@ -5,11 +5,11 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
+use crate::auth::{AuthError, Secret};
 use async_trait::async_trait;
-use fgs_core::auth::{AuthError, Secret};
 
-use crate::credentials::{Credentials, ProvideCredentials};
-use crate::environment::{Lookup, non_empty, process_environment};
+use crate::auth::credentials::{Credentials, ProvideCredentials};
+use crate::auth::environment::{Lookup, non_empty, process_environment};
 
 /// The section the official SDKs read for project-scoped ("basic") credentials.
 const SECTION: &str = "basic";
@@ -45,7 +45,7 @@ const DEFAULT_SECTION: &str = "DEFAULT";
 /// file created later is found on the next call.
 ///
 /// ```
-/// use fgs_auth::ProfileCredentials;
+/// use fgs_core::auth::ProfileCredentials;
 ///
 /// let profile = ProfileCredentials::from_path("/nonexistent/credentials");
 /// let err = profile.credentials().unwrap_err();
@@ -83,7 +83,7 @@ impl ProfileCredentials {
     /// The variable naming the credentials file.
     pub const FILE_VAR: &'static str = "HUAWEICLOUD_SDK_CREDENTIALS_FILE";
     /// The largest credentials file read: 1 MiB. A larger file (or an endless one such as
-    /// `/dev/zero`) is an [`Invalid`](fgs_core::auth::AuthErrorKind::Invalid) error, found
+    /// `/dev/zero`) is an [`Invalid`](crate::auth::AuthErrorKind::Invalid) error, found
     /// after reading at most this much.
     pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
@@ -128,10 +128,10 @@ impl ProfileCredentials {
     /// The credentials of the `[basic]` section.
     ///
     /// Errors name the file and what is missing: the file
-    /// ([`Missing`](fgs_core::auth::AuthErrorKind::Missing)), the section or a key
+    /// ([`Missing`](crate::auth::AuthErrorKind::Missing)), the section or a key
     /// (`Missing`), a line that is not INI
-    /// ([`Invalid`](fgs_core::auth::AuthErrorKind::Invalid)), or a read failure
-    /// ([`Provider`](fgs_core::auth::AuthErrorKind::Provider)).
+    /// ([`Invalid`](crate::auth::AuthErrorKind::Invalid)), or a read failure
+    /// ([`Provider`](crate::auth::AuthErrorKind::Provider)).
     pub fn credentials(&self) -> Result<Credentials, AuthError> {
         Ok(self.load()?.credentials)
     }
@@ -311,7 +311,7 @@ impl Ini {
 
 #[cfg(test)]
 mod tests {
-    use fgs_core::auth::AuthErrorKind;
+    use crate::auth::AuthErrorKind;
 
     use super::*;
 

@@ -20,10 +20,10 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex as StdMutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
-use fgs_core::auth::{AuthError, AuthErrorKind};
+use crate::auth::{AuthError, AuthErrorKind};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use crate::clock::Clock;
+use crate::auth::clock::Clock;
 
 /// What a fetch yields: the value and when it expires, with the fetch's private state
 /// (the lock guard) handed back.
@@ -339,7 +339,7 @@ mod tests {
     use std::time::UNIX_EPOCH;
 
     use super::*;
-    use crate::ManualClock;
+    use crate::auth::ManualClock;
 
     const NOON: u64 = 1_704_110_400;
     const HOUR: Duration = Duration::from_secs(3600);

@@ -24,7 +24,7 @@ impl Clock for SystemClock {
 ///
 /// ```
 /// use std::time::{Duration, UNIX_EPOCH};
-/// use fgs_auth::{Clock, ManualClock};
+/// use fgs_core::auth::{Clock, ManualClock};
 ///
 /// let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
 /// clock.advance(Duration::from_secs(60));

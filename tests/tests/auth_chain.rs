@@ -6,11 +6,11 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use fgs_auth::{
+use fgs::auth::AuthErrorKind;
+use fgs::auth::{
     CredentialChain, CredentialSource, Credentials, EnvironmentCredentials, MetadataCredentials, ProfileCredentials,
     ProvideCredentials,
 };
-use fgs_core::auth::AuthErrorKind;
 
 /// A fresh directory under the target's temporary directory.
 fn temp_dir(test: &str) -> PathBuf {

@@ -11,12 +11,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use async_trait::async_trait;
 use bytes::Bytes;
-use fgs_auth::{IamTokenAuth, ManualClock};
-use fgs_core::auth::AuthErrorKind;
-use fgs_core::transport::{ReqwestTransport, SendOptions, Transport, TransportError};
-use fgs_core::{Client, FunctionUrn};
+use fgs::async_trait;
+use fgs::auth::AuthErrorKind;
+use fgs::auth::{IamTokenAuth, ManualClock};
+use fgs::transport::{ReqwestTransport, SendOptions, Transport, TransportError};
+use fgs::{Client, FunctionUrn};
 use fgs_emulator::{Emulator, Fault, FaultRule, Function, Handler};
 use http::HeaderValue;
 use tokio::sync::Semaphore;
@@ -128,7 +128,7 @@ fn auth(emulator: &Emulator, clock: &ManualClock, gated: &Arc<Gated>) -> IamToke
 }
 
 /// `count` concurrent `token()` calls; each must return within 10 s.
-async fn concurrent_tokens(auth: &IamTokenAuth, count: usize) -> Vec<Result<HeaderValue, fgs_core::auth::AuthError>> {
+async fn concurrent_tokens(auth: &IamTokenAuth, count: usize) -> Vec<Result<HeaderValue, fgs::auth::AuthError>> {
     let calls: Vec<_> = (0..count)
         .map(|_| {
             let auth = auth.clone();
@@ -299,7 +299,7 @@ async fn requests_refused_together_renew_the_token_once() {
     client.invoke(&urn).send().await.unwrap();
     emulator.inject(FaultRule::always(Fault::error(
         401,
-        fgs_core::ErrorCode::TokenExpired.as_str(),
+        fgs::ErrorCode::TokenExpired.as_str(),
         "the token has expired",
     )));
 

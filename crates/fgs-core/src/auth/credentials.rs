@@ -3,8 +3,8 @@
 use std::fmt;
 use std::time::SystemTime;
 
+use crate::auth::{AuthError, Secret};
 use async_trait::async_trait;
-use fgs_core::auth::{AuthError, Secret};
 
 /// An access key pair, optionally temporary (with a security token and an expiry).
 ///
