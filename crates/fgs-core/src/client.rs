@@ -12,6 +12,7 @@ use crate::error::{DecodeError, Error, InvalidInput};
 use crate::generated::operations::{AKSK_SIGNATURE_HEADER, ErrorHeaders, IAM_TOKEN_HEADER, InvokeFunction};
 use crate::generated::types::ErrorResponse;
 use crate::hooks::{Hook, HookContext};
+use crate::network::NetworkSettings;
 use crate::protocol::{FromHeaderMap, HeaderDecodeError, Operation, OperationInfo, RequestParts};
 use crate::retry::{CallInfo, RetryDecision, RetryPolicy, Sleep, StandardRetry, TokioSleep};
 use crate::service_error;
@@ -110,7 +111,7 @@ pub struct ClientBuilder {
     timeout: Option<Duration>,
     attempt_timeout: Option<Duration>,
     max_response_bytes: Option<u64>,
-    connect_timeout: Option<Duration>,
+    network: NetworkSettings,
     app_name: Option<String>,
     allow_insecure_http: bool,
     retry: Option<Arc<dyn RetryPolicy>>,
@@ -214,7 +215,7 @@ impl ClientBuilder {
     /// Limit for opening a connection with the default transport
     /// (default [`DEFAULT_CONNECT_TIMEOUT`]). A transport you pass in keeps its own.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = Some(timeout);
+        self.network.connect_timeout = Some(timeout);
         self
     }
 
@@ -285,7 +286,7 @@ impl ClientBuilder {
             .ok_or_else(|| config("no credentials: call auth(...)".into()))?;
         let transport = match self.transport {
             Some(transport) => transport,
-            None => default_transport(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))?,
+            None => crate::network::default_transport(&self.network)?,
         };
         let user_agent = match &self.app_name {
             Some(app) => HeaderValue::from_str(&format!("{USER_AGENT} {app}"))
@@ -312,19 +313,6 @@ impl ClientBuilder {
             }),
         })
     }
-}
-
-#[cfg(feature = "reqwest")]
-fn default_transport(connect_timeout: Duration) -> Result<Arc<dyn Transport>, Error> {
-    let transport = crate::transport::ReqwestTransport::new(connect_timeout).map_err(Error::from_transport)?;
-    Ok(Arc::new(transport))
-}
-
-#[cfg(not(feature = "reqwest"))]
-fn default_transport(_connect_timeout: Duration) -> Result<Arc<dyn Transport>, Error> {
-    Err(Error::InvalidInput(InvalidInput::Config(
-        "no transport: enable the `reqwest` feature or call transport(...)".into(),
-    )))
 }
 
 /// Where a call goes and how long it may take.

@@ -44,6 +44,7 @@ mod service_error;
 pub mod generated;
 pub mod hooks;
 mod invoke;
+pub mod network;
 pub mod protocol;
 pub mod retry;
 #[doc(hidden)]
