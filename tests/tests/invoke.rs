@@ -589,11 +589,11 @@ async fn a_urn_from_another_region_is_refused_before_sending() {
         .build()
         .unwrap();
     let err = client.invoke(&urn(&server, "hello", None)).send().await.unwrap_err();
-    let Error::InvalidInput(InvalidInput::Config(message)) = &err else {
-        panic!("expected a config error, got {err:?}")
+    let Error::InvalidInput(wrong @ InvalidInput::WrongRegion { .. }) = &err else {
+        panic!("expected a wrong-region error, got {err:?}")
     };
     assert_eq!(
-        message,
+        wrong.to_string(),
         "function URN is in region cn-north-4 but the client is configured for region ap-southeast-1"
     );
     assert_eq!(server.request_count(), 0);

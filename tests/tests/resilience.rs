@@ -183,7 +183,7 @@ async fn an_endpoint_with_a_password_in_it_is_refused_without_echoing_it() {
         .auth(StaticToken::new(TOKEN))
         .build()
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    assert!(!format!("{err:?}").contains("hunter2"), "{err:?}");
     assert!(!err.to_string().contains("hunter2"), "{err}");
     assert!(err.to_string().contains("user name or password"), "{err}");
 }

@@ -140,7 +140,7 @@ impl Failure {
         match self {
             Failure::Input(_) => EXIT_USAGE,
             Failure::Sdk(error) => match error {
-                fgs::Error::InvalidInput(_) => EXIT_USAGE,
+                fgs::Error::InvalidInput(_) | fgs::Error::Config(_) => EXIT_USAGE,
                 fgs::Error::Auth(e) if matches!(e.kind(), AuthErrorKind::Missing | AuthErrorKind::Invalid) => {
                     EXIT_USAGE
                 }
@@ -158,6 +158,7 @@ impl Failure {
             Failure::Output(_) => "output",
             Failure::Sdk(error) => match error {
                 fgs::Error::InvalidInput(_) => "input",
+                fgs::Error::Config(_) => "config",
                 fgs::Error::Auth(_) => "auth",
                 fgs::Error::Transport(_) => "transport",
                 fgs::Error::Timeout(_) => "timeout",
@@ -292,7 +293,7 @@ async fn invoke(args: &InvokeArgs) -> Result<u8, Failure> {
     if let Some(endpoint) = args.endpoint.as_deref().filter(|e| !e.is_empty()) {
         builder = builder.endpoint_url(endpoint);
     }
-    let client = builder.build().map_err(Failure::Sdk)?;
+    let client = builder.build().map_err(|e| Failure::Sdk(e.into()))?;
 
     if args.asynchronous {
         invoke_async(args, &client, &urn, payload).await
@@ -440,7 +441,7 @@ mod tests {
     fn failures_map_to_exit_codes() {
         assert_eq!(Failure::Input("bad".into()).exit_code(), EXIT_USAGE);
         assert_eq!(Failure::Input("bad".into()).kind(), "input");
-        let invalid = fgs::Error::InvalidInput(fgs::InvalidInput::Config("x".into()));
+        let invalid = fgs::Error::Config(fgs::ConfigError::new("x"));
         assert_eq!(Failure::Sdk(invalid).exit_code(), EXIT_USAGE);
         let missing = fgs::Error::Auth(fgs::auth::AuthError::missing("none"));
         assert_eq!(Failure::Sdk(missing).exit_code(), EXIT_USAGE);

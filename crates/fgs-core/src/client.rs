@@ -8,7 +8,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 
 use crate::auth::{Auth, AuthContext};
-use crate::error::{DecodeError, Error, InvalidInput};
+use crate::error::{ConfigError, DecodeError, Error, InvalidInput};
 use crate::generated::operations::{AKSK_SIGNATURE_HEADER, ErrorHeaders, IAM_TOKEN_HEADER, InvokeFunction};
 use crate::generated::types::ErrorResponse;
 use crate::hooks::{Hook, HookContext};
@@ -259,8 +259,8 @@ impl ClientBuilder {
     }
 
     /// Checks the settings and builds the client.
-    pub fn build(self) -> Result<Client, Error> {
-        let config = |message: String| Error::InvalidInput(InvalidInput::Config(message));
+    pub fn build(self) -> Result<Client, ConfigError> {
+        let config = ConfigError::new;
         let region = match &self.region {
             Some(region) => {
                 fgs_urn::check_part(fgs_urn::UrnPart::Region, region)
@@ -369,10 +369,10 @@ impl Client {
     /// after a round trip.
     pub(crate) fn check_region(&self, urn: &crate::FunctionUrn) -> Result<(), Error> {
         match &self.inner.region {
-            Some(region) if region != urn.region() => Err(Error::InvalidInput(InvalidInput::Config(format!(
-                "function URN is in region {} but the client is configured for region {region}",
-                urn.region()
-            )))),
+            Some(region) if region != urn.region() => Err(Error::InvalidInput(InvalidInput::WrongRegion {
+                urn_region: urn.region().to_owned(),
+                client_region: region.clone(),
+            })),
             _ => Ok(()),
         }
     }
@@ -520,7 +520,7 @@ impl Client {
             .authority(inner.authority.clone())
             .path_and_query(path_and_query)
             .build()
-            .map_err(|e| Error::InvalidInput(InvalidInput::Config(format!("cannot build the request URI: {e}"))))
+            .map_err(|e| Error::Config(ConfigError::new(format!("cannot build the request URI: {e}"))))
     }
 
     /// One attempt, in three steps: prepare the request (hooks, authentication), send it
@@ -800,10 +800,10 @@ mod tests {
         Client::builder().auth(crate::auth::StaticToken::new("t"))
     }
 
-    fn config_error(result: Result<Client, Error>) -> String {
+    fn config_error(result: Result<Client, ConfigError>) -> String {
         match result {
-            Err(Error::InvalidInput(InvalidInput::Config(message))) => message,
-            other => panic!("expected a configuration error, got {other:?}"),
+            Err(error) => error.message().to_owned(),
+            Ok(client) => panic!("expected a configuration error, got {client:?}"),
         }
     }
 

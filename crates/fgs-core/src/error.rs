@@ -36,6 +36,11 @@ pub enum Error {
     /// The call was refused before anything was sent.
     #[error("invalid input, nothing was sent: {0}")]
     InvalidInput(#[from] InvalidInput),
+    /// The client's settings are unusable (from [`ClientBuilder::build`](crate::ClientBuilder::build),
+    /// or found at call time, e.g. no project id for a function named without one);
+    /// nothing was sent.
+    #[error("{0}")]
+    Config(#[from] ConfigError),
     /// Credentials could not be applied; nothing was sent.
     #[error("could not authenticate, nothing was sent: {0}")]
     Auth(#[source] AuthError),
@@ -122,7 +127,7 @@ impl Error {
     /// Whether the function ran because of this call. See [`Execution`].
     pub fn execution(&self) -> Execution {
         match self {
-            Error::InvalidInput(_) | Error::Auth(_) => Execution::NotRun,
+            Error::InvalidInput(_) | Error::Config(_) | Error::Auth(_) => Execution::NotRun,
             Error::Transport(e) | Error::Timeout(e) => match e.delivery() {
                 Delivery::NotSent => Execution::NotRun,
                 Delivery::MaybeSent => Execution::MaybeRun,
@@ -195,9 +200,62 @@ pub enum InvalidInput {
     /// A [`Hook`](crate::hooks::Hook) refused to send the request.
     #[error("a hook refused the request: {0}")]
     Hook(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// The endpoint or another client setting is unusable.
-    #[error("invalid client configuration: {0}")]
-    Config(String),
+    /// The function URN names another region than the client's: the service would
+    /// refuse it after a round trip.
+    #[error("function URN is in region {urn_region} but the client is configured for region {client_region}")]
+    WrongRegion {
+        /// The URN's region.
+        urn_region: String,
+        /// The client's region.
+        client_region: String,
+    },
+}
+
+/// A client setting is unusable: a malformed region or endpoint, no credentials, an
+/// unreadable environment variable or file, or no project id where one is needed.
+/// Building a client is not a call, so this is not [`InvalidInput`].
+///
+/// ```
+/// let err = fgs_core::Client::builder().build().unwrap_err();
+/// assert!(err.to_string().starts_with("invalid client configuration: "));
+/// ```
+#[derive(Debug)]
+pub struct ConfigError {
+    message: String,
+    source: Option<BoxError>,
+}
+
+impl ConfigError {
+    /// A configuration error saying `message` (which names the setting and how to fix it).
+    pub fn new(message: impl Into<String>) -> Self {
+        ConfigError {
+            message: bounded(message.into(), MAX_KEPT_CHARS),
+            source: None,
+        }
+    }
+
+    /// The same error, caused by `source`.
+    pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.source = Some(bounded_source(source.into()));
+        self
+    }
+
+    /// What is wrong, without the prefix [`Display`](fmt::Display) adds.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid client configuration: {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -61,7 +61,7 @@ pub use http;
 pub use client::{
     Client, ClientBuilder, DEADLINE_MARGIN, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT,
 };
-pub use error::{DecodeError, Error, Execution, FunctionFailed, FunctionStatusError, InvalidInput, ServiceError};
+pub use error::{ConfigError, DecodeError, Error, Execution, FunctionFailed, FunctionStatusError, InvalidInput, ServiceError};
 pub use generated::error_codes::ErrorCode;
 pub use generated::types::{FunctionError, InstanceMemory, InvokeSummary, LogType, ResponseVersion};
 pub use invoke::{ApiGatewayResponse, AsyncInvokeOutput, Invoke, InvokeAsync, InvokeOutput, ResponseProblem};

@@ -22,7 +22,7 @@ use serde::de::DeserializeOwned;
 
 use fgs_urn::FunctionRef;
 
-use crate::error::{Error, InvalidInput};
+use crate::error::Error;
 use crate::{Client, FunctionUrn, InstanceMemory, InvokeOutput, ResponseVersion};
 
 /// Which function a stub calls.
@@ -60,7 +60,7 @@ impl Spec {
             Target::Function(function) => {
                 let function = FunctionRef::parse(function)?;
                 let missing = |what: &str| {
-                    Error::InvalidInput(InvalidInput::Config(format!(
+                    Error::Config(crate::error::ConfigError::new(format!(
                         "function {function} is resolved against the client's region and project, but the client \
                          has no {what}; set it on the client builder or give the stub a full URN"
                     )))
