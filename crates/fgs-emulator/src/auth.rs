@@ -1,5 +1,5 @@
-//! Authentication as the API gateway does it (IAM tokens, AK/SK signatures), and a
-//! minimal IAM token endpoint.
+//! Authentication as the API gateway does it (IAM tokens, AK/SK signatures), a minimal
+//! IAM token endpoint, and the ECS metadata endpoints.
 
 use std::time::{Duration, SystemTime};
 
@@ -35,8 +35,8 @@ fn token_expiry(shared: &Shared, token: &str) -> Option<Option<SystemTime>> {
     shared.lock().tokens.get(&SecretKey(token.to_owned())).copied()
 }
 
-/// Checks the credentials of an invoke request: `X-Auth-Token` if present, else an
-/// `SDK-HMAC-SHA256` signature.
+/// Checks the credentials of an invoke request or an IAM project lookup: `X-Auth-Token`
+/// if present, else an `SDK-HMAC-SHA256` signature.
 pub(crate) fn authenticate(
     shared: &Shared,
     method: &Method,
@@ -106,7 +106,8 @@ pub(crate) fn authenticate(
     }
 }
 
-fn iam_error(status: StatusCode, message: &str) -> Reply {
+/// An error of IAM: `{"error": {"code", "message", "title"}}`.
+pub(crate) fn iam_error(status: StatusCode, message: &str) -> Reply {
     let body = json_bytes(&json!({
         "error": { "code": status.as_u16(), "message": message, "title": status.canonical_reason().unwrap_or("Error") }
     }));

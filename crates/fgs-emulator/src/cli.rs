@@ -304,6 +304,13 @@ fn print_banner(emulator: &Emulator, args: &Args, credentials: &Credentials<'_>)
             user.domain, user.name
         );
     }
+    println!(
+        "  IAM project {}   (GET {endpoint}{}?{}={}, the SDKs' project lookup)",
+        emulator.project_id(),
+        crate::iam::PROJECTS_PATH,
+        crate::iam::PROJECT_NAME_QUERY,
+        emulator.region()
+    );
     for f in &args.functions {
         println!("  function    {}/{} -> {}", f.package, f.name, f.command);
     }

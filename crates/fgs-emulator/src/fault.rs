@@ -108,7 +108,7 @@ pub(crate) enum FaultTarget {
     Invocations,
     /// Invocation requests of one function.
     Function(String, String),
-    /// Token requests to the IAM endpoint.
+    /// Requests to the IAM endpoint (tokens, project lookup).
     Iam,
 }
 
@@ -174,8 +174,10 @@ impl FaultRule {
         self
     }
 
-    /// For token requests to the IAM endpoint (`POST /v3/auth/tokens`) instead of
-    /// invocations; `Latency`, `Error`, `Response` and `DropBeforeRun` apply there.
+    /// For requests to the IAM endpoint (token requests `POST /v3/auth/tokens` and
+    /// project lookups `GET /v3/projects`) instead of invocations; `Latency`, `Error`,
+    /// `Response` and `DropBeforeRun` apply there. A fault answers before credentials
+    /// are checked, as an unreachable or failing IAM would.
     pub fn for_iam(mut self) -> Self {
         self.target = FaultTarget::Iam;
         self

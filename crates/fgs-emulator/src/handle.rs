@@ -1,5 +1,6 @@
 //! Request handling: reading the body under its limit, recording, routing, and handing
-//! each request to its endpoint (the invoke API, IAM, metadata).
+//! each request to its endpoint (the invoke API, IAM's tokens and project lookup,
+//! metadata).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +17,7 @@ use hyper::body::Incoming;
 use crate::auth;
 use crate::codes::{self, SentError};
 use crate::fault::{Fault, FaultSite};
+use crate::iam::{self, PROJECTS_PATH, TOKENS_PATH as IAM_TOKENS_PATH};
 use crate::ids;
 use crate::invoke::{self, Call, Stop};
 use crate::record::InvokeMode;
@@ -37,8 +39,7 @@ const OTHER_BODY_LIMIT: usize = 64 * 1024;
 const DRAIN_MAX: usize = 64 * 1024 * 1024;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// IAM's and the ECS metadata service's paths: outside the FunctionGraph spec.
-const IAM_TOKENS_PATH: &str = "/v3/auth/tokens";
+/// The ECS metadata service's paths: outside the FunctionGraph spec (IAM's are in `iam.rs`).
 const METADATA_TOKEN_PATH: &str = "/meta-data/latest/api/token";
 const METADATA_SECURITY_KEY_PATH: &str = "/openstack/latest/securitykey";
 
@@ -58,6 +59,7 @@ enum Route<'a> {
         mode: InvokeMode,
     },
     IamTokens,
+    IamProjects,
     MetadataToken,
     MetadataSecurityKey,
 }
@@ -73,7 +75,9 @@ impl Route<'_> {
                 mode: InvokeMode::Async,
                 ..
             } => ASYNC_BODY_LIMIT,
-            Route::IamTokens | Route::MetadataToken | Route::MetadataSecurityKey => OTHER_BODY_LIMIT,
+            Route::IamTokens | Route::IamProjects | Route::MetadataToken | Route::MetadataSecurityKey => {
+                OTHER_BODY_LIMIT
+            }
         }
     }
 }
@@ -83,6 +87,7 @@ fn route<'a>(method: &Method, path: &'a str) -> Option<Route<'a>> {
         (&Method::PUT, METADATA_TOKEN_PATH) => Some(Route::MetadataToken),
         (&Method::GET, METADATA_SECURITY_KEY_PATH) => Some(Route::MetadataSecurityKey),
         (&Method::POST, IAM_TOKENS_PATH) => Some(Route::IamTokens),
+        (&Method::GET, PROJECTS_PATH) => Some(Route::IamProjects),
         _ => invoke_route(method, path),
     }
 }
@@ -216,6 +221,15 @@ async fn dispatch(
 ) -> Result<Reply, DropConnection> {
     match route {
         Route::IamTokens => iam_tokens(shared, &parts.headers, body, record).await,
+        Route::IamProjects => {
+            if let Some(answer) = iam_fault(shared, body.len(), record).await {
+                return answer;
+            }
+            if let Some(reply) = refusal(shared, parts, &body, record) {
+                return Ok(reply);
+            }
+            Ok(iam::list_projects(shared, &parts.uri, &parts.headers))
+        }
         Route::MetadataToken => {
             record.not_kept(body.len());
             Ok(auth::metadata_token(shared, &parts.headers))
@@ -229,11 +243,9 @@ async fn dispatch(
             urn_segment,
             mode,
         } => {
-            if let Err(rejection) = auth::authenticate(shared, &parts.method, &parts.uri, &parts.headers, &body) {
-                record.not_kept(body.len());
-                return Ok(send_error(&ids::uuid_like(), rejection.error, &rejection.message));
+            if let Some(reply) = refusal(shared, parts, &body, record) {
+                return Ok(reply);
             }
-            record.keep(&body);
             let call = Call {
                 project_id,
                 urn_segment,
@@ -250,6 +262,42 @@ async fn dispatch(
     }
 }
 
+/// Checks a request's credentials (`auth::authenticate`): keeps its body in the record
+/// and returns `None` when they are good, returns the gateway's 401 when not.
+fn refusal(shared: &Shared, parts: &Parts, body: &Bytes, record: &BodyRecord<'_>) -> Option<Reply> {
+    match auth::authenticate(shared, &parts.method, &parts.uri, &parts.headers, body) {
+        Ok(()) => {
+            record.keep(body);
+            None
+        }
+        Err(rejection) => {
+            record.not_kept(body.len());
+            Some(send_error(&ids::uuid_like(), rejection.error, &rejection.message))
+        }
+    }
+}
+
+/// Applies the first fault rule for IAM that fires, if any: waits out a latency (and
+/// returns `None`, to go on handling), or returns the fault's answer. A refused request's
+/// body (of `body_len` bytes) is not kept.
+async fn iam_fault(shared: &Shared, body_len: usize, record: &BodyRecord<'_>) -> Option<Result<Reply, DropConnection>> {
+    let fault = shared.lock().take_fault(&FaultSite::Iam);
+    let answer = match fault? {
+        Fault::Latency(delay) => {
+            tokio::time::sleep(delay).await;
+            return None;
+        }
+        Fault::Error {
+            status, code, message, ..
+        } => Ok(fault_error(&ids::uuid_like(), status, &code, &message)),
+        Fault::Response { status, headers, body } => Ok(canned(status, headers, body)),
+        Fault::DropBeforeRun | Fault::DropAfterRun => Err(DropConnection),
+        _ => return None,
+    };
+    record.not_kept(body_len);
+    Some(answer)
+}
+
 /// `POST /v3/auth/tokens`, after any fault rule for IAM.
 async fn iam_tokens(
     shared: &Shared,
@@ -257,28 +305,8 @@ async fn iam_tokens(
     body: Bytes,
     record: &BodyRecord<'_>,
 ) -> Result<Reply, DropConnection> {
-    let fault = shared.lock().take_fault(&FaultSite::Iam);
-    match fault {
-        Some(Fault::Latency(delay)) => tokio::time::sleep(delay).await,
-        Some(Fault::Error {
-            status, code, message, ..
-        }) => {
-            record.not_kept(body.len());
-            return Ok(fault_error(&ids::uuid_like(), status, &code, &message));
-        }
-        Some(Fault::Response {
-            status,
-            headers,
-            body: canned_body,
-        }) => {
-            record.not_kept(body.len());
-            return Ok(canned(status, headers, canned_body));
-        }
-        Some(Fault::DropBeforeRun | Fault::DropAfterRun) => {
-            record.not_kept(body.len());
-            return Err(DropConnection);
-        }
-        _ => {}
+    if let Some(answer) = iam_fault(shared, body.len(), record).await {
+        return answer;
     }
     let reply = auth::issue_token(shared, headers, &body);
     // The body holds a password: kept only when it was right.
@@ -362,5 +390,8 @@ mod tests {
         assert_eq!(route_of(&Method::GET, "/v2/p/fgs/functions/u/invocations"), None);
         assert!(matches!(route(&Method::POST, IAM_TOKENS_PATH), Some(Route::IamTokens)));
         assert!(route(&Method::GET, IAM_TOKENS_PATH).is_none());
+        assert!(matches!(route(&Method::GET, PROJECTS_PATH), Some(Route::IamProjects)));
+        assert!(route(&Method::POST, PROJECTS_PATH).is_none());
+        assert!(route(&Method::GET, "/v3/projects/").is_none());
     }
 }

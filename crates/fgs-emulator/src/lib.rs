@@ -9,6 +9,10 @@
 //!   with the URN percent-encoded (as the Python SDK sends it) or raw (Go, Node);
 //! - `POST /v3/auth/tokens`, a minimal IAM issuing project-scoped tokens
 //!   (`X-Subject-Token`, 201) with a configurable lifetime;
+//! - `GET /v3/projects?name={region}`, IAM's project lookup that the official SDKs make
+//!   when given AK/SK and a region but no project id (by default the region's project,
+//!   whose id is the emulator's project id; see
+//!   [`EmulatorBuilder::iam_project`]);
 //! - the gateway's 404 `APIGW.0101` for anything else.
 //!
 //! Authentication is on by default, as on the service: an `X-Auth-Token` the emulator
@@ -61,6 +65,7 @@ mod fault;
 mod function;
 mod handle;
 mod headers;
+mod iam;
 mod ids;
 mod invoke;
 mod record;

@@ -17,8 +17,8 @@ use crate::fault::FaultRule;
 use crate::function::Function;
 use crate::handle;
 use crate::record::{InvocationRecord, RecordLimits, RecordedRequest};
-use crate::state::{AccessKey, Config, IamUser, SecretKey, Shared, State};
-use crate::time;
+use crate::state::{AccessKey, Config, IamProject, IamUser, SecretKey, Shared, State};
+use crate::{ids, time};
 
 /// The project id used when none is configured.
 pub const DEFAULT_PROJECT_ID: &str = "0123456789abcdef0123456789abcdef";
@@ -82,6 +82,9 @@ impl Default for EmulatorBuilder {
                 auth_required: true,
                 access_keys: HashMap::new(),
                 iam_users: Vec::new(),
+                own_iam_project: true,
+                iam_projects: Vec::new(),
+                domain_id: ids::hex32(),
                 token_lifetime: DEFAULT_TOKEN_LIFETIME,
                 observer: None,
                 metadata_lifetime: None,
@@ -168,6 +171,30 @@ impl EmulatorBuilder {
             name: name.into(),
             password: password.into(),
         });
+        self
+    }
+
+    /// A project that IAM's project lookup (`GET /v3/projects`) lists, after the
+    /// emulator's own: by default IAM lists one project, named after the
+    /// [region](Self::region), whose id is the [project id](Self::project_id), so that a
+    /// client looking its project up by region gets the id its invocations need.
+    /// Repeatable; projects may share a name, so a lookup by that name finds several
+    /// (which the official SDKs refuse). Projects added here only change what IAM lists,
+    /// not the project id invocations must carry.
+    pub fn iam_project(mut self, name: impl Into<String>, id: impl Into<String>) -> Self {
+        self.config.iam_projects.push(IamProject {
+            name: name.into(),
+            id: id.into(),
+        });
+        self
+    }
+
+    /// Makes IAM's project lookup (`GET /v3/projects`) list no project: neither the
+    /// emulator's own nor those added so far by [`iam_project`](Self::iam_project) (those
+    /// added after are listed). For testing a client that finds no project.
+    pub fn no_iam_projects(mut self) -> Self {
+        self.config.own_iam_project = false;
+        self.config.iam_projects.clear();
         self
     }
 
@@ -319,7 +346,8 @@ impl Emulator {
         EmulatorBuilder::default()
     }
 
-    /// Base URL, e.g. `http://127.0.0.1:38123`; also the IAM endpoint.
+    /// Base URL, e.g. `http://127.0.0.1:38123`; also the IAM endpoint (tokens and project
+    /// lookup).
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
     }

@@ -35,6 +35,13 @@ pub(crate) struct IamUser {
     pub(crate) password: String,
 }
 
+/// A project IAM lists (`GET /v3/projects`).
+#[derive(Clone)]
+pub(crate) struct IamProject {
+    pub(crate) name: String,
+    pub(crate) id: String,
+}
+
 /// Settings fixed at start.
 pub(crate) struct Config {
     pub(crate) project_id: String,
@@ -42,6 +49,13 @@ pub(crate) struct Config {
     pub(crate) auth_required: bool,
     pub(crate) access_keys: HashMap<String, AccessKey>,
     pub(crate) iam_users: Vec<IamUser>,
+    /// Whether IAM lists the emulator's own project (named after the region, with the
+    /// project id).
+    pub(crate) own_iam_project: bool,
+    /// The other projects IAM lists.
+    pub(crate) iam_projects: Vec<IamProject>,
+    /// The account (domain) id of the projects IAM lists.
+    pub(crate) domain_id: String,
     pub(crate) token_lifetime: Duration,
     /// Called with each finished run.
     pub(crate) observer: Option<Observer>,
@@ -52,6 +66,21 @@ pub(crate) struct Config {
     pub(crate) header_read_timeout: Duration,
     pub(crate) body_read_timeout: Duration,
     pub(crate) max_connections: usize,
+}
+
+impl Config {
+    /// The projects IAM lists, as `(name, id)`: the emulator's own first (unless turned
+    /// off), then the others in the order added.
+    pub(crate) fn iam_projects(&self) -> impl Iterator<Item = (&str, &str)> {
+        let own = self
+            .own_iam_project
+            .then_some((self.region.as_str(), self.project_id.as_str()));
+        own.into_iter().chain(
+            self.iam_projects
+                .iter()
+                .map(|project| (project.name.as_str(), project.id.as_str())),
+        )
+    }
 }
 
 /// A callback for finished runs.

@@ -53,6 +53,13 @@ fn runs_command_functions_prints_how_to_call_them_and_stops_on_ctrl_c() {
     assert!(banner.contains("function    default/echo -> cat"), "{banner}");
     assert!(banner.contains("curl -s -X POST"), "{banner}");
     assert!(banner.contains("-H 'X-Auth-Token: cli-token'"), "{banner}");
+    assert!(
+        banner.contains(&format!(
+            "IAM project {}   (GET http://{addr}/v3/projects?name=cn-north-4,",
+            fgs_emulator::DEFAULT_PROJECT_ID
+        )),
+        "{banner}"
+    );
 
     let project = fgs_emulator::DEFAULT_PROJECT_ID;
     let urn = format!("urn:fss:cn-north-4:{project}:function:default:echo:latest");

@@ -1,4 +1,5 @@
-//! Huawei's official Python SDK invokes functions on the emulator with AK/SK signing.
+//! Huawei's official Python SDK invokes functions on the emulator with AK/SK signing, and
+//! looks its project id up from the emulator's IAM when given a region instead.
 //!
 //! The SDK is installed by this test (pinned in `tests/python/requirements.txt`, with pip,
 //! from the package index) into cargo's per-target temporary directory, once.
@@ -96,15 +97,24 @@ fn install_sdk(python: &str) -> PathBuf {
     target
 }
 
-fn run_script(python: &str, sdk: &Path, emulator: &Emulator, urn: &str) -> (i32, Value) {
+/// Invokes `urn` with the SDK, given the emulator's project id, or (`lookup`) its region
+/// and IAM endpoint so that the SDK looks the project id up.
+fn run_script(python: &str, sdk: &Path, emulator: &Emulator, urn: &str, lookup: bool) -> (i32, Value) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/invoke_with_official_sdk.py");
-    let output = Command::new(python)
+    let mut command = Command::new(python);
+    if lookup {
+        command.env_remove("FGS_PROJECT_ID");
+    } else {
+        command.env("FGS_PROJECT_ID", emulator.project_id());
+    }
+    let output = command
         .arg(&script)
         .env("PYTHONPATH", sdk)
         .env("FGS_ENDPOINT", emulator.endpoint())
         .env("FGS_AK", AK)
         .env("FGS_SK", SK)
-        .env("FGS_PROJECT_ID", emulator.project_id())
+        .env("FGS_REGION", emulator.region())
+        .env("HUAWEICLOUD_SDK_IAM_ENDPOINT", emulator.endpoint())
         .env("FGS_URN", urn)
         // Keep the SDK from reaching for a proxy or a metadata service.
         .env("NO_PROXY", "*")
@@ -155,7 +165,7 @@ async fn the_official_python_sdk_invokes_with_aksk() {
             let (python, sdk) = (python.clone(), sdk.clone());
             let emulator = &emulator;
             // The SDK is blocking; run it off the runtime that serves the emulator.
-            tokio::task::block_in_place(|| run_script(&python, &sdk, emulator, &urn))
+            tokio::task::block_in_place(|| run_script(&python, &sdk, emulator, &urn, false))
         };
         assert_eq!(code, 0, "{value}");
         assert_eq!(value["status"], 200, "{value}");
@@ -193,8 +203,83 @@ async fn the_official_python_sdk_invokes_with_aksk() {
         .await
         .unwrap();
     let urn = wrong.urn("default", "hello", None);
-    let (code, value) = tokio::task::block_in_place(|| run_script(&python, &sdk, &wrong, &urn));
+    let (code, value) = tokio::task::block_in_place(|| run_script(&python, &sdk, &wrong, &urn, false));
     assert_eq!(code, 2, "{value}");
     assert_eq!(value["status"], 401);
     assert_eq!(value["error_code"], "APIGW.0301");
+}
+
+/// Python with pip and the installed SDK, `None` when skipped on purpose.
+async fn python_and_sdk() -> Option<(String, PathBuf)> {
+    let python = python_or_skip()?;
+    let sdk = tokio::task::spawn_blocking({
+        let python = python.clone();
+        move || install_sdk(&python)
+    })
+    .await
+    .unwrap();
+    Some((python, sdk))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_official_python_sdk_looks_the_project_id_up_from_iam() {
+    let Some((python, sdk)) = python_and_sdk().await else {
+        return;
+    };
+    let project_id = "5e1f0c0ffee0123456789abcdef01234";
+    let echo = Handler::from_fn(|_event, _ctx| async move { Ok(json!({ "message": "Hello, python!" })) });
+    let builder = || {
+        Emulator::builder()
+            .access_key(AK, SK)
+            .region("ap-southeast-3")
+            .project_id(project_id)
+            .function(Function::new("default", "hello", echo.clone()))
+    };
+
+    // One project named after the region: the SDK takes its id and invokes with it.
+    let emulator = builder().start().await.unwrap();
+    let urn = emulator.urn("default", "hello", None);
+    let (code, value) = tokio::task::block_in_place(|| run_script(&python, &sdk, &emulator, &urn, true));
+    assert_eq!(code, 0, "{value}");
+    assert_eq!(value["project_id"], project_id, "{value}");
+    assert_eq!(value["status"], 200, "{value}");
+    let requests = emulator.requests();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert_eq!(requests[0].method, http::Method::GET);
+    assert_eq!(requests[0].path, "/v3/projects?name=ap-southeast-3");
+    let authorization = requests[0].headers["authorization"].to_str().unwrap();
+    assert!(
+        authorization.starts_with(&format!("SDK-HMAC-SHA256 Access={AK}, ")),
+        "the lookup is AK/SK-signed: {authorization}"
+    );
+    assert!(
+        requests[1]
+            .path
+            .starts_with(&format!("/v2/{project_id}/fgs/functions/")),
+        "{}",
+        requests[1].path
+    );
+
+    // No project: the SDK refuses to guess, and invokes nothing.
+    let none = builder().no_iam_projects().start().await.unwrap();
+    let (code, value) = tokio::task::block_in_place(|| run_script(&python, &sdk, &none, &urn, true));
+    assert_eq!(code, 3, "{value}");
+    let error = value["sdk_error"].as_str().unwrap();
+    assert!(
+        error.contains("Failed to get project id of region 'ap-southeast-3'"),
+        "{error}"
+    );
+    assert_eq!(none.request_count(), 1);
+
+    // Two projects with the region's name: the SDK lists both and refuses.
+    let other = "0f0e0d0c0b0a09080706050403020100";
+    let two = builder().iam_project("ap-southeast-3", other).start().await.unwrap();
+    let (code, value) = tokio::task::block_in_place(|| run_script(&python, &sdk, &two, &urn, true));
+    assert_eq!(code, 3, "{value}");
+    let error = value["sdk_error"].as_str().unwrap();
+    assert!(
+        error.contains(&format!("Multiple project ids found: [{project_id},{other}]")),
+        "{error}"
+    );
+    assert!(two.invocations().is_empty());
 }

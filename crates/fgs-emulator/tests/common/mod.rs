@@ -413,6 +413,12 @@ impl<'a> Signer<'a> {
     /// The headers of a signed `POST path` with `body` to `emulator`, `Authorization`
     /// included, as name/value pairs to pass to [`request`].
     pub fn headers(&self, emulator: &Emulator, path: &str, body: &[u8]) -> Vec<(String, String)> {
+        self.headers_for(&Method::POST, emulator, path, body)
+    }
+
+    /// The headers of a signed `method path` with `body` to `emulator`, as
+    /// [`headers`](Self::headers).
+    pub fn headers_for(&self, method: &Method, emulator: &Emulator, path: &str, body: &[u8]) -> Vec<(String, String)> {
         let sdk_date = fgs_signing::format_sdk_date(self.time);
         let mut headers = HeaderMap::new();
         let mut put = |name: HeaderName, value: &str| {
@@ -427,7 +433,7 @@ impl<'a> Signer<'a> {
         }
         let uri: Uri = path.parse().expect("a valid request target");
         let signed = fgs_signing::sign(
-            &Method::POST,
+            method,
             &uri,
             &headers,
             body,
