@@ -13,6 +13,7 @@ use crate::generated::operations::{AKSK_SIGNATURE_HEADER, ErrorHeaders, IAM_TOKE
 use crate::generated::types::ErrorResponse;
 use crate::hooks::{Hook, HookContext};
 use crate::network::NetworkSettings;
+use crate::project::{CredentialsProject, Discovery, LookupContext, ProjectSource};
 use crate::protocol::{FromHeaderMap, HeaderDecodeError, Operation, OperationInfo, RequestParts};
 use crate::retry::{CallInfo, RetryDecision, RetryPolicy, Sleep, StandardRetry, TokioSleep};
 use crate::service_error;
@@ -68,7 +69,7 @@ struct Inner {
     /// Path of the base URL without a trailing `/`, usually empty.
     base_path: String,
     region: Option<String>,
-    project_id: Option<String>,
+    project: ProjectSource,
     transport: Arc<dyn Transport>,
     auth: Arc<dyn Auth>,
     timeout: Duration,
@@ -90,7 +91,7 @@ impl fmt::Debug for Client {
                 &format_args!("{}://{}{}", inner.scheme, inner.authority, inner.base_path),
             )
             .field("region", &inner.region)
-            .field("project_id", &inner.project_id)
+            .field("project", &inner.project)
             .field("transport", &inner.transport)
             .field("auth", &inner.auth)
             .field("timeout", &inner.timeout)
@@ -100,12 +101,21 @@ impl fmt::Debug for Client {
     }
 }
 
+/// The IAM endpoint asked for the project id when none is set
+/// ([`ClientBuilder::discover_project_id`]): the global one the official SDKs use.
+pub const DEFAULT_IAM_ENDPOINT: &str = "https://iam.myhuaweicloud.com";
+
 /// Builds a [`Client`].
 #[derive(Default)]
 pub struct ClientBuilder {
     region: Option<String>,
     endpoint: Option<String>,
     project_id: Option<String>,
+    discover_project_id: bool,
+    iam_endpoint: Option<String>,
+    pub(crate) credentials_project: Option<Box<dyn CredentialsProject>>,
+    /// The first setting from the environment that could not be used, reported by `build`.
+    pub(crate) deferred_error: Option<ConfigError>,
     transport: Option<Arc<dyn Transport>>,
     auth: Option<Arc<dyn Auth>>,
     timeout: Option<Duration>,
@@ -153,6 +163,26 @@ impl ClientBuilder {
     /// The default project id, for calls that name a function without a full URN.
     pub fn project_id(mut self, project_id: impl Into<String>) -> Self {
         self.project_id = Some(project_id.into());
+        self
+    }
+
+    /// Without a [`project_id`](Self::project_id), look the region's project up from IAM
+    /// at the first call that names a function without one, as the official SDKs do: a
+    /// signed `GET {iam}/v3/projects?name={region}`. The id found is kept for the client's
+    /// life (clones share it); a failed lookup is not kept, so the next call asks again.
+    /// It fails with [`Error::Config`] naming the region when IAM has no project of that
+    /// name, several, or cannot be reached. Off by default;
+    /// [`from_env`](Self::from_env) turns it on.
+    pub fn discover_project_id(mut self, enabled: bool) -> Self {
+        self.discover_project_id = enabled;
+        self
+    }
+
+    /// The IAM endpoint for [`discover_project_id`](Self::discover_project_id) (default
+    /// [`DEFAULT_IAM_ENDPOINT`]), e.g. a regional one or a local emulator. The same rules
+    /// as [`endpoint_url`](Self::endpoint_url) apply.
+    pub fn iam_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.iam_endpoint = Some(url.into());
         self
     }
 
@@ -219,6 +249,62 @@ impl ClientBuilder {
         self
     }
 
+    /// Trusts `certificate` as a root for the default transport's TLS, besides the
+    /// platform's roots (unless [`tls_built_in_roots`](Self::tls_built_in_roots) turns
+    /// those off): for a private CA, or a self-signed local endpoint such as `fgs local --tls`.
+    /// Repeatable. A transport you pass in keeps its own roots. See [`crate::network`].
+    ///
+    /// ```no_run
+    /// use fgs_core::network::Certificate;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut builder = fgs_core::Client::builder().endpoint_url("https://fgs.internal.example");
+    /// for root in Certificate::from_pem_file("/etc/pki/private-ca.pem")? {
+    ///     builder = builder.add_root_certificate(root);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn add_root_certificate(mut self, certificate: crate::network::Certificate) -> Self {
+        self.network.root_certificates.push(certificate);
+        self
+    }
+
+    /// Whether the default transport trusts the platform's root certificates (default
+    /// `true`). With `false` only the roots added with
+    /// [`add_root_certificate`](Self::add_root_certificate) are trusted, and
+    /// [`build`](Self::build) refuses to build without one.
+    pub fn tls_built_in_roots(mut self, enabled: bool) -> Self {
+        self.network.built_in_roots = enabled;
+        self
+    }
+
+    /// Sends the default transport's requests through `proxy` (those it is for, less its
+    /// `no_proxy` hosts); proxies are tried in the order added. Without this or
+    /// [`proxy_from_env`](Self::proxy_from_env) no proxy is used, whatever the
+    /// environment says. A transport you pass in keeps its own settings.
+    ///
+    /// ```no_run
+    /// use fgs_core::network::Proxy;
+    ///
+    /// let builder = fgs_core::Client::builder()
+    ///     .region("cn-north-4")
+    ///     .proxy(Proxy::https("http://proxy.internal:3128").basic_auth("svc", "password"));
+    /// ```
+    pub fn proxy(mut self, proxy: crate::network::Proxy) -> Self {
+        self.network.proxies.push(proxy);
+        self
+    }
+
+    /// Adds the proxies the environment names, read now: `HTTPS_PROXY` (or `https_proxy`)
+    /// for https endpoints, `HTTP_PROXY` (or `http_proxy`) for plain http ones, `ALL_PROXY`
+    /// (or `all_proxy`) for what those leave, each with the `NO_PROXY` (or `no_proxy`)
+    /// exclusions, as reqwest and curl read them. Credentials in a proxy URL are kept as a
+    /// secret. Nothing is read in a CGI process (`REQUEST_METHOD` set).
+    pub fn proxy_from_env(mut self) -> Self {
+        self.network.proxy_from_env();
+        self
+    }
+
     /// Appended to the `User-Agent` header, e.g. `billing-service/2.1`.
     pub fn app_name(mut self, name: impl Into<String>) -> Self {
         self.app_name = Some(name.into());
@@ -259,7 +345,10 @@ impl ClientBuilder {
     }
 
     /// Checks the settings and builds the client.
-    pub fn build(self) -> Result<Client, ConfigError> {
+    pub fn build(mut self) -> Result<Client, ConfigError> {
+        if let Some(error) = self.deferred_error {
+            return Err(error);
+        }
         let config = ConfigError::new;
         let region = match &self.region {
             Some(region) => {
@@ -281,6 +370,7 @@ impl ClientBuilder {
         };
         let base_path = uri.path().trim_end_matches('/').to_owned();
 
+        let project = self.project_source(region.is_some())?;
         let auth = self
             .auth
             .ok_or_else(|| config("no credentials: call auth(...)".into()))?;
@@ -299,7 +389,7 @@ impl ClientBuilder {
                 authority,
                 base_path,
                 region,
-                project_id: self.project_id,
+                project,
                 transport,
                 auth,
                 timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
@@ -315,11 +405,33 @@ impl ClientBuilder {
     }
 }
 
+impl ClientBuilder {
+    fn project_source(&mut self, has_region: bool) -> Result<ProjectSource, ConfigError> {
+        if let Some(id) = self.project_id.take() {
+            fgs_urn::check_part(fgs_urn::UrnPart::ProjectId, &id)
+                .map_err(|e| ConfigError::new(format!("project id: {e}")))?;
+            return Ok(ProjectSource::Fixed(id));
+        }
+        if !self.discover_project_id || !has_region {
+            return Ok(ProjectSource::None);
+        }
+        let url = self.iam_endpoint.as_deref().unwrap_or(DEFAULT_IAM_ENDPOINT);
+        let iam_endpoint = crate::endpoint::parse_endpoint(url, self.allow_insecure_http)
+            .map_err(|e| ConfigError::new(format!("IAM endpoint: {e}")))?;
+        Ok(ProjectSource::Discovered(Box::new(Discovery {
+            iam_endpoint,
+            from_credentials: self.credentials_project.take(),
+            found: tokio::sync::OnceCell::new(),
+        })))
+    }
+}
+
 /// Where a call goes and how long it may take.
 pub(crate) struct CallTarget<'a> {
     pub project_id: &'a str,
     pub region: &'a str,
-    pub timeout: Option<Duration>,
+    /// The call's deadline, started before anything else the call does.
+    pub deadline: &'a Deadline,
     pub idempotent: bool,
     pub retry: Option<Arc<dyn RetryPolicy>>,
     pub max_response_bytes: Option<u64>,
@@ -346,9 +458,73 @@ impl Client {
         self.inner.region.as_deref()
     }
 
-    /// The default project id set on the builder, if any.
+    /// The default project id: the one set on the builder or found in the environment,
+    /// or the one [discovered](ClientBuilder::discover_project_id) once a call needed it.
     pub fn project_id(&self) -> Option<&str> {
-        self.inner.project_id.as_deref()
+        self.inner.project.known()
+    }
+
+    /// The default project id, looked up from the credentials or IAM now if it is not
+    /// known yet ([`ClientBuilder::discover_project_id`]). Fails with [`Error::Config`]
+    /// when the client has no way to know it.
+    pub async fn resolve_project_id(&self) -> Result<&str, Error> {
+        self.resolve_project_id_within(&Deadline::starting_now(self.inner.timeout))
+            .await
+    }
+
+    /// [`resolve_project_id`](Self::resolve_project_id) within a call's deadline.
+    pub(crate) async fn resolve_project_id_within(&self, clock: &Deadline) -> Result<&str, Error> {
+        let inner = &self.inner;
+        let discovery = match &inner.project {
+            ProjectSource::Fixed(id) => return Ok(id),
+            ProjectSource::None => {
+                return Err(Error::Config(ConfigError::new(
+                    "no project id: set HUAWEICLOUD_SDK_PROJECT_ID, call ClientBuilder::project_id, or turn on \
+                     ClientBuilder::discover_project_id (or name the function by its full URN)",
+                )));
+            }
+            ProjectSource::Discovered(discovery) => discovery,
+        };
+        if let Some(id) = discovery.found.get() {
+            return Ok(id);
+        }
+        let region = inner.region.as_deref().unwrap_or_default();
+        let context = LookupContext {
+            region,
+            auth: &inner.auth,
+            transport: &inner.transport,
+            user_agent: &inner.user_agent,
+            timeout: clock.remaining(),
+        };
+        clock
+            .bound("looking up the project id", discovery.project_id(&context))
+            .await?
+    }
+
+    /// The URN a call goes to: a URN as given (after the region check), a
+    /// [`FunctionRef`](crate::FunctionRef) completed with the client's region and project.
+    pub(crate) async fn resolve_function(
+        &self,
+        function: &crate::invoke::FunctionTarget,
+        clock: &Deadline,
+    ) -> Result<crate::FunctionUrn, Error> {
+        use crate::invoke::FunctionTarget;
+        match function {
+            FunctionTarget::Urn(urn) => {
+                self.check_region(urn)?;
+                Ok(urn.clone())
+            }
+            FunctionTarget::Ref(function) => {
+                let Some(region) = self.region() else {
+                    return Err(Error::Config(ConfigError::new(format!(
+                        "function {function} is resolved in the client's region, but the client has none: set \
+                         HUAWEICLOUD_SDK_REGION or call ClientBuilder::region (or name it by its full URN)"
+                    ))));
+                };
+                let project_id = self.resolve_project_id_within(clock).await?;
+                Ok(function.resolve(region, project_id)?)
+            }
+        }
     }
 
     pub(crate) fn traces_full_urn(&self) -> bool {
@@ -393,9 +569,8 @@ impl Client {
         let inner = &self.inner;
         let build = || self.build_request::<O>(params, &uri, &body);
         let context = AuthContext::new(info, target.project_id, target.region);
-        let timeout = target.timeout.unwrap_or(inner.timeout);
-        // A deadline too far to represent is no deadline: nothing overflows.
-        let deadline = tokio::time::Instant::now().checked_add(timeout);
+        let deadline = target.deadline.at;
+        let timeout = target.deadline.timeout;
         let max_response_bytes = target.max_response_bytes.unwrap_or(inner.max_response_bytes);
         let policy = target.retry.clone().unwrap_or_else(|| Arc::clone(&inner.retry));
         let call = CallInfo::new(info.id, target.idempotent);
@@ -712,13 +887,23 @@ impl SentCredentials {
 }
 
 /// The one deadline of a call, covering authentication, every attempt and every wait.
-struct Deadline {
+pub(crate) struct Deadline {
     at: Option<tokio::time::Instant>,
     timeout: Duration,
     may_have_run: bool,
 }
 
 impl Deadline {
+    /// A deadline `timeout` from now. One too far to represent is no deadline: nothing
+    /// overflows.
+    pub(crate) fn starting_now(timeout: Duration) -> Self {
+        Deadline {
+            at: tokio::time::Instant::now().checked_add(timeout),
+            timeout,
+            may_have_run: false,
+        }
+    }
+
     /// Time left; `None` when the call has no representable deadline.
     fn remaining(&self) -> Option<Duration> {
         self.at

@@ -12,8 +12,7 @@ use http::{HeaderMap, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::FunctionUrn;
-use crate::client::{CallTarget, Client};
+use crate::client::{CallTarget, Client, Deadline};
 use crate::error::{DecodeError, Error, FunctionFailed, FunctionStatusError, InvalidInput};
 use crate::generated::operations::headers::as_written;
 use crate::generated::operations::{
@@ -23,6 +22,7 @@ use crate::generated::operations::{
 use crate::generated::types::{FunctionError, InstanceMemory, InvokeSummary, LogType, ResponseVersion};
 use crate::protocol::quoted_prefix;
 use crate::retry::RetryPolicy;
+use crate::{FunctionRef, FunctionUrn, UrnError};
 use serde_json::value::RawValue;
 
 /// Cap on the answer to an asynchronous invoke, `{"request_id": ...}`.
@@ -31,18 +31,146 @@ const ASYNC_MAX_RESPONSE_BYTES: u64 = 1 << 20;
 /// The event sent when the caller gives none: the service expects a JSON object.
 const EMPTY_EVENT: &[u8] = b"{}";
 
+/// The function a call goes to: a full URN, or a [`FunctionRef`] completed with the
+/// client's region and project when the call is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FunctionTarget {
+    /// A full URN: it names its own region and project.
+    Urn(FunctionUrn),
+    /// `package/name[:version|:!alias]`, in the client's region and project.
+    Ref(FunctionRef),
+}
+
+impl FunctionTarget {
+    /// Parses a full URN (text starting `urn:`) or a `package/name[:version|:!alias]`
+    /// reference.
+    pub fn parse(text: &str) -> Result<Self, UrnError> {
+        if text.starts_with("urn:") {
+            FunctionUrn::parse(text).map(FunctionTarget::Urn)
+        } else {
+            FunctionRef::parse(text).map(FunctionTarget::Ref)
+        }
+    }
+
+    /// `package/name`, for messages and traces.
+    fn package_and_name(&self) -> (&str, &str) {
+        match self {
+            FunctionTarget::Urn(urn) => (urn.package(), urn.name()),
+            FunctionTarget::Ref(function) => (function.package(), function.name()),
+        }
+    }
+
+    fn qualifier(&self) -> Option<fgs_urn::Qualifier<'_>> {
+        match self {
+            FunctionTarget::Urn(urn) => urn.qualifier(),
+            FunctionTarget::Ref(function) => function.qualifier(),
+        }
+    }
+}
+
+impl fmt::Display for FunctionTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FunctionTarget::Urn(urn) => fmt::Display::fmt(urn, f),
+            FunctionTarget::Ref(function) => fmt::Display::fmt(function, f),
+        }
+    }
+}
+
+impl std::str::FromStr for FunctionTarget {
+    type Err = UrnError;
+    fn from_str(text: &str) -> Result<Self, UrnError> {
+        FunctionTarget::parse(text)
+    }
+}
+
+/// What [`Client::invoke`] accepts: a [`FunctionUrn`], a [`FunctionRef`], a
+/// [`FunctionTarget`], or text holding either (parsed when the call is set up; a parse
+/// error is reported by `send`, before anything is sent).
+pub trait IntoFunctionTarget {
+    /// The target, or why the text names none.
+    fn into_function_target(self) -> Result<FunctionTarget, UrnError>;
+}
+
+impl IntoFunctionTarget for FunctionTarget {
+    fn into_function_target(self) -> Result<FunctionTarget, UrnError> {
+        Ok(self)
+    }
+}
+
+impl IntoFunctionTarget for &FunctionTarget {
+    fn into_function_target(self) -> Result<FunctionTarget, UrnError> {
+        Ok(self.clone())
+    }
+}
+
+impl IntoFunctionTarget for FunctionUrn {
+    fn into_function_target(self) -> Result<FunctionTarget, UrnError> {
+        Ok(FunctionTarget::Urn(self))
+    }
+}
+
+impl IntoFunctionTarget for &FunctionUrn {
+    fn into_function_target(self) -> Result<FunctionTarget, UrnError> {
+        Ok(FunctionTarget::Urn(self.clone()))
+    }
+}
+
+impl IntoFunctionTarget for FunctionRef {
+    fn into_function_target(self) -> Result<FunctionTarget, UrnError> {
+        Ok(FunctionTarget::Ref(self))
+    }
+}
+
+impl IntoFunctionTarget for &FunctionRef {
+    fn into_function_target(self) -> Result<FunctionTarget, UrnError> {
+        Ok(FunctionTarget::Ref(self.clone()))
+    }
+}
+
+impl IntoFunctionTarget for &str {
+    fn into_function_target(self) -> Result<FunctionTarget, UrnError> {
+        FunctionTarget::parse(self)
+    }
+}
+
+impl IntoFunctionTarget for &String {
+    fn into_function_target(self) -> Result<FunctionTarget, UrnError> {
+        FunctionTarget::parse(self)
+    }
+}
+
+impl IntoFunctionTarget for String {
+    fn into_function_target(self) -> Result<FunctionTarget, UrnError> {
+        FunctionTarget::parse(&self)
+    }
+}
+
 impl Client {
-    /// Starts a synchronous invocation of `urn`: the function runs and its result comes
-    /// back in the response.
+    /// Starts a synchronous invocation of `function`: the function runs and its result
+    /// comes back in the response.
+    ///
+    /// `function` is a [`FunctionUrn`], a [`FunctionRef`] (`package/name[:version|:!alias]`,
+    /// completed with the client's region and project) or text holding either. The
+    /// returned [`Invoke`] owns a clone of the client (one `Arc`), so its `send()` future
+    /// is `'static` and can be spawned:
+    ///
+    /// ```no_run
+    /// # async fn demo(client: fgs_core::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let call = client.invoke("default/hello:!prod").json(&serde_json::json!({"n": 1}));
+    /// let output = tokio::spawn(call.send()).await??;
+    /// println!("{}", output.result_str()?);
+    /// # Ok(()) }
+    /// ```
     ///
     /// A synchronous invoke is not idempotent: it is never sent again when the function may
     /// have run, unless the call is marked [`idempotent`](Invoke::idempotent). It is sent
     /// again (by the default [`StandardRetry`](crate::retry::StandardRetry)) only when the
     /// function certainly did not run, e.g. after throttling or a refused connection.
-    pub fn invoke(&self, urn: &FunctionUrn) -> Invoke<'_> {
+    pub fn invoke(&self, function: impl IntoFunctionTarget) -> Invoke {
         Invoke {
-            client: self,
-            urn: urn.clone(),
+            client: self.clone(),
+            function: function.into_function_target(),
             body: Ok(Bytes::from_static(EMPTY_EVENT)),
             log_type: None,
             response_version: ResponseVersion::V1,
@@ -56,10 +184,10 @@ impl Client {
 
     /// Starts an asynchronous invocation of `urn`: the service queues the run and answers
     /// at once with its request id.
-    pub fn invoke_async(&self, urn: &FunctionUrn) -> InvokeAsync<'_> {
+    pub fn invoke_async(&self, function: impl IntoFunctionTarget) -> InvokeAsync {
         InvokeAsync {
-            client: self,
-            urn: urn.clone(),
+            client: self.clone(),
+            function: function.into_function_target(),
             body: Ok(Bytes::from_static(EMPTY_EVENT)),
             memory: None,
             timeout: None,
@@ -75,9 +203,9 @@ fn serialize_event<T: Serialize + ?Sized>(event: &T) -> Result<Bytes, InvalidInp
 
 /// A synchronous invocation being set up; [`send`](Invoke::send) runs it.
 #[must_use = "nothing is sent until `send` is awaited"]
-pub struct Invoke<'a> {
-    client: &'a Client,
-    urn: FunctionUrn,
+pub struct Invoke {
+    client: Client,
+    function: Result<FunctionTarget, UrnError>,
     body: Result<Bytes, InvalidInput>,
     log_type: Option<LogType>,
     response_version: ResponseVersion,
@@ -88,10 +216,10 @@ pub struct Invoke<'a> {
     max_response_bytes: Option<u64>,
 }
 
-impl fmt::Debug for Invoke<'_> {
+impl fmt::Debug for Invoke {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Invoke")
-            .field("urn", &self.urn)
+            .field("function", &self.function)
             .field("body_bytes", &self.body.as_ref().map(Bytes::len).ok())
             .field("log_type", &self.log_type)
             .field("response_version", &self.response_version)
@@ -102,7 +230,7 @@ impl fmt::Debug for Invoke<'_> {
     }
 }
 
-impl Invoke<'_> {
+impl Invoke {
     /// The event, serialised as JSON. A serialisation failure is reported by `send`.
     pub fn json<T: Serialize + ?Sized>(mut self, event: &T) -> Self {
         self.body = serialize_event(event);
@@ -175,7 +303,7 @@ impl Invoke<'_> {
     /// project), attempt, status, request id, duration and billed duration; never the
     /// payload or credentials.
     pub async fn send(self) -> Result<InvokeOutput, Error> {
-        let span = invoke_span("sync", &self.urn, self.client.traces_full_urn());
+        let span = invoke_span("sync", &self.function, &self.client);
         let started = Instant::now();
         let result = self.send_inner().instrument(span.clone()).await;
         record_outcome(&span, started, &result, |output| {
@@ -191,15 +319,18 @@ impl Invoke<'_> {
 
     async fn send_inner(self) -> Result<InvokeOutput, Error> {
         let body = self.body?;
-        self.client.check_region(&self.urn)?;
-        let mut params = InvokeFunctionRequest::new(self.urn.project_id(), self.urn.as_str());
+        let function = self.function?;
+        let deadline = Deadline::starting_now(self.timeout.unwrap_or(self.client.timeout()));
+        let urn = self.client.resolve_function(&function, &deadline).await?;
+        record_urn(&urn, &self.client);
+        let mut params = InvokeFunctionRequest::new(urn.project_id(), urn.as_str());
         params.log_type = self.log_type;
         params.request_version = Some(self.response_version.clone());
         params.instance_memory = self.memory;
         let target = CallTarget {
-            project_id: self.urn.project_id(),
-            region: self.urn.region(),
-            timeout: self.timeout,
+            project_id: urn.project_id(),
+            region: urn.region(),
+            deadline: &deadline,
             idempotent: self.idempotent,
             retry: self.retry,
             max_response_bytes: self.max_response_bytes,
@@ -529,12 +660,17 @@ impl InvokeOutput {
 
 /// The `fgs.invoke` span: which function (never the project id or the payload), and
 /// empty fields the call fills in.
-fn invoke_span(mode: &'static str, urn: &FunctionUrn, full_urn: bool) -> tracing::Span {
+fn invoke_span(mode: &'static str, function: &Result<FunctionTarget, UrnError>, client: &Client) -> tracing::Span {
+    let region = match function {
+        Ok(FunctionTarget::Urn(urn)) => urn.region(),
+        _ => client.region().unwrap_or_default(),
+    };
+    let (package, name) = function.as_ref().map_or(("", ""), FunctionTarget::package_and_name);
     let span = tracing::info_span!(
         "fgs.invoke",
         mode,
-        region = urn.region(),
-        function = %format_args!("{}/{}", urn.package(), urn.name()),
+        region,
+        function = %format_args!("{package}/{name}"),
         qualifier = tracing::field::Empty,
         urn = tracing::field::Empty,
         attempt = tracing::field::Empty,
@@ -547,15 +683,20 @@ fn invoke_span(mode: &'static str, urn: &FunctionUrn, full_urn: bool) -> tracing
     );
     // Formatted only when someone listens: the hot path pays nothing without a subscriber.
     if !span.is_disabled() {
-        match urn.qualifier() {
+        match function.as_ref().ok().and_then(FunctionTarget::qualifier) {
             Some(qualifier) => span.record("qualifier", tracing::field::display(qualifier)),
             None => span.record("qualifier", "latest"),
         };
-        if full_urn {
-            span.record("urn", urn.as_str());
-        }
     }
     span
+}
+
+/// Records the URN a call resolved to in the current `fgs.invoke` span, when the client
+/// traces full URNs.
+fn record_urn(urn: &FunctionUrn, client: &Client) {
+    if client.traces_full_urn() {
+        tracing::Span::current().record("urn", urn.as_str());
+    }
 }
 
 fn record_outcome<T>(span: &tracing::Span, started: Instant, result: &Result<T, Error>, success: impl FnOnce(&T)) {
@@ -853,18 +994,18 @@ fn decode_log(encoded: &str) -> Result<String, Box<dyn std::error::Error + Send 
 
 /// An asynchronous invocation being set up; [`send`](InvokeAsync::send) queues it.
 #[must_use = "nothing is sent until `send` is awaited"]
-pub struct InvokeAsync<'a> {
-    client: &'a Client,
-    urn: FunctionUrn,
+pub struct InvokeAsync {
+    client: Client,
+    function: Result<FunctionTarget, UrnError>,
     body: Result<Bytes, InvalidInput>,
     memory: Option<InstanceMemory>,
     timeout: Option<Duration>,
 }
 
-impl fmt::Debug for InvokeAsync<'_> {
+impl fmt::Debug for InvokeAsync {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("InvokeAsync")
-            .field("urn", &self.urn)
+            .field("function", &self.function)
             .field("body_bytes", &self.body.as_ref().map(Bytes::len).ok())
             .field("memory", &self.memory)
             .field("timeout", &self.timeout)
@@ -872,7 +1013,7 @@ impl fmt::Debug for InvokeAsync<'_> {
     }
 }
 
-impl InvokeAsync<'_> {
+impl InvokeAsync {
     /// The event, serialised as JSON.
     pub fn json<T: Serialize + ?Sized>(mut self, event: &T) -> Self {
         self.body = serialize_event(event);
@@ -899,7 +1040,7 @@ impl InvokeAsync<'_> {
 
     /// Queues the run. Traced as an `fgs.invoke` span, like [`Invoke::send`].
     pub async fn send(self) -> Result<AsyncInvokeOutput, Error> {
-        let span = invoke_span("async", &self.urn, self.client.traces_full_urn());
+        let span = invoke_span("async", &self.function, &self.client);
         let started = Instant::now();
         let result = self.send_inner().instrument(span.clone()).await;
         record_outcome(&span, started, &result, |output| {
@@ -911,14 +1052,17 @@ impl InvokeAsync<'_> {
 
     async fn send_inner(self) -> Result<AsyncInvokeOutput, Error> {
         let body = self.body?;
-        self.client.check_region(&self.urn)?;
-        let mut params = AsyncInvokeFunctionRequest::new(self.urn.project_id(), self.urn.as_str());
+        let function = self.function?;
+        let deadline = Deadline::starting_now(self.timeout.unwrap_or(self.client.timeout()));
+        let urn = self.client.resolve_function(&function, &deadline).await?;
+        record_urn(&urn, &self.client);
+        let mut params = AsyncInvokeFunctionRequest::new(urn.project_id(), urn.as_str());
         params.instance_memory = self.memory;
         // Queuing a run is no more idempotent than running it.
         let target = CallTarget {
-            project_id: self.urn.project_id(),
-            region: self.urn.region(),
-            timeout: self.timeout,
+            project_id: urn.project_id(),
+            region: urn.region(),
+            deadline: &deadline,
             idempotent: false,
             retry: None,
             // The answer is a request id: a small cap, whatever results may need.

@@ -32,8 +32,12 @@
 //! The generated code lives in [`generated`] and is rebuilt from the API description
 //! with `cargo xtask codegen`; everything else here is written by hand.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod auth;
 mod client;
+#[cfg(feature = "auth")]
+pub mod config;
 pub mod endpoint;
 pub mod error;
 mod evidence;
@@ -45,11 +49,13 @@ pub mod generated;
 pub mod hooks;
 mod invoke;
 pub mod network;
+mod project;
 pub mod protocol;
 pub mod retry;
 #[doc(hidden)]
 pub mod stub;
 #[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod test_util;
 pub mod transport;
 
@@ -59,9 +65,15 @@ pub use fgs_urn::{FunctionRef, FunctionUrn, Qualifier, UrnError, UrnErrorKind, U
 pub use http;
 
 pub use client::{
-    Client, ClientBuilder, DEADLINE_MARGIN, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT,
+    Client, ClientBuilder, DEADLINE_MARGIN, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IAM_ENDPOINT, DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_TIMEOUT,
 };
-pub use error::{ConfigError, DecodeError, Error, Execution, FunctionFailed, FunctionStatusError, InvalidInput, ServiceError};
+pub use error::{
+    ConfigError, DecodeError, Error, Execution, FunctionFailed, FunctionStatusError, InvalidInput, ServiceError,
+};
 pub use generated::error_codes::ErrorCode;
 pub use generated::types::{FunctionError, InstanceMemory, InvokeSummary, LogType, ResponseVersion};
-pub use invoke::{ApiGatewayResponse, AsyncInvokeOutput, Invoke, InvokeAsync, InvokeOutput, ResponseProblem};
+pub use invoke::{
+    ApiGatewayResponse, AsyncInvokeOutput, FunctionTarget, IntoFunctionTarget, Invoke, InvokeAsync, InvokeOutput,
+    ResponseProblem,
+};

@@ -23,7 +23,7 @@ use serde::de::DeserializeOwned;
 use fgs_urn::FunctionRef;
 
 use crate::error::Error;
-use crate::{Client, FunctionUrn, InstanceMemory, InvokeOutput, ResponseVersion};
+use crate::{Client, FunctionTarget, FunctionUrn, InstanceMemory, InvokeOutput, ResponseVersion};
 
 /// Which function a stub calls.
 #[derive(Debug, Clone, Copy)]
@@ -53,23 +53,13 @@ pub struct Spec {
 }
 
 impl Spec {
-    /// The URN this stub calls with `client`.
-    pub fn urn(&self, client: &Client) -> Result<FunctionUrn, Error> {
-        match self.target {
-            Target::Urn(urn) => Ok(FunctionUrn::parse(urn)?),
-            Target::Function(function) => {
-                let function = FunctionRef::parse(function)?;
-                let missing = |what: &str| {
-                    Error::Config(crate::error::ConfigError::new(format!(
-                        "function {function} is resolved against the client's region and project, but the client \
-                         has no {what}; set it on the client builder or give the stub a full URN"
-                    )))
-                };
-                let region = client.region().ok_or_else(|| missing("region"))?;
-                let project_id = client.project_id().ok_or_else(|| missing("project id"))?;
-                Ok(function.resolve(region, project_id)?)
-            }
-        }
+    /// The function this stub calls; a [`Target::Function`] is completed with the
+    /// client's region and project when the call is sent.
+    pub fn function(&self) -> Result<FunctionTarget, Error> {
+        Ok(match self.target {
+            Target::Urn(urn) => FunctionTarget::Urn(FunctionUrn::parse(urn)?),
+            Target::Function(function) => FunctionTarget::Ref(FunctionRef::parse(function)?),
+        })
     }
 }
 
@@ -80,8 +70,10 @@ pub async fn invoke<I: Serialize + ?Sized>(
     spec: &Spec,
     input: Option<&I>,
 ) -> Result<InvokeOutput, Error> {
-    let urn = spec.urn(client)?;
-    let mut call = client.invoke(&urn).log_tail(spec.log_tail).idempotent(spec.idempotent);
+    let mut call = client
+        .invoke(spec.function()?)
+        .log_tail(spec.log_tail)
+        .idempotent(spec.idempotent);
     if let Some(input) = input {
         call = call.json(input);
     }
@@ -175,28 +167,39 @@ mod tests {
         }
     }
 
-    #[test]
-    fn resolves_functions_against_the_client() {
-        let target = Target::Function("default/hello:!prod");
-        let urn = spec(target)
-            .urn(&client(Some("ap-southeast-1"), Some("abc123")))
+    const PROJECT: &str = "0123456789abcdef0123456789abcdef";
+
+    #[tokio::test]
+    async fn resolves_functions_against_the_client() {
+        let target = spec(Target::Function("default/hello:!prod")).function().unwrap();
+        let clock = crate::client::Deadline::starting_now(Duration::from_secs(5));
+        let urn = client(Some("ap-southeast-1"), Some(PROJECT))
+            .resolve_function(&target, &clock)
+            .await
             .unwrap();
         assert_eq!(
             urn.as_str(),
-            "urn:fss:ap-southeast-1:abc123:function:default:hello:!prod"
+            format!("urn:fss:ap-southeast-1:{PROJECT}:function:default:hello:!prod")
         );
 
-        let err = spec(target).urn(&client(Some("ap-southeast-1"), None)).unwrap_err();
+        let err = client(Some("ap-southeast-1"), None)
+            .resolve_function(&target, &clock)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{err:?}");
         assert!(err.to_string().contains("no project id"), "{err}");
-        assert!(err.to_string().contains("function default/hello:!prod"), "{err}");
-        let err = spec(target).urn(&client(None, Some("abc123"))).unwrap_err();
-        assert!(err.to_string().contains("no region"), "{err}");
+        let err = client(None, Some(PROJECT))
+            .resolve_function(&target, &clock)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("default/hello:!prod"), "{err}");
+        assert!(err.to_string().contains("has none"), "{err}");
     }
 
     #[test]
     fn pinned_urns_parse() {
         let urn = "urn:fss:cn-north-4:abc:function:default:hello:latest";
-        assert_eq!(spec(Target::Urn(urn)).urn(&client(None, None)).unwrap().as_str(), urn);
+        assert_eq!(spec(Target::Urn(urn)).function().unwrap().to_string(), urn);
     }
 
     #[test]

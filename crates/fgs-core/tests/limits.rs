@@ -71,7 +71,7 @@ async fn a_synchronous_body_of_the_limit_is_sent_and_one_byte_more_is_not() {
     let capture = CaptureTransport::with_response(invoke_response(&json!("ok")));
     let client = client_with(capture.clone());
     let body = json_of_len(limit);
-    client.invoke(&urn()).body(body.clone()).send().await.unwrap();
+    client.invoke(urn()).body(body.clone()).send().await.unwrap();
     let sent = capture.requests();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].body().len() as u64, limit);
@@ -79,7 +79,7 @@ async fn a_synchronous_body_of_the_limit_is_sent_and_one_byte_more_is_not() {
 
     let capture = CaptureTransport::with_response(invoke_response(&json!("ok")));
     let client = client_with(capture.clone());
-    let result = client.invoke(&urn()).body(json_of_len(limit + 1)).send().await;
+    let result = client.invoke(urn()).body(json_of_len(limit + 1)).send().await;
     assert_too_large(result, InvokeFunction::INFO.id, limit + 1, limit);
     assert!(capture.requests().is_empty(), "nothing may be sent");
 }
@@ -91,7 +91,7 @@ async fn an_asynchronous_body_of_the_limit_is_sent_and_one_byte_more_is_not() {
     let capture = CaptureTransport::with_response(async_invoke_response("req-1"));
     let client = client_with(capture.clone());
     client
-        .invoke_async(&urn())
+        .invoke_async(urn())
         .body(json_of_len(limit))
         .send()
         .await
@@ -102,7 +102,7 @@ async fn an_asynchronous_body_of_the_limit_is_sent_and_one_byte_more_is_not() {
 
     let capture = CaptureTransport::with_response(async_invoke_response("req-1"));
     let client = client_with(capture.clone());
-    let result = client.invoke_async(&urn()).body(json_of_len(limit + 1)).send().await;
+    let result = client.invoke_async(urn()).body(json_of_len(limit + 1)).send().await;
     assert_too_large(result, AsyncInvokeFunction::INFO.id, limit + 1, limit);
     assert!(capture.requests().is_empty(), "nothing may be sent");
 
@@ -110,7 +110,7 @@ async fn an_asynchronous_body_of_the_limit_is_sent_and_one_byte_more_is_not() {
     // still too large here.
     let capture = CaptureTransport::with_response(async_invoke_response("req-1"));
     let client = client_with(capture.clone());
-    let result = client.invoke_async(&urn()).body(json_of_len(limit * 2)).send().await;
+    let result = client.invoke_async(urn()).body(json_of_len(limit * 2)).send().await;
     assert_too_large(result, AsyncInvokeFunction::INFO.id, limit * 2, limit);
     assert!(capture.requests().is_empty(), "nothing may be sent");
 }

@@ -45,7 +45,7 @@ async fn replays_answer_in_order() {
     let client = client(replay.clone());
     for expected in 1..=3 {
         assert_eq!(replay.remaining(), 4 - expected);
-        let value: Value = client.invoke(&urn()).send().await.unwrap().into_result().unwrap();
+        let value: Value = client.invoke(urn()).send().await.unwrap().into_result().unwrap();
         assert_eq!(value, json!({ "n": expected }));
     }
     assert_eq!(replay.remaining(), 0);
@@ -58,9 +58,9 @@ async fn replays_answer_in_order() {
 async fn running_out_is_a_transport_error_that_was_not_sent() {
     let replay = ReplayTransport::new([invoke_response(&json!(null))]);
     let client = client(replay.clone());
-    client.invoke(&urn()).send().await.unwrap();
+    client.invoke(urn()).send().await.unwrap();
 
-    let error = transport_error(client.invoke(&urn()).send().await);
+    let error = transport_error(client.invoke(urn()).send().await);
     assert_eq!(error.kind(), TransportErrorKind::Other);
     assert_eq!(error.delivery(), Delivery::NotSent);
     let message = error.to_string();
@@ -105,7 +105,7 @@ async fn running_out_counts_the_requests() {
 }
 
 async fn client_error(transport: &ReplayTransport) -> Error {
-    client(transport.clone()).invoke(&urn()).send().await.unwrap_err()
+    client(transport.clone()).invoke(urn()).send().await.unwrap_err()
 }
 
 #[tokio::test]
@@ -117,7 +117,7 @@ async fn unused_replays_are_reported() {
         "{message}"
     );
 
-    client(replay.clone()).invoke(&urn()).send().await.unwrap();
+    client(replay.clone()).invoke(urn()).send().await.unwrap();
     let message = replay.check_all_used().unwrap_err();
     assert!(
         message.contains("1 of 2 replays was not used (1 request was sent)"),
@@ -137,14 +137,14 @@ async fn requests_are_recorded_as_sent() {
     let replay = ReplayTransport::new([invoke_response(&json!("a")), invoke_response(&json!("b"))]);
     let client = client(replay.clone());
     client
-        .invoke(&urn())
+        .invoke(urn())
         .json(&json!({ "name": "fgs" }))
         .log_tail(true)
         .send()
         .await
         .unwrap();
     client
-        .invoke(&urn())
+        .invoke(urn())
         .body(&b"[1,2]"[..])
         .response_version(ResponseVersion::V0)
         .send()
@@ -175,11 +175,11 @@ async fn requests_are_recorded_as_sent() {
 async fn clones_share_the_script_and_the_records() {
     let replay = ReplayTransport::new([invoke_response(&json!(1)), invoke_response(&json!(2))]);
     let other = replay.clone();
-    client(other.clone()).invoke(&urn()).send().await.unwrap();
+    client(other.clone()).invoke(urn()).send().await.unwrap();
     assert_eq!(replay.remaining(), 1);
     assert_eq!(replay.requests().len(), 1);
     let value: i64 = client(replay.clone())
-        .invoke(&urn())
+        .invoke(urn())
         .send()
         .await
         .unwrap()
@@ -193,7 +193,7 @@ async fn clones_share_the_script_and_the_records() {
 #[tokio::test]
 async fn invoke_response_decodes_with_every_header() {
     let replay = ReplayTransport::new([invoke_response(&json!({ "greeting": "hi" }))]);
-    let output = client(replay).invoke(&urn()).send().await.unwrap();
+    let output = client(replay).invoke(urn()).send().await.unwrap();
     assert_eq!(output.status(), 200);
     assert_eq!(output.request_id(), Some(REQUEST_ID));
     assert_eq!(output.response_version(), &ResponseVersion::V1);
@@ -218,7 +218,7 @@ async fn function_error_is_data_until_into_result() {
     ]);
     let client = client(replay.clone());
 
-    let output = client.invoke(&urn()).send().await.unwrap();
+    let output = client.invoke(urn()).send().await.unwrap();
     assert_eq!(output.status(), 200);
     assert!(output.is_function_error());
     assert_eq!(output.function_error_code(), Some(FUNCTION_ERROR_CODE));
@@ -228,7 +228,7 @@ async fn function_error_is_data_until_into_result() {
     assert_eq!(raised.stack_trace, Some(vec![]));
 
     let error = client
-        .invoke(&urn())
+        .invoke(urn())
         .send()
         .await
         .unwrap()
@@ -257,7 +257,7 @@ async fn error_response_is_a_service_error_with_the_code() {
     ]);
     let client = client(replay.clone());
 
-    let error = client.invoke(&urn()).send().await.unwrap_err();
+    let error = client.invoke(urn()).send().await.unwrap_err();
     let Error::Service(service) = &error else {
         panic!("expected Error::Service, got {error:?}");
     };
@@ -269,7 +269,7 @@ async fn error_response_is_a_service_error_with_the_code() {
     assert_eq!(service.operation(), "invokeFunction");
     assert_eq!(error.status().map(|s| s.as_u16()), Some(404));
 
-    let error = client.invoke(&urn()).send().await.unwrap_err();
+    let error = client.invoke(urn()).send().await.unwrap_err();
     assert_eq!(error.code(), Some(&ErrorCode::from("FSS.9999")));
     assert_eq!(error.as_service_error().unwrap().raw_code(), Some("FSS.9999"));
     assert!(!error.is_retry_safe());
@@ -278,7 +278,7 @@ async fn error_response_is_a_service_error_with_the_code() {
 
     // A throttled call may be retried, so it is answered by a transport that always says 429.
     let throttled = CaptureTransport::with_response(error_response(429, "FSS.0429", "too many requests"));
-    let error = client_of(&throttled).invoke(&urn()).send().await.unwrap_err();
+    let error = client_of(&throttled).invoke(urn()).send().await.unwrap_err();
     assert_eq!(error.code(), Some(&ErrorCode::TooManyRequests));
     assert_eq!(error.status().map(|s| s.as_u16()), Some(429));
     // The catalogue says a 429 FSS.0429 did not run the function.
@@ -306,7 +306,7 @@ async fn replayed_transport_errors_reach_the_caller() {
     ]);
     let client = client(replay.clone());
 
-    let error = client.invoke(&urn()).send().await.unwrap_err();
+    let error = client.invoke(urn()).send().await.unwrap_err();
     assert!(
         matches!(&error, Error::Transport(e) if e.kind() == TransportErrorKind::Io),
         "{error:?}"
@@ -314,14 +314,14 @@ async fn replayed_transport_errors_reach_the_caller() {
     assert!(error.to_string().contains("connection reset"), "{error}");
     assert!(!error.is_retry_safe());
 
-    let error = client.invoke(&urn()).send().await.unwrap_err();
+    let error = client.invoke(urn()).send().await.unwrap_err();
     assert!(
         matches!(&error, Error::Timeout(e) if e.delivery() == Delivery::MaybeSent),
         "{error:?}"
     );
     assert!(!error.is_retry_safe());
 
-    let value: String = client.invoke(&urn()).send().await.unwrap().into_result().unwrap();
+    let value: String = client.invoke(urn()).send().await.unwrap().into_result().unwrap();
     assert_eq!(value, "recovered");
     assert_eq!(replay.requests().len(), 3);
     replay.assert_all_used();
@@ -332,7 +332,7 @@ async fn replayed_connect_errors_reach_the_caller() {
     // A connection that never opened may be retried, so every attempt gets one.
     let replay =
         ReplayTransport::new(std::iter::repeat_with(|| TransportError::connect("connection refused")).take(10));
-    let refused = transport_error(client(replay.clone()).invoke(&urn()).send().await);
+    let refused = transport_error(client(replay.clone()).invoke(urn()).send().await);
     assert_eq!(refused.kind(), TransportErrorKind::Connect);
     assert_eq!(refused.delivery(), Delivery::NotSent);
     assert!(refused.to_string().contains("connection refused"), "{refused}");
@@ -360,7 +360,7 @@ async fn capture_answers_everything_and_records() {
     let client = client(capture.clone());
     for n in 0..3 {
         let () = client
-            .invoke(&urn())
+            .invoke(urn())
             .json(&json!({ "n": n }))
             .send()
             .await
@@ -384,7 +384,7 @@ async fn capture_with_an_error_response() {
     let capture = CaptureTransport::with_response(error_response(403, "FSS.0403", "forbidden"));
     let client = client(capture.clone());
     for _ in 0..2 {
-        let error = client.invoke(&urn()).send().await.unwrap_err();
+        let error = client.invoke(urn()).send().await.unwrap_err();
         assert_eq!(error.code(), Some(&ErrorCode::from("FSS.0403")));
     }
     assert_eq!(capture.requests().len(), 2);
@@ -408,13 +408,13 @@ async fn builder_variations() {
     ]);
     let client = client(replay.clone());
 
-    let output = client.invoke(&urn()).log_tail(true).send().await.unwrap();
+    let output = client.invoke(urn()).log_tail(true).send().await.unwrap();
     assert_eq!(output.request_id(), Some("req-1"));
     assert_eq!(output.log(), Some("START\nhello\nEND\n"));
     assert_eq!(output.result_json::<Value>().unwrap(), json!({ "ok": true }));
 
     let output = client
-        .invoke(&urn())
+        .invoke(urn())
         .response_version(ResponseVersion::V0)
         .log_tail(true)
         .send()
@@ -425,7 +425,7 @@ async fn builder_variations() {
     assert_eq!(output.result_str().unwrap(), "plain text");
     assert_eq!(output.log(), Some("v0 log"));
 
-    let output = client.invoke(&urn()).send().await.unwrap();
+    let output = client.invoke(urn()).send().await.unwrap();
     assert!(output.is_function_error());
     assert_eq!(output.function_error_code(), Some("2"));
     let raised = output.function_error().unwrap().unwrap();
@@ -436,7 +436,7 @@ async fn builder_variations() {
 #[tokio::test]
 async fn async_invoke_is_replayed_too() {
     let replay = ReplayTransport::new([async_invoke_response("run-42")]);
-    let output = client(replay.clone()).invoke_async(&urn()).send().await.unwrap();
+    let output = client(replay.clone()).invoke_async(urn()).send().await.unwrap();
     assert_eq!(output.request_id(), "run-42");
     assert_eq!(output.status(), 202);
     assert!(

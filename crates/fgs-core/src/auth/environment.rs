@@ -92,9 +92,11 @@ impl EnvironmentCredentials {
     /// Reads variables through `lookup` (`None`: unset) instead of the process
     /// environment, for tests.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
-        EnvironmentCredentials {
-            lookup: Arc::new(lookup),
-        }
+        Self::from_shared_lookup(Arc::new(lookup))
+    }
+
+    pub(crate) fn from_shared_lookup(lookup: Lookup) -> Self {
+        EnvironmentCredentials { lookup }
     }
 
     /// The credentials the variables hold now.

@@ -95,7 +95,10 @@ impl ProfileCredentials {
     /// The file the official SDKs read, located through `lookup` (`None`: unset) instead
     /// of the process environment, for tests.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
-        let lookup: Lookup = Arc::new(lookup);
+        Self::from_shared_lookup(Arc::new(lookup))
+    }
+
+    pub(crate) fn from_shared_lookup(lookup: Lookup) -> Self {
         Self::locate(&lookup)
     }
 
