@@ -36,7 +36,7 @@ mod clock;
 #[cfg(feature = "auth")]
 mod credentials;
 #[cfg(feature = "auth")]
-mod environment;
+pub(crate) mod environment;
 #[cfg(feature = "auth")]
 mod iam;
 #[cfg(feature = "auth")]
