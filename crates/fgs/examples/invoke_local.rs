@@ -3,7 +3,7 @@
 //! the emulator verifies as the API gateway does), and print the typed result, log and
 //! summary.
 //!
-//! Run with `cargo run -p fgs-tests --example invoke_local`.
+//! Run with `cargo run -p fgs --example invoke_local`.
 
 use fgs::auth::{AkSkAuth, Credentials};
 use fgs::{Client, FunctionUrn};
