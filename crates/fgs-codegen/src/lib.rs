@@ -27,6 +27,8 @@
 //! # Ok::<(), fgs_codegen::SpecError>(())
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod emit;
 pub mod model;
 mod names;

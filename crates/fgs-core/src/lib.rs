@@ -37,6 +37,7 @@
 pub mod auth;
 mod client;
 #[cfg(feature = "auth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
 pub mod config;
 pub mod endpoint;
 pub mod error;

@@ -14,6 +14,7 @@ use bytes::Bytes;
 #[cfg(feature = "reqwest")]
 mod reqwest;
 #[cfg(feature = "reqwest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
 pub use self::reqwest::ReqwestTransport;
 
 /// Sends HTTP requests.

@@ -5,6 +5,8 @@
 //! path given with `crate = "..."`), reads no files, and checks URNs and option values
 //! at compile time with the same rules the runtime uses.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod expand;
 mod options;
 #[cfg(test)]

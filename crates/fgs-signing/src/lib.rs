@@ -73,6 +73,8 @@
 //! # }
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod authorization;
 mod canonical;
 pub mod date;

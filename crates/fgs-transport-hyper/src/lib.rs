@@ -49,6 +49,8 @@
 //! [`hyper_util`] and [`hyper_rustls`] are re-exported so that a client for
 //! [`HyperTransport::from_client`] can be built with the same versions.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 use std::error::Error as StdError;
 use std::fmt;
 use std::sync::atomic::{AtomicU8, Ordering};

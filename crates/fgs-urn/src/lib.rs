@@ -97,6 +97,8 @@
 //! canonicalisation requires) and [`percent_decode_strict`] (malformed escapes
 //! refused, for servers) are its inverse, the one decoder of the workspace.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod decode;
 mod encode;
 mod error;

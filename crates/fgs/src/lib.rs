@@ -24,6 +24,8 @@
 //! - `auth` (default): AK/SK signing, IAM tokens that renew themselves and the credential
 //!   chain, in [`auth`].
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 #[doc(inline)]
 pub use fgs_core::*;
 
