@@ -148,12 +148,14 @@ impl Error {
         self.execution() == Execution::NotRun
     }
 
-    /// True when a later attempt may succeed: a failed connection or exchange, a timeout,
+    /// True when a later attempt may succeed: a failed connection (but not a failed TLS
+    /// handshake, [`TransportError::tls_error`]) or exchange, a timeout,
     /// throttling, or a service error the catalogue marks transient (an unknown code with
     /// status 429 or 5xx counts as transient too).
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::Transport(e) => e.kind() != TransportErrorKind::Other,
+            // A failed TLS handshake (an untrusted certificate, a wrong name) does not fix itself.
+            Error::Transport(e) => e.kind() != TransportErrorKind::Other && e.tls_error().is_none(),
             Error::Timeout(_) => true,
             Error::Service(e) => e.is_transient(),
             _ => false,

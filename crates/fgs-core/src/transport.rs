@@ -15,7 +15,7 @@ use bytes::Bytes;
 mod reqwest;
 #[cfg(feature = "reqwest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
-pub use self::reqwest::ReqwestTransport;
+pub use self::reqwest::{ReqwestTransport, ReqwestTransportBuilder};
 
 /// Sends HTTP requests.
 ///
@@ -262,6 +262,17 @@ impl TransportError {
     /// The details of a [`TransportErrorKind::ResponseTooLarge`] failure.
     pub fn as_response_too_large(&self) -> Option<&ResponseTooLarge> {
         self.source.downcast_ref::<ResponseTooLarge>()
+    }
+
+    /// A failed TLS handshake ([`TlsError`](crate::network::TlsError)): kind
+    /// [`Connect`](TransportErrorKind::Connect), nothing sent.
+    pub fn tls(error: crate::network::TlsError) -> Self {
+        Self::new(TransportErrorKind::Connect, Delivery::NotSent, error)
+    }
+
+    /// The TLS handshake failure this error is, if it is one.
+    pub fn tls_error(&self) -> Option<&crate::network::TlsError> {
+        self.source.downcast_ref::<crate::network::TlsError>()
     }
 
     /// Takes the source error out, e.g. to inspect it by value.
