@@ -419,7 +419,8 @@ async fn an_html_page_from_a_proxy_is_still_a_readable_service_error() {
     assert_eq!(
         err.to_string(),
         format!(
-            "HTTP 502 Bad Gateway: non-JSON response body (text/html, {} bytes) [request id proxy-1]",
+            "HTTP 502 Bad Gateway: non-JSON response body (text/html, {} bytes) [request id proxy-1]; the function may \
+             have run",
             html.len()
         )
     );
@@ -446,9 +447,11 @@ async fn a_malformed_success_body_is_a_decode_error_that_keeps_the_bytes() {
     assert!(!err.is_retry_safe());
     assert!(
         err.to_string()
-            .starts_with("cannot decode the v1 response body of invokeFunction (HTTP 200)"),
+            .starts_with("cannot decode the v1 response body of invokeFunction (HTTP 200, the function ran)"),
         "{err}"
     );
+    // Why, once: the JSON error is the cause.
+    assert!(std::error::Error::source(&err).is_some(), "{err:?}");
 }
 
 #[tokio::test]

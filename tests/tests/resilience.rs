@@ -444,7 +444,12 @@ async fn a_hook_can_stop_a_call_before_anything_is_sent() {
     let err = client.invoke(&urn(&emulator, "echo")).send().await.unwrap_err();
     assert_eq!(
         err.to_string(),
-        "invalid input, nothing was sent: a hook refused the request: maintenance window"
+        "invalid input, nothing was sent: a hook refused the request"
+    );
+    // The hook's own error is the cause.
+    assert_eq!(
+        std::error::Error::source(&err).map(ToString::to_string).as_deref(),
+        Some("maintenance window")
     );
     assert_eq!(emulator.request_count(), 0);
 }
@@ -545,7 +550,15 @@ async fn the_deadline_covers_authentication() {
     };
     assert_eq!(timeout.delivery(), Delivery::NotSent);
     assert!(err.is_retry_safe());
-    assert!(err.to_string().contains("while authenticating"), "{err}");
+    assert!(
+        err.to_string().starts_with("timed out (the request was not sent)"),
+        "{err}"
+    );
+    // What the deadline interrupted is the cause.
+    let cause = std::error::Error::source(&err)
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    assert!(cause.contains("while authenticating"), "{err}: {cause}");
     assert_eq!(emulator.request_count(), 0);
 }
 

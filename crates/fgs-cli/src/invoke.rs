@@ -205,16 +205,14 @@ impl Failure {
     }
 }
 
-/// The error's message, followed by the causes it does not already include.
+/// The error's message followed by its causes, as `{:#}` prints them: each message of an
+/// `fgs::Error` chain appears once.
 fn with_causes(error: &dyn std::error::Error) -> String {
     let mut message = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
         source = cause.source();
     }
     message

@@ -1,4 +1,28 @@
 //! The one error type of the SDK, and the evidence each variant keeps.
+//!
+//! # How errors print
+//!
+//! Printed with its causes (`{:#}` of `anyhow` or `eyre`, or a walk along
+//! [`source`](std::error::Error::source)), an [`Error`] shows each message once:
+//!
+//! - [`Error`]'s `Display` is the whole description in the SDK's words: what failed and
+//!   whether anything was sent or the function ran. A variant that wraps a payload
+//!   ([`InvalidInput`], [`AuthError`], [`TransportError`], [`ServiceError`],
+//!   [`DecodeError`], ...) includes the payload's `Display`, and its `source()` skips the
+//!   payload and returns the payload's own source. So `{}` alone says what happened, and
+//!   `{:#}` adds only the deeper causes.
+//! - No payload's `Display` includes the text of its source; its `source()` returns it.
+//!   The low-level causes (an I/O error, the HTTP stack's error, a JSON error) appear
+//!   once each, after a `: `.
+//! - A cause an error keeps from elsewhere is kept printable: when any message along its
+//!   chain holds control characters or is too long, the chain is replaced by a copy whose
+//!   texts are cut and cleaned (see [`printable`]).
+//!
+//! ```
+//! let err = fgs_core::Error::from(fgs_core::Client::builder().build().unwrap_err());
+//! // `{}` alone says what failed; the causes, if any, follow in `{:#}` once each.
+//! assert!(err.to_string().starts_with("invalid client configuration: "));
+//! ```
 
 use std::fmt;
 
@@ -6,7 +30,7 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
 use crate::auth::AuthError;
-use crate::evidence::{MAX_KEPT_CHARS, bounded, bounded_source, evidence};
+use crate::evidence::{MAX_KEPT_CHARS, bounded, evidence, printable_source};
 use crate::generated::error_codes::ErrorCode;
 use crate::protocol::InvalidHeaderValue;
 use crate::transport::{Delivery, ResponseTooLarge, TransportError, TransportErrorKind};
@@ -30,47 +54,90 @@ pub use crate::service_error::ServiceError;
 /// }
 /// # }
 /// ```
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// The call was refused before anything was sent.
-    #[error("invalid input, nothing was sent: {0}")]
-    InvalidInput(#[from] InvalidInput),
+    InvalidInput(InvalidInput),
     /// The client's settings are unusable (from [`ClientBuilder::build`](crate::ClientBuilder::build),
     /// or found at call time, e.g. no project id for a function named without one);
     /// nothing was sent.
-    #[error("{0}")]
-    Config(#[from] ConfigError),
+    Config(ConfigError),
     /// Credentials could not be applied; nothing was sent.
-    #[error("could not authenticate, nothing was sent: {0}")]
-    Auth(#[source] AuthError),
+    Auth(AuthError),
     /// No complete response arrived.
-    #[error("{0}")]
-    Transport(#[source] TransportError),
+    Transport(TransportError),
     /// A time limit was reached; [`TransportError::delivery`] says whether the request may
     /// have reached the service.
-    #[error("{0}")]
-    Timeout(#[source] TransportError),
+    Timeout(TransportError),
     /// The service or its API gateway answered with an error status.
-    #[error("{0}")]
-    Service(#[source] Box<ServiceError>),
+    Service(Box<ServiceError>),
     /// A response arrived but does not have the documented shape. For an invoke with a
     /// 2xx status the function ran; only its result could not be read.
-    #[error("{0}")]
-    Decode(#[source] Box<DecodeError>),
+    Decode(Box<DecodeError>),
     /// The response body was larger than the call's cap
     /// ([`ClientBuilder::max_response_bytes`](crate::ClientBuilder::max_response_bytes)).
     /// The request reached the service; with a 2xx status the function ran.
-    #[error("{}; {}", .0, ran_phrase(.0.status))]
-    ResponseTooLarge(#[source] Box<ResponseTooLarge>),
+    ResponseTooLarge(Box<ResponseTooLarge>),
     /// The function ran and raised an error. Only calls that turn function errors into
     /// `Err` return it ([`InvokeOutput::into_result`](crate::InvokeOutput::into_result) and
     /// `#[fgs_function]` stubs); otherwise a raised error is data in the output.
-    #[error("{0}")]
-    Function(#[source] Box<FunctionFailed>),
+    Function(Box<FunctionFailed>),
     /// A function behind API Gateway answered with a status outside 2xx.
-    #[error("{0}")]
-    FunctionStatus(#[source] Box<FunctionStatusError>),
+    FunctionStatus(Box<FunctionStatusError>),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidInput(e) => write!(f, "invalid input, nothing was sent: {e}"),
+            Error::Config(e) => fmt::Display::fmt(e, f),
+            Error::Auth(e) => write!(f, "could not authenticate, nothing was sent: {e}"),
+            Error::Transport(e) | Error::Timeout(e) => fmt::Display::fmt(e, f),
+            Error::Service(e) => write!(f, "{e}; {}", execution_phrase(e.execution())),
+            Error::Decode(e) => fmt::Display::fmt(e, f),
+            Error::ResponseTooLarge(e) => write!(f, "{e}; {}", ran_phrase(e.status)),
+            Error::Function(e) => fmt::Display::fmt(e, f),
+            Error::FunctionStatus(e) => fmt::Display::fmt(e, f),
+        }
+    }
+}
+
+/// The payload's `Display` is part of the variant's; its source is the variant's source.
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::InvalidInput(e) => e.source(),
+            Error::Config(e) => e.source(),
+            Error::Auth(e) => e.source(),
+            Error::Transport(e) | Error::Timeout(e) => e.source(),
+            Error::Service(e) => e.source(),
+            Error::Decode(e) => e.source(),
+            Error::ResponseTooLarge(e) => e.source(),
+            Error::Function(e) => e.source(),
+            Error::FunctionStatus(e) => e.source(),
+        }
+    }
+}
+
+impl From<InvalidInput> for Error {
+    fn from(error: InvalidInput) -> Self {
+        Error::InvalidInput(error)
+    }
+}
+
+impl From<ConfigError> for Error {
+    fn from(error: ConfigError) -> Self {
+        Error::Config(error)
+    }
+}
+
+fn execution_phrase(execution: Execution) -> &'static str {
+    match execution {
+        Execution::NotRun => "the function did not run",
+        Execution::MaybeRun => "the function may have run",
+        Execution::Ran => "the function ran",
+    }
 }
 
 fn ran_phrase(status: StatusCode) -> &'static str {
@@ -162,16 +229,26 @@ impl Error {
         }
     }
 
+    /// The error a transport's failure is, its causes kept printable ([`printable_source`]).
     pub(crate) fn from_transport(error: TransportError) -> Self {
-        match error.kind() {
-            TransportErrorKind::Timeout => Error::Timeout(error),
+        let (kind, delivery) = (error.kind(), error.delivery());
+        match kind {
+            TransportErrorKind::Timeout => Error::Timeout(TransportError::new(
+                kind,
+                delivery,
+                printable_source(error.into_source()),
+            )),
             TransportErrorKind::ResponseTooLarge => match error.into_source().downcast::<ResponseTooLarge>() {
                 Ok(details) => Error::ResponseTooLarge(details),
                 // A transport that used the kind without the details: still an I/O failure
                 // after the request was sent.
-                Err(source) => Error::Transport(TransportError::io(Delivery::MaybeSent, source)),
+                Err(source) => Error::Transport(TransportError::io(Delivery::MaybeSent, printable_source(source))),
             },
-            _ => Error::Transport(error),
+            _ => Error::Transport(TransportError::new(
+                kind,
+                delivery,
+                printable_source(error.into_source()),
+            )),
         }
     }
 }
@@ -194,13 +271,13 @@ pub enum InvalidInput {
         limit: u64,
     },
     /// The payload could not be serialised as JSON.
-    #[error("the payload cannot be serialised as JSON: {0}")]
+    #[error("the payload cannot be serialised as JSON")]
     Serialize(#[source] serde_json::Error),
     /// A header value cannot be sent.
     #[error(transparent)]
     Header(#[from] InvalidHeaderValue),
     /// A [`Hook`](crate::hooks::Hook) refused to send the request.
-    #[error("a hook refused the request: {0}")]
+    #[error("a hook refused the request")]
     Hook(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The function URN names another region than the client's: the service would
     /// refuse it after a round trip.
@@ -238,7 +315,7 @@ impl ConfigError {
 
     /// The same error, caused by `source`.
     pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
-        self.source = Some(bounded_source(source.into()));
+        self.source = Some(printable_source(source.into()));
         self
     }
 
@@ -293,7 +370,7 @@ impl DecodeError {
             headers,
             body,
             body_len,
-            source: source.map(bounded_source),
+            source: source.map(printable_source),
         }
     }
 
@@ -337,17 +414,11 @@ impl DecodeError {
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot decode {} of {}", self.what, self.operation)?;
-        if let Some(status) = self.status {
-            write!(f, " (HTTP {})", status.as_u16())?;
+        write!(f, "cannot decode {} of {} (", self.what, self.operation)?;
+        match self.status {
+            Some(status) => write!(f, "HTTP {}, {})", status.as_u16(), ran_phrase(status)),
+            None => f.write_str("the function may have run)"),
         }
-        if let Some(source) = &self.source {
-            write!(f, ": {}", printable(&source.to_string()))?;
-        }
-        if self.function_ran() {
-            f.write_str("; the function ran")?;
-        }
-        Ok(())
     }
 }
 

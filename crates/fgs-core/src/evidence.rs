@@ -39,26 +39,64 @@ pub(crate) fn bounded(text: String, max: usize) -> String {
     }
 }
 
-/// A source error whose text was too long to keep: only its start is.
-#[derive(Debug)]
-struct CutSource(String);
+/// How many causes of a source are kept when its chain has to be copied (a longer chain
+/// is cut there).
+const MAX_KEPT_CAUSES: usize = 16;
 
-impl fmt::Display for CutSource {
+/// One cause of a copied chain: its text, made printable, and the next cause.
+#[derive(Debug)]
+struct PrintedCause {
+    text: String,
+    source: Option<Box<PrintedCause>>,
+}
+
+impl fmt::Display for PrintedCause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.text)
     }
 }
 
-impl std::error::Error for CutSource {}
+impl std::error::Error for PrintedCause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
-/// Keeps `source` as it is when its text is short; otherwise only the start of its text
-/// (a JSON error may quote a whole response body).
-pub(crate) fn bounded_source(source: BoxError) -> BoxError {
-    let text = source.to_string();
-    if text.chars().count() <= MAX_KEPT_CHARS {
-        source
-    } else {
-        Box::new(CutSource(bounded(text, MAX_KEPT_CHARS)))
+/// `source` as an error keeps it to show it along its [`source`](std::error::Error::source)
+/// chain, where it is printed as it is (`{:#}`, `anyhow`, `eyre`): kept unchanged (so it can
+/// still be downcast) when the text of every cause is already [`printable`], else replaced by
+/// a copy of the chain whose texts are printable (control characters dropped, length
+/// bounded) and whose length is bounded. A JSON error may quote server text; a third-party
+/// error may be long.
+pub(crate) fn printable_source(source: BoxError) -> BoxError {
+    let mut texts = Vec::new();
+    let mut clean = true;
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(source.as_ref());
+    while let Some(current) = cause {
+        if texts.len() == MAX_KEPT_CAUSES {
+            clean = false;
+            texts.push("(further causes left out)".to_owned());
+            break;
+        }
+        let text = current.to_string();
+        if matches!(printable(&text), std::borrow::Cow::Borrowed(_)) {
+            texts.push(text);
+        } else {
+            clean = false;
+            texts.push(printable(&text).into_owned());
+        }
+        cause = current.source();
+    }
+    if clean {
+        return source;
+    }
+    let copy = texts
+        .into_iter()
+        .rev()
+        .fold(None, |source, text| Some(Box::new(PrintedCause { text, source })));
+    match copy {
+        Some(copy) => copy as BoxError,
+        None => source,
     }
 }
 
@@ -106,6 +144,59 @@ mod tests {
         let (kept, len) = evidence(&large);
         assert_eq!(kept.len(), MAX_EVIDENCE_BYTES);
         assert_eq!(len, MAX_EVIDENCE_BYTES + 10);
+    }
+
+    #[derive(Debug)]
+    struct Chain(String, Option<Box<Chain>>);
+
+    impl fmt::Display for Chain {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(&self.0)
+        }
+    }
+
+    impl std::error::Error for Chain {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+        }
+    }
+
+    fn chain(texts: &[String]) -> Chain {
+        let (first, rest) = texts.split_first().unwrap();
+        Chain(first.clone(), (!rest.is_empty()).then(|| Box::new(chain(rest))))
+    }
+
+    fn texts(error: &(dyn std::error::Error + 'static)) -> Vec<String> {
+        std::iter::successors(Some(error), |e| e.source())
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn a_printable_source_is_kept_as_it_is() {
+        let kept = printable_source(Box::new(chain(&["outer".into(), "inner".into()])));
+        assert!(kept.downcast_ref::<Chain>().is_some());
+        assert_eq!(texts(kept.as_ref()), ["outer", "inner"]);
+    }
+
+    #[test]
+    fn a_source_with_unprintable_causes_is_copied_printable() {
+        let long = "y".repeat(5000);
+        let copied = printable_source(Box::new(chain(&["fine".into(), "bad\u{1b}[2J\r\nline".into(), long])));
+        assert!(copied.downcast_ref::<Chain>().is_none());
+        let shown = texts(copied.as_ref());
+        assert_eq!(shown[..2], ["fine", "bad[2J line"]);
+        assert_eq!(shown[2].chars().count(), 1001);
+        assert_eq!(shown.len(), 3);
+    }
+
+    #[test]
+    fn a_long_chain_is_cut() {
+        let many: Vec<String> = (0..100).map(|i| format!("cause {i}")).collect();
+        let shown = texts(printable_source(Box::new(chain(&many))).as_ref());
+        assert_eq!(shown.len(), MAX_KEPT_CAUSES + 1);
+        assert_eq!(shown[MAX_KEPT_CAUSES - 1], format!("cause {}", MAX_KEPT_CAUSES - 1));
+        assert_eq!(shown[MAX_KEPT_CAUSES], "(further causes left out)");
     }
 
     #[test]

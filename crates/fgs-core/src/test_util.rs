@@ -213,9 +213,10 @@ impl From<TransportError> for Replay {
 /// assert_eq!(replay.requests().len(), 2);
 /// replay.assert_all_used();
 ///
-/// // One more request finds the script used up.
+/// // One more request finds the script used up (said by the error's cause).
 /// let error = client.invoke(&urn).send().await.unwrap_err();
-/// assert!(error.to_string().contains("no replay left"), "{error}");
+/// let cause = std::error::Error::source(&error).map(ToString::to_string).unwrap_or_default();
+/// assert!(cause.contains("no replay left"), "{error}: {cause}");
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]

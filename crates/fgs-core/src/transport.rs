@@ -309,7 +309,9 @@ impl fmt::Display for TransportError {
             Delivery::NotSent => "the request was not sent",
             Delivery::MaybeSent => "the request may have reached the service",
         };
-        write!(f, "{what} ({delivery}): {}", self.source)
+        // The cause is the `source()`, not part of this text: printed with its causes
+        // (`{:#}`), each message appears once.
+        write!(f, "{what} ({delivery})")
     }
 }
 

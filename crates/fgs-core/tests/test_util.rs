@@ -28,6 +28,14 @@ fn client(transport: impl Transport + 'static) -> Client {
         .unwrap()
 }
 
+/// The error and its causes, as `{:#}` prints them (a transport's reason is a cause).
+fn with_causes(error: &dyn std::error::Error) -> String {
+    std::iter::successors(Some(error), |e| e.source())
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
 fn transport_error(result: Result<fgs_core::InvokeOutput, Error>) -> TransportError {
     match result {
         Err(Error::Transport(error)) => error,
@@ -63,7 +71,7 @@ async fn running_out_is_a_transport_error_that_was_not_sent() {
     let error = transport_error(client.invoke(urn()).send().await);
     assert_eq!(error.kind(), TransportErrorKind::Other);
     assert_eq!(error.delivery(), Delivery::NotSent);
-    let message = error.to_string();
+    let message = with_causes(&error);
     assert!(message.contains("no replay left for request"), "{message}");
     assert!(message.contains("it was given 1"), "{message}");
     assert!(message.contains(ENCODED_PATH), "{message}");
@@ -77,7 +85,7 @@ async fn running_out_is_a_transport_error_that_was_not_sent() {
     let empty = ReplayTransport::new(Vec::<Replay>::new());
     let error = client_error(&empty).await;
     assert!(error.is_retry_safe());
-    assert!(error.to_string().contains("no replay left for request"), "{error}");
+    assert!(with_causes(&error).contains("no replay left for request"), "{error}");
 }
 
 #[tokio::test]
@@ -95,12 +103,12 @@ async fn running_out_counts_the_requests() {
     assert_eq!(replay.send(request(), &options).await.unwrap().status(), 200);
     let error = replay.send(request(), &options).await.unwrap_err();
     assert_eq!(
-        error.to_string(),
+        with_causes(&error),
         "request failed (the request was not sent): ReplayTransport has no replay left for request 2 \
          (POST http://127.0.0.1:9/x): it was given 1, so the code under test made more requests than expected"
     );
     let error = replay.send(request(), &options).await.unwrap_err();
-    assert!(error.to_string().contains("for request 3"), "{error}");
+    assert!(with_causes(&error).contains("for request 3"), "{error}");
     assert_eq!(replay.requests().len(), 3);
 }
 
@@ -311,7 +319,7 @@ async fn replayed_transport_errors_reach_the_caller() {
         matches!(&error, Error::Transport(e) if e.kind() == TransportErrorKind::Io),
         "{error:?}"
     );
-    assert!(error.to_string().contains("connection reset"), "{error}");
+    assert!(with_causes(&error).contains("connection reset"), "{error}");
     assert!(!error.is_retry_safe());
 
     let error = client.invoke(urn()).send().await.unwrap_err();
@@ -335,7 +343,7 @@ async fn replayed_connect_errors_reach_the_caller() {
     let refused = transport_error(client(replay.clone()).invoke(urn()).send().await);
     assert_eq!(refused.kind(), TransportErrorKind::Connect);
     assert_eq!(refused.delivery(), Delivery::NotSent);
-    assert!(refused.to_string().contains("connection refused"), "{refused}");
+    assert!(with_causes(&refused).contains("connection refused"), "{refused}");
     let attempts = replay.requests().len();
     assert!((1..10).contains(&attempts), "{attempts} attempts");
     assert_eq!(replay.remaining(), 10 - attempts);

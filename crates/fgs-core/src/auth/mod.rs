@@ -230,11 +230,9 @@ impl AuthError {
 
 impl fmt::Display for AuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)?;
-        if let Some(source) = &self.source {
-            write!(f, ": {source}")?;
-        }
-        Ok(())
+        // The cause is the `source()`, not part of this text: printed with its causes
+        // (`{:#}`), each message appears once.
+        f.write_str(&self.message)
     }
 }
 
