@@ -75,7 +75,7 @@ async fn fetches_once_and_reuses_the_token() {
     let client = client(&emulator, auth(&emulator, &ManualClock::new(SystemTime::now())));
     for i in 0..3 {
         let out = client
-            .invoke(&urn(&emulator))
+            .invoke(urn(&emulator))
             .json(&json!({ "i": i }))
             .send()
             .await
@@ -95,14 +95,14 @@ async fn renews_ahead_of_expiry() {
     let emulator = emulator(Duration::from_secs(24 * 3600)).await;
     let clock = ManualClock::new(SystemTime::now());
     let client = client(&emulator, auth(&emulator, &clock));
-    client.invoke(&urn(&emulator)).send().await.unwrap();
+    client.invoke(urn(&emulator)).send().await.unwrap();
     // Still well before the refresh window.
     clock.advance(Duration::from_secs(23 * 3600));
-    client.invoke(&urn(&emulator)).send().await.unwrap();
+    client.invoke(urn(&emulator)).send().await.unwrap();
     assert_eq!(token_requests(&emulator), 1);
     // Inside the window (10 min + up to 5 min of jitter before expiry).
     clock.advance(Duration::from_secs(3600 - 5 * 60));
-    client.invoke(&urn(&emulator)).send().await.unwrap();
+    client.invoke(urn(&emulator)).send().await.unwrap();
     until_token_requests(&emulator, 2).await;
 }
 
@@ -114,7 +114,7 @@ async fn a_hundred_concurrent_calls_share_one_token_request() {
     let calls: Vec<_> = (0..100)
         .map(|i| {
             let (client, urn) = (client.clone(), Arc::clone(&urn));
-            tokio::spawn(async move { client.invoke(&urn).json(&json!({ "i": i })).send().await.map(|_| ()) })
+            tokio::spawn(async move { client.invoke(urn.as_ref()).json(&json!({ "i": i })).send().await.map(|_| ()) })
         })
         .collect();
     for call in calls {
@@ -129,19 +129,19 @@ async fn a_failed_renewal_keeps_the_still_valid_token() {
     let emulator = emulator(Duration::from_secs(24 * 3600)).await;
     let clock = ManualClock::new(SystemTime::now());
     let client = client(&emulator, auth(&emulator, &clock));
-    client.invoke(&urn(&emulator)).send().await.unwrap();
+    client.invoke(urn(&emulator)).send().await.unwrap();
     clock.advance(Duration::from_secs(24 * 3600 - 60));
     emulator.inject(FaultRule::once(Fault::error(503, "IAM.0001", "IAM is unavailable")).for_iam());
-    client.invoke(&urn(&emulator)).send().await.unwrap();
+    client.invoke(urn(&emulator)).send().await.unwrap();
     until_token_requests(&emulator, 2).await;
     // Calls during the backoff (5 s at most for the first failure) do not ask IAM.
     tokio::time::sleep(Duration::from_millis(100)).await;
-    client.invoke(&urn(&emulator)).send().await.unwrap();
+    client.invoke(urn(&emulator)).send().await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(token_requests(&emulator), 2, "no retry during the backoff");
     // After it, the next call tries again, and succeeds.
     clock.advance(Duration::from_secs(5));
-    client.invoke(&urn(&emulator)).send().await.unwrap();
+    client.invoke(urn(&emulator)).send().await.unwrap();
     until_token_requests(&emulator, 3).await;
 }
 
@@ -150,10 +150,10 @@ async fn a_failed_renewal_after_expiry_is_an_auth_error_and_sends_nothing() {
     let emulator = emulator(Duration::from_secs(24 * 3600)).await;
     let clock = ManualClock::new(SystemTime::now());
     let client = client(&emulator, auth(&emulator, &clock));
-    client.invoke(&urn(&emulator)).send().await.unwrap();
+    client.invoke(urn(&emulator)).send().await.unwrap();
     clock.advance(Duration::from_secs(25 * 3600));
     emulator.inject(FaultRule::once(Fault::error(503, "IAM.0001", "IAM is unavailable")).for_iam());
-    let err = client.invoke(&urn(&emulator)).send().await.unwrap_err();
+    let err = client.invoke(urn(&emulator)).send().await.unwrap_err();
     assert!(matches!(err, Error::Auth(_)), "{err:?}");
     assert!(err.is_retry_safe());
     assert!(err.to_string().contains("HTTP 503"), "{err}");
@@ -179,14 +179,14 @@ async fn a_token_that_expires_mid_run_is_renewed_and_the_call_sent_once_more() {
         .build()
         .unwrap();
     let client = client(&emulator, auth);
-    client.invoke(&urn(&emulator)).send().await.unwrap();
+    client.invoke(urn(&emulator)).send().await.unwrap();
     emulator.inject(FaultRule::once(Fault::error(
         401,
         fgs::ErrorCode::TokenExpired.as_str(),
         "the token has expired",
     )));
     let out = client
-        .invoke(&urn(&emulator))
+        .invoke(urn(&emulator))
         .json(&json!({ "after": "expiry" }))
         .send()
         .await
@@ -216,7 +216,7 @@ async fn a_wrong_password_is_an_auth_error_without_the_password() {
         .build()
         .unwrap();
     let err = client(&emulator, auth)
-        .invoke(&urn(&emulator))
+        .invoke(urn(&emulator))
         .send()
         .await
         .unwrap_err();
@@ -237,7 +237,7 @@ async fn an_agency_token_comes_from_assume_role() {
         .project_id(emulator.project_id())
         .build()
         .unwrap();
-    client(&emulator, agency).invoke(&urn(&emulator)).send().await.unwrap();
+    client(&emulator, agency).invoke(urn(&emulator)).send().await.unwrap();
     let requests = emulator.requests();
     let role_request = requests
         .iter()
@@ -258,11 +258,11 @@ async fn an_issued_token_is_used_until_it_expires() {
     let emulator = emulator(Duration::from_secs(3600)).await;
     let token = emulator.issue_token();
     let auth = IamTokenAuth::from_token(token.as_str(), Some(SystemTime::now() + Duration::from_secs(3600)));
-    client(&emulator, auth).invoke(&urn(&emulator)).send().await.unwrap();
+    client(&emulator, auth).invoke(urn(&emulator)).send().await.unwrap();
 
     let expired = IamTokenAuth::from_token(token.as_str(), Some(SystemTime::now() - Duration::from_secs(1)));
     let err = client(&emulator, expired)
-        .invoke(&urn(&emulator))
+        .invoke(urn(&emulator))
         .send()
         .await
         .unwrap_err();

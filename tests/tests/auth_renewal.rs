@@ -207,7 +207,7 @@ async fn a_slow_iam_delays_no_invocation_holding_a_valid_token() {
         .build()
         .unwrap();
     let urn: Arc<FunctionUrn> = Arc::new(emulator.urn("default", "echo", None).parse().unwrap());
-    client.invoke(&urn).send().await.unwrap();
+    client.invoke(urn.as_ref()).send().await.unwrap();
 
     clock.advance(INTO_THE_WINDOW);
     // The renewal takes 30 s; the five calls must not wait for it.

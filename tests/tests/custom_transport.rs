@@ -334,7 +334,7 @@ async fn records_invokes_with_redacted_credentials<T: Transport + 'static>(trans
         }
         let payload = json!({ "n": n, "padding": "p".repeat(n * 100) });
         payload_sizes.push(serde_json::to_vec(&payload).unwrap().len());
-        let result = client.invoke(&urn(&emulator)).json(&payload).send().await;
+        let result = client.invoke(urn(&emulator)).json(&payload).send().await;
         assert_eq!(result.is_ok(), n != 3, "{result:?}");
     }
 
@@ -397,7 +397,7 @@ async fn records_the_401_and_the_request_sent_again_after_renewal<T: Transport +
         .build()
         .unwrap();
     client
-        .invoke(&urn(&emulator))
+        .invoke(urn(&emulator))
         .json(&json!({ "n": 1 }))
         .send()
         .await
@@ -408,7 +408,7 @@ async fn records_the_401_and_the_request_sent_again_after_renewal<T: Transport +
         "the token has expired",
     )));
     let output = client
-        .invoke(&urn(&emulator))
+        .invoke(urn(&emulator))
         .json(&json!({ "n": 2 }))
         .send()
         .await
@@ -466,7 +466,7 @@ async fn records_failures_with_their_delivery<T: Transport + 'static>(transport:
         .build()
         .unwrap();
     emulator.inject(FaultRule::once(Fault::DropAfterRun));
-    let err = client.invoke(&urn(&emulator)).send().await.unwrap_err();
+    let err = client.invoke(urn(&emulator)).send().await.unwrap_err();
     assert!(
         matches!(&err, Error::Transport(e) if e.delivery() == Delivery::MaybeSent),
         "{err:?}"
@@ -484,7 +484,7 @@ async fn records_failures_with_their_delivery<T: Transport + 'static>(transport:
         .transport(recorder.clone())
         .build()
         .unwrap();
-    let err = nowhere.invoke(&urn(&emulator)).send().await.unwrap_err();
+    let err = nowhere.invoke(urn(&emulator)).send().await.unwrap_err();
     assert!(err.is_retry_safe(), "{err:?}");
 
     let failures: Vec<_> = recorder

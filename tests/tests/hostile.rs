@@ -377,7 +377,7 @@ where
 async fn timed_call(
     client: &Client,
     deadline: Duration,
-    tweak: impl for<'a> FnOnce(Invoke<'a>) -> Invoke<'a>,
+    tweak: impl FnOnce(Invoke) -> Invoke,
 ) -> (Result<InvokeOutput, Error>, Duration) {
     let urn = urn();
     let invoke = tweak(client.invoke(&urn).timeout(deadline));
@@ -396,7 +396,7 @@ async fn timed_call(
 async fn call(
     client: &Client,
     deadline: Duration,
-    tweak: impl for<'a> FnOnce(Invoke<'a>) -> Invoke<'a>,
+    tweak: impl FnOnce(Invoke) -> Invoke,
 ) -> Result<InvokeOutput, Error> {
     timed_call(client, deadline, tweak).await.0
 }

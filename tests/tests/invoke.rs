@@ -62,7 +62,7 @@ struct Greeting {
 async fn v1_returns_typed_result_log_and_summary() {
     let server = server().await;
     let output = client(&server)
-        .invoke(&urn(&server, "hello", Some("latest")))
+        .invoke(urn(&server, "hello", Some("latest")))
         .json(&json!({ "name": "fgs" }))
         .log_tail(true)
         .send()
@@ -106,7 +106,7 @@ async fn v1_returns_typed_result_log_and_summary() {
 async fn v0_decodes_into_the_same_output_with_the_log_from_the_header() {
     let server = server().await;
     let output = client(&server)
-        .invoke(&urn(&server, "hello", None))
+        .invoke(urn(&server, "hello", None))
         .json(&json!({ "name": "v0" }))
         .response_version(ResponseVersion::V0)
         .log_tail(true)
@@ -126,7 +126,7 @@ async fn v0_decodes_into_the_same_output_with_the_log_from_the_header() {
 async fn no_log_unless_asked() {
     let server = server().await;
     let output = client(&server)
-        .invoke(&urn(&server, "hello", None))
+        .invoke(urn(&server, "hello", None))
         .send()
         .await
         .unwrap();
@@ -141,7 +141,7 @@ async fn raw_bytes_are_sent_as_given() {
     let server = server().await;
     let body = bytes::Bytes::from_static(br#"{"name":"raw"}"#);
     let output = client(&server)
-        .invoke(&urn(&server, "hello", None))
+        .invoke(urn(&server, "hello", None))
         .body(body.clone())
         .send()
         .await
@@ -159,7 +159,7 @@ async fn a_function_that_raises_is_data_not_an_error() {
     });
     server.add_function(Function::new("default", "broken", broken));
     let output = client(&server)
-        .invoke(&urn(&server, "broken", None))
+        .invoke(urn(&server, "broken", None))
         .log_tail(true)
         .send()
         .await
@@ -178,7 +178,7 @@ async fn a_function_that_raises_is_data_not_an_error() {
 async fn alias_urns_are_percent_encoded_in_the_path() {
     let server = server().await;
     let output = client(&server)
-        .invoke(&urn(&server, "hello", Some("!prod")))
+        .invoke(urn(&server, "hello", Some("!prod")))
         .send()
         .await
         .unwrap();
@@ -197,7 +197,7 @@ async fn alias_urns_are_percent_encoded_in_the_path() {
 async fn instance_memory_is_sent() {
     let server = server().await;
     let output = client(&server)
-        .invoke(&urn(&server, "hello", None))
+        .invoke(urn(&server, "hello", None))
         .memory(InstanceMemory::Mb512)
         .send()
         .await
@@ -210,7 +210,7 @@ async fn instance_memory_is_sent() {
 async fn async_invoke_is_accepted_and_runs_once() {
     let server = server().await;
     let output = client(&server)
-        .invoke_async(&urn(&server, "hello", None))
+        .invoke_async(urn(&server, "hello", None))
         .json(&json!({}))
         .send()
         .await
@@ -267,7 +267,7 @@ async fn a_wrong_token_is_a_gateway_401_that_does_not_echo_the_token() {
         .auth(StaticToken::new("wrong-token-value"))
         .build()
         .unwrap();
-    let err = client.invoke(&urn(&server, "hello", None)).send().await.unwrap_err();
+    let err = client.invoke(urn(&server, "hello", None)).send().await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
     assert_eq!(err.code(), Some(&ErrorCode::IncorrectAuthentication));
     assert!(err.request_id().is_some());
@@ -404,7 +404,7 @@ async fn an_html_page_from_a_proxy_is_still_a_readable_service_error() {
         html,
     )));
     let err = client(&server)
-        .invoke(&urn(&server, "hello", None))
+        .invoke(urn(&server, "hello", None))
         .send()
         .await
         .unwrap_err();
@@ -435,7 +435,7 @@ async fn a_malformed_success_body_is_a_decode_error_that_keeps_the_bytes() {
         "{not json",
     )));
     let err = client(&server)
-        .invoke(&urn(&server, "hello", None))
+        .invoke(urn(&server, "hello", None))
         .send()
         .await
         .unwrap_err();
@@ -463,7 +463,7 @@ async fn a_malformed_summary_header_keeps_the_result_and_names_the_header() {
         r#"{"request_id":"r","result":"{}","log":"","status":200}"#,
     )));
     let output = client(&server)
-        .invoke(&urn(&server, "hello", None))
+        .invoke(urn(&server, "hello", None))
         .send()
         .await
         .unwrap();
@@ -489,7 +489,7 @@ async fn a_result_that_is_not_json_is_reported_with_its_bytes() {
         Handler::from_fn(|_, _| async { Ok(json!("plain words")) }),
     ));
     let output = client(&server)
-        .invoke(&urn(&server, "text", None))
+        .invoke(urn(&server, "text", None))
         .send()
         .await
         .unwrap();
@@ -517,7 +517,7 @@ async fn an_oversized_payload_never_reaches_the_server() {
     let server = server().await;
     let too_big = vec![b' '; 6 * 1024 * 1024 + 1];
     let err = client(&server)
-        .invoke(&urn(&server, "hello", None))
+        .invoke(urn(&server, "hello", None))
         .body(too_big)
         .send()
         .await
@@ -532,7 +532,7 @@ async fn an_oversized_payload_never_reaches_the_server() {
     );
     // The asynchronous limit is smaller.
     let err = client(&server)
-        .invoke_async(&urn(&server, "hello", None))
+        .invoke_async(urn(&server, "hello", None))
         .body(vec![b' '; 262_145])
         .send()
         .await
@@ -555,7 +555,7 @@ async fn exactly_six_mebibytes_is_sent() {
     body[0] = b'{';
     body[6 * 1024 * 1024 - 1] = b'}';
     let output = client(&server)
-        .invoke(&urn(&server, "hello", None))
+        .invoke(urn(&server, "hello", None))
         .body(body)
         .send()
         .await
@@ -570,7 +570,7 @@ async fn an_unserialisable_payload_sends_nothing() {
     let mut map = std::collections::HashMap::new();
     map.insert((1, 2), "tuple keys are not JSON object keys");
     let err = client(&server)
-        .invoke(&urn(&server, "hello", None))
+        .invoke(urn(&server, "hello", None))
         .json(&map)
         .send()
         .await
@@ -591,7 +591,7 @@ async fn a_urn_from_another_region_is_refused_before_sending() {
         .auth(StaticToken::new(TOKEN))
         .build()
         .unwrap();
-    let err = client.invoke(&urn(&server, "hello", None)).send().await.unwrap_err();
+    let err = client.invoke(urn(&server, "hello", None)).send().await.unwrap_err();
     let Error::InvalidInput(wrong @ InvalidInput::WrongRegion { .. }) = &err else {
         panic!("expected a wrong-region error, got {err:?}")
     };
@@ -644,7 +644,7 @@ async fn a_slow_function_times_out_with_an_unknown_outcome() {
     server.add_function(Function::new("default", "slow", slow).timeout(Duration::from_secs(120)));
     let client = client(&server);
     let err = client
-        .invoke(&urn(&server, "slow", None))
+        .invoke(urn(&server, "slow", None))
         .timeout(Duration::from_millis(500))
         .send()
         .await

@@ -82,7 +82,7 @@ async fn throttling_is_retried_by_default_and_the_function_runs_once() {
         "Too many concurrent requests",
     )));
     let out = client
-        .invoke(&urn(&emulator, "echo"))
+        .invoke(urn(&emulator, "echo"))
         .json(&json!({ "a": 1 }))
         .send()
         .await
@@ -99,7 +99,7 @@ async fn retry_after_is_honoured() {
     let sleep = RecordingSleep::default();
     let client = builder(&emulator, &sleep).build().unwrap();
     emulator.inject(FaultRule::once(Fault::throttled(Duration::from_secs(7))));
-    client.invoke(&urn(&emulator, "echo")).send().await.unwrap();
+    client.invoke(urn(&emulator, "echo")).send().await.unwrap();
     assert_eq!(sleep.waits(), [Duration::from_secs(7)]);
 }
 
@@ -118,7 +118,7 @@ async fn gateway_throttling_and_not_executed_codes_are_retried() {
         "FSS.1402",
         "Failed to pull the image",
     )));
-    client.invoke(&urn(&emulator, "echo")).send().await.unwrap();
+    client.invoke(urn(&emulator, "echo")).send().await.unwrap();
     assert_eq!(emulator.request_count(), 3);
     assert_eq!(runs(&emulator, "echo"), 1);
 }
@@ -136,7 +136,7 @@ async fn attempts_are_capped() {
         "FSS.0429",
         "Too many concurrent requests",
     )));
-    let err = client.invoke(&urn(&emulator, "echo")).send().await.unwrap_err();
+    let err = client.invoke(urn(&emulator, "echo")).send().await.unwrap_err();
     assert_eq!(err.code(), Some(&ErrorCode::TooManyRequests));
     assert_eq!(emulator.request_count(), 4);
     assert_eq!(sleep.waits().len(), 3);
@@ -194,13 +194,13 @@ async fn a_5xx_after_sending_is_not_retried_unless_idempotent() {
     let sleep = RecordingSleep::default();
     let client = builder(&emulator, &sleep).build().unwrap();
     emulator.inject(FaultRule::once(Fault::error(500, "FSS.0500", "Internal server error")));
-    let err = client.invoke(&urn(&emulator, "echo")).send().await.unwrap_err();
+    let err = client.invoke(urn(&emulator, "echo")).send().await.unwrap_err();
     assert_eq!(err.code(), Some(&ErrorCode::InternalServerError));
     assert_eq!(emulator.request_count(), 1);
 
     emulator.inject(FaultRule::once(Fault::error(502, "FSS.0502", "Bad gateway")));
     client
-        .invoke(&urn(&emulator, "echo"))
+        .invoke(urn(&emulator, "echo"))
         .idempotent(true)
         .send()
         .await
@@ -214,7 +214,7 @@ async fn a_dropped_connection_after_the_run_is_never_retried_by_default() {
     let sleep = RecordingSleep::default();
     let client = builder(&emulator, &sleep).build().unwrap();
     emulator.inject(FaultRule::once(Fault::DropAfterRun));
-    let err = client.invoke(&urn(&emulator, "echo")).send().await.unwrap_err();
+    let err = client.invoke(urn(&emulator, "echo")).send().await.unwrap_err();
     let Error::Transport(transport) = &err else {
         panic!("{err:?}")
     };
@@ -231,7 +231,7 @@ async fn an_idempotent_call_is_retried_after_a_dropped_connection() {
     let client = builder(&emulator, &sleep).build().unwrap();
     emulator.inject(FaultRule::once(Fault::DropAfterRun));
     client
-        .invoke(&urn(&emulator, "echo"))
+        .invoke(urn(&emulator, "echo"))
         .idempotent(true)
         .send()
         .await
@@ -249,12 +249,12 @@ async fn a_read_timeout_is_not_retried_unless_idempotent() {
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
-    let err = client.invoke(&urn(&emulator, "slow")).send().await.unwrap_err();
+    let err = client.invoke(urn(&emulator, "slow")).send().await.unwrap_err();
     assert!(matches!(err, Error::Timeout(_)), "{err:?}");
     assert_eq!(emulator.request_count(), 1);
 
     let err = client
-        .invoke(&urn(&emulator, "slow"))
+        .invoke(urn(&emulator, "slow"))
         .idempotent(true)
         .send()
         .await
@@ -277,9 +277,9 @@ async fn the_budget_stops_retries_during_an_outage() {
         "FSS.1402",
         "Failed to pull the image",
     )));
-    assert!(client.invoke(&urn(&emulator, "echo")).send().await.is_err());
+    assert!(client.invoke(urn(&emulator, "echo")).send().await.is_err());
     assert_eq!(emulator.request_count(), 3);
-    assert!(client.invoke(&urn(&emulator, "echo")).send().await.is_err());
+    assert!(client.invoke(urn(&emulator, "echo")).send().await.is_err());
     assert_eq!(emulator.request_count(), 4, "the empty budget allows no retry");
 }
 
@@ -293,7 +293,7 @@ async fn no_retry_turns_retries_off() {
         "FSS.0429",
         "Too many concurrent requests",
     )));
-    assert!(client.invoke(&urn(&emulator, "echo")).send().await.is_err());
+    assert!(client.invoke(urn(&emulator, "echo")).send().await.is_err());
     assert_eq!(emulator.request_count(), 1);
 }
 
@@ -318,7 +318,7 @@ async fn a_user_policy_can_retry_what_the_default_would_not() {
     let client = builder(&emulator, &sleep).build().unwrap();
     emulator.inject(FaultRule::once(Fault::DropAfterRun));
     client
-        .invoke(&urn(&emulator, "echo"))
+        .invoke(urn(&emulator, "echo"))
         .retry_policy(Arc::new(RetryEverything))
         .send()
         .await
@@ -408,7 +408,7 @@ async fn hooks_see_every_attempt_and_can_add_headers() {
         "FSS.0429",
         "Too many concurrent requests",
     )));
-    client.invoke(&urn(&emulator, "echo")).send().await.unwrap();
+    client.invoke(urn(&emulator, "echo")).send().await.unwrap();
     assert_eq!(
         *recorder.0.lock().unwrap(),
         [
@@ -441,7 +441,7 @@ async fn a_hook_can_stop_a_call_before_anything_is_sent() {
         .hook(Refuse)
         .build()
         .unwrap();
-    let err = client.invoke(&urn(&emulator, "echo")).send().await.unwrap_err();
+    let err = client.invoke(urn(&emulator, "echo")).send().await.unwrap_err();
     assert_eq!(
         err.to_string(),
         "invalid input, nothing was sent: a hook refused the request"
@@ -502,7 +502,7 @@ async fn the_re_send_after_a_renewed_401_is_an_attempt_hooks_see() {
         .hook(Shared(Arc::clone(&recorder)))
         .build()
         .unwrap();
-    client.invoke(&urn(&emulator, "echo")).send().await.unwrap();
+    client.invoke(urn(&emulator, "echo")).send().await.unwrap();
     assert_eq!(
         *recorder.0.lock().unwrap(),
         [
@@ -543,7 +543,7 @@ async fn the_deadline_covers_authentication() {
         .build()
         .unwrap();
     let started = std::time::Instant::now();
-    let err = client.invoke(&urn(&emulator, "echo")).send().await.unwrap_err();
+    let err = client.invoke(urn(&emulator, "echo")).send().await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
     let Error::Timeout(timeout) = &err else {
         panic!("expected a timeout, got {err:?}")
@@ -574,7 +574,7 @@ async fn no_retry_sleeps_past_the_deadline() {
         .unwrap();
     emulator.inject(FaultRule::always(Fault::throttled(Duration::from_secs(30))));
     let started = std::time::Instant::now();
-    let err = client.invoke(&urn(&emulator, "echo")).send().await.unwrap_err();
+    let err = client.invoke(urn(&emulator, "echo")).send().await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
     // The caller gets the throttling that stopped the call, not a timeout hiding it.
     assert_eq!(err.code(), Some(&ErrorCode::TooManyRequests));
@@ -595,7 +595,7 @@ async fn the_deadline_bounds_every_attempt_of_an_idempotent_call() {
         .unwrap();
     let started = std::time::Instant::now();
     let err = client
-        .invoke(&urn(&emulator, "slow"))
+        .invoke(urn(&emulator, "slow"))
         .idempotent(true)
         .send()
         .await
@@ -621,15 +621,15 @@ async fn extreme_timeouts_and_caps_do_not_panic() {
         .max_response_bytes(u64::MAX)
         .build()
         .unwrap();
-    client.invoke(&urn(&emulator, "echo")).send().await.unwrap();
+    client.invoke(urn(&emulator, "echo")).send().await.unwrap();
     client
-        .invoke(&urn(&emulator, "echo"))
+        .invoke(urn(&emulator, "echo"))
         .timeout(Duration::ZERO)
         .send()
         .await
         .unwrap_err();
     let err = client
-        .invoke(&urn(&emulator, "echo"))
+        .invoke(urn(&emulator, "echo"))
         .max_response_bytes(0)
         .send()
         .await

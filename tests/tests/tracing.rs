@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use fgs::Client;
+use fgs::{Client, FunctionUrn};
 use fgs::auth::StaticToken;
 use fgs_emulator::{Emulator, Fault, FaultRule, Function, Handler};
 use serde_json::json;
@@ -130,7 +130,7 @@ async fn invokes_are_traced_without_secrets_or_payloads() {
         .auth(StaticToken::new(TOKEN))
         .build()
         .unwrap();
-    let urn = emulator.urn("default", "echo", Some("latest")).parse().unwrap();
+    let urn: FunctionUrn = emulator.urn("default", "echo", Some("latest")).parse().unwrap();
 
     emulator.inject(FaultRule::once(Fault::error(
         429,
@@ -175,7 +175,7 @@ async fn a_failed_invoke_records_the_error_and_status() {
         .auth(StaticToken::new(TOKEN))
         .build()
         .unwrap();
-    let urn = emulator.urn("default", "missing", None).parse().unwrap();
+    let urn: FunctionUrn = emulator.urn("default", "missing", None).parse().unwrap();
     let err = client.invoke(&urn).send().await.unwrap_err();
     let span = &capture.invoke_spans()[0];
     assert_eq!(span["status"], "404");

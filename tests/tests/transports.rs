@@ -78,7 +78,7 @@ fn urn(emulator: &Emulator, name: &str) -> FunctionUrn {
 /// Invokes `default/echo` with `{"n": n}` and checks the answer.
 async fn echo_once(client: &Client, emulator: &Emulator, n: usize) {
     let output = client
-        .invoke(&urn(emulator, "echo"))
+        .invoke(urn(emulator, "echo"))
         .json(&json!({ "n": n }))
         .send()
         .await
@@ -109,7 +109,7 @@ async fn a_mebibyte_goes_each_way(transport: Arc<dyn Transport>) {
     let emulator = emulator().await;
     let data = "x".repeat(MIB);
     let output = client(&emulator, transport)
-        .invoke(&urn(&emulator, "echo"))
+        .invoke(urn(&emulator, "echo"))
         .json(&json!({ "data": data }))
         .timeout(Duration::from_secs(30))
         .send()
@@ -163,7 +163,7 @@ async fn a_slow_function_times_out_after_running_once(transport: Arc<dyn Transpo
     let emulator = emulator().await;
     let started = std::time::Instant::now();
     let err = client(&emulator, transport)
-        .invoke(&urn(&emulator, "slow"))
+        .invoke(urn(&emulator, "slow"))
         .timeout(Duration::from_millis(500))
         .send()
         .await
@@ -189,7 +189,7 @@ async fn injected_latency_past_the_timeout_is_an_unknown_outcome(transport: Arc<
     let emulator = emulator().await;
     emulator.inject(FaultRule::once(Fault::Latency(SLOW_RUN)));
     let err = client(&emulator, transport)
-        .invoke(&urn(&emulator, "echo"))
+        .invoke(urn(&emulator, "echo"))
         .timeout(Duration::from_millis(500))
         .send()
         .await
@@ -204,7 +204,7 @@ async fn a_connection_dropped_after_the_run_is_an_unknown_outcome(transport: Arc
     emulator.inject(FaultRule::once(Fault::DropAfterRun));
     let client = client(&emulator, transport);
     let err = client
-        .invoke(&urn(&emulator, "echo"))
+        .invoke(urn(&emulator, "echo"))
         .timeout(Duration::from_secs(10))
         .send()
         .await
@@ -225,7 +225,7 @@ async fn a_connection_dropped_before_the_run_is_still_an_unknown_outcome(transpo
     emulator.inject(FaultRule::once(Fault::DropBeforeRun));
     let client = client(&emulator, transport);
     let err = client
-        .invoke(&urn(&emulator, "echo"))
+        .invoke(urn(&emulator, "echo"))
         .timeout(Duration::from_secs(10))
         .send()
         .await
@@ -243,7 +243,7 @@ async fn a_truncated_body_is_an_unknown_outcome(transport: Arc<dyn Transport>) {
     let emulator = emulator().await;
     emulator.inject(FaultRule::once(Fault::TruncatedBody));
     let err = client(&emulator, transport)
-        .invoke(&urn(&emulator, "echo"))
+        .invoke(urn(&emulator, "echo"))
         .json(&json!({ "padding": "p".repeat(4096) }))
         .timeout(Duration::from_secs(10))
         .send()
@@ -263,7 +263,7 @@ async fn a_slow_body_within_the_timeout_succeeds(transport: Arc<dyn Transport>) 
         delay: Duration::from_millis(20),
     }));
     let output = client(&emulator, transport)
-        .invoke(&urn(&emulator, "echo"))
+        .invoke(urn(&emulator, "echo"))
         .json(&json!({ "n": 1, "padding": "p".repeat(256) }))
         .timeout(Duration::from_secs(10))
         .send()
@@ -282,7 +282,7 @@ async fn a_slow_body_past_the_timeout_times_out(transport: Arc<dyn Transport>) {
     }));
     let started = std::time::Instant::now();
     let err = client(&emulator, transport)
-        .invoke(&urn(&emulator, "echo"))
+        .invoke(urn(&emulator, "echo"))
         .json(&json!({ "padding": "p".repeat(1024) }))
         .timeout(Duration::from_secs(2))
         .send()
@@ -310,7 +310,7 @@ async fn a_proxy_502_page_passes_through_as_a_service_error(transport: Arc<dyn T
         html,
     )));
     let err = client(&emulator, transport)
-        .invoke(&urn(&emulator, "echo"))
+        .invoke(urn(&emulator, "echo"))
         .send()
         .await
         .unwrap_err();

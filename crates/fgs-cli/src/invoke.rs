@@ -6,10 +6,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use clap::ValueEnum;
 use clap::builder::PossibleValuesParser;
-use fgs::auth::{
-    AkSkAuth, Auth, AuthErrorKind, CredentialChain, MetadataCredentials, ProvideCredentials as _, StaticToken,
-};
-use fgs::{Client, FunctionUrn, InstanceMemory};
+use fgs::auth::AuthErrorKind;
+use fgs::{Client, ClientBuilder, FunctionTarget, InstanceMemory};
 
 use crate::render::{self, note, note_block};
 use crate::spinner::Spinner;
@@ -27,9 +25,12 @@ decoded too; --raw prints the bytes as they came); the log (--log), the summary
 --output json prints one JSON object on stdout instead: {{request_id, status, result,
 function_error, log, summary}}, or {{error: {{kind, status, code, message, request_id}}}}.
 
-Credentials, the first that is set: --token or FGS_TOKEN (an IAM token); else AK/SK from
-HUAWEICLOUD_SDK_AK / HUAWEICLOUD_SDK_SK (/ HUAWEICLOUD_SDK_SECURITY_TOKEN), then [basic]
-of ~/.huaweicloud/credentials, then the ECS metadata service only with --metadata.
+Configuration: the library's Client::from_env, with each flag in place of its variable
+(the README's table lists them all). Credentials, the first that is set: --token or
+HUAWEICLOUD_SDK_IAM_TOKEN (an IAM token); else AK/SK from HUAWEICLOUD_SDK_AK /
+HUAWEICLOUD_SDK_SK (/ HUAWEICLOUD_SDK_SECURITY_TOKEN), then [basic] of
+~/.huaweicloud/credentials (or HUAWEICLOUD_SDK_CREDENTIALS_FILE), then the ECS metadata
+service only with --metadata (or HUAWEICLOUD_SDK_USE_METADATA=true).
 
 {}",
         crate::exit_codes_help()
@@ -80,22 +81,22 @@ pub(crate) struct InvokeArgs {
     /// The service URL.
     #[arg(
         long,
-        env = "FGS_ENDPOINT",
         value_name = "URL",
         help = "The service URL, e.g. http://127.0.0.1:8000 for `fgs local` \
-                [default: https://functiongraph.REGION.myhuaweicloud.com]"
+                [env: HUAWEICLOUD_SDK_FUNCTIONGRAPH_ENDPOINT] [default: https://functiongraph.REGION.myhuaweicloud.com]"
     )]
     endpoint: Option<String>,
-    /// The region of a PACKAGE/NAME target, e.g. cn-north-4 (a full URN names its own).
-    #[arg(long, env = "FGS_REGION")]
+    /// The region of a PACKAGE/NAME target, e.g. cn-north-4 (a full URN names its own)
+    /// [env: HUAWEICLOUD_SDK_REGION].
+    #[arg(long)]
     region: Option<String>,
-    /// The project id of a PACKAGE/NAME target [default: the one that goes with the AK/SK
-    /// credentials].
-    #[arg(long, env = "HUAWEICLOUD_SDK_PROJECT_ID", value_name = "ID")]
+    /// The project id of a PACKAGE/NAME target [env: HUAWEICLOUD_SDK_PROJECT_ID] [default:
+    /// the one beside the AK/SK in the credentials file, else IAM's, looked up].
+    #[arg(long, value_name = "ID")]
     project_id: Option<String>,
     /// An IAM token, sent as X-Auth-Token. On the command line it lands in your shell history
-    /// and in `ps`: prefer FGS_TOKEN.
-    #[arg(long, env = "FGS_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    /// and in `ps`: prefer HUAWEICLOUD_SDK_IAM_TOKEN [env: HUAWEICLOUD_SDK_IAM_TOKEN].
+    #[arg(long, value_name = "TOKEN")]
     token: Option<String>,
     /// Also ask the ECS/CCE metadata service for credentials (last, when no other source has
     /// any).
@@ -176,6 +177,11 @@ impl Failure {
     fn message(&self) -> String {
         match self {
             Failure::Input(message) => message.clone(),
+            Failure::Sdk(error @ fgs::Error::Auth(auth)) if auth.kind() == AuthErrorKind::Missing => format!(
+                "{} (pass --token or set {} for an IAM token; --metadata to ask the ECS metadata service)",
+                with_causes(error),
+                fgs::config::IAM_TOKEN
+            ),
             Failure::Sdk(error) => with_causes(error),
             Failure::Output(error) => format!("cannot write the result to stdout: {error}"),
         }
@@ -279,72 +285,69 @@ async fn invoke(args: &InvokeArgs) -> Result<u8, Failure> {
         .map_err(Failure::Input)?
     };
 
-    let (auth, chain_project_id) = credentials(args, &target).await?;
-    let project_id = args.project_id.clone().filter(|p| !p.is_empty()).or(chain_project_id);
-    let region = args.region.as_deref().filter(|r| !r.is_empty());
-    let urn = target.resolve(region, project_id.as_deref()).map_err(Failure::Input)?;
-
-    let mut builder = Client::builder()
-        .region(urn.region())
-        .shared_auth(auth)
-        .app_name(concat!("fgs-cli/", env!("CARGO_PKG_VERSION")));
-    if let Some(endpoint) = args.endpoint.as_deref().filter(|e| !e.is_empty()) {
-        builder = builder.endpoint_url(endpoint);
+    let client = client(args, &target)?;
+    let function = target.function_target();
+    if let (fgs::FunctionTarget::Ref(_), None) = (&function, client.region()) {
+        return Err(Failure::Input(format!(
+            "{} needs a region: pass --region or set {} (or give a full URN)",
+            target.function_name(),
+            fgs::config::REGION
+        )));
     }
-    let client = builder.build().map_err(|e| Failure::Sdk(e.into()))?;
 
     if args.asynchronous {
-        invoke_async(args, &client, &urn, payload).await
+        invoke_async(args, &client, function, payload).await
     } else {
-        invoke_sync(args, &client, &urn, payload, &target).await
+        invoke_sync(args, &client, function, payload, &target).await
     }
 }
 
-/// The credentials, and the project id that goes with them, or a usage error naming
-/// every source that was tried. Nothing is sent to FunctionGraph here (only `--metadata`
-/// asks the metadata service).
-async fn credentials(
-    args: &InvokeArgs,
-    target: &Target,
-) -> Result<(std::sync::Arc<dyn Auth>, Option<String>), Failure> {
-    let needs_project = matches!(target, Target::Short { .. }) && args.project_id.as_deref().is_none_or(str::is_empty);
-    if let Some(token) = args.token.as_deref().filter(|t| !t.is_empty()) {
-        // A token has no project id of its own; the credentials file may have one.
-        let project_id = if needs_project {
-            CredentialChain::default_chain().project_id().await.ok().flatten()
-        } else {
-            None
-        };
-        return Ok((std::sync::Arc::new(StaticToken::new(token)), project_id));
-    }
-    let mut chain = CredentialChain::default_chain();
-    if args.metadata {
-        chain = chain.with_metadata(MetadataCredentials::new());
-    }
-    if let Err(error) = chain.provide_credentials().await {
-        let hint = if args.metadata {
-            ""
-        } else {
-            " (pass --token or set FGS_TOKEN for an IAM token; --metadata to ask the ECS metadata service)"
-        };
-        return Err(Failure::Input(format!("{error}{hint}")));
-    }
-    let project_id = if needs_project {
-        chain.project_id().await.ok().flatten()
-    } else {
-        None
+/// The client, configured as the library's `ClientBuilder::from_env` configures it, with
+/// the flags in place of the variables they stand for: one set of rules for the library
+/// and the CLI. A full URN names its own region.
+fn client(args: &InvokeArgs, target: &Target) -> Result<Client, Failure> {
+    use fgs::config;
+    let flag = |value: &Option<String>| {
+        value
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
     };
-    Ok((std::sync::Arc::new(AkSkAuth::new(chain)), project_id))
+    let region = flag(&args.region).or_else(|| match target {
+        Target::Urn(urn) => Some(urn.region().to_owned()),
+        Target::Short(_) => None,
+    });
+    let overrides: Vec<(&'static str, String)> = [
+        (config::REGION, region),
+        (config::FUNCTIONGRAPH_ENDPOINT, flag(&args.endpoint)),
+        (config::PROJECT_ID, flag(&args.project_id)),
+        (config::IAM_TOKEN, flag(&args.token)),
+        (config::USE_METADATA, args.metadata.then(|| "true".to_owned())),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| Some((name, value?)))
+    .collect();
+    ClientBuilder::from_lookup(move |name| {
+        overrides
+            .iter()
+            .find(|(flag, _)| *flag == name)
+            .map(|(_, value)| value.clone())
+            .or_else(|| std::env::var(name).ok())
+    })
+    .app_name(concat!("fgs-cli/", env!("CARGO_PKG_VERSION")))
+    .build()
+    .map_err(|e| Failure::Sdk(e.into()))
 }
 
 async fn invoke_sync(
     args: &InvokeArgs,
     client: &Client,
-    urn: &FunctionUrn,
+    function: FunctionTarget,
     payload: Bytes,
     target: &Target,
 ) -> Result<u8, Failure> {
-    let mut call = client.invoke(urn).body(payload).log_tail(args.log);
+    let mut call = client.invoke(function).body(payload).log_tail(args.log);
     if let Some(memory) = &args.memory {
         call = call.memory(InstanceMemory::from(memory.as_str()));
     }
@@ -398,8 +401,13 @@ async fn invoke_sync(
     Ok(code)
 }
 
-async fn invoke_async(args: &InvokeArgs, client: &Client, urn: &FunctionUrn, payload: Bytes) -> Result<u8, Failure> {
-    let mut call = client.invoke_async(urn).body(payload);
+async fn invoke_async(
+    args: &InvokeArgs,
+    client: &Client,
+    function: FunctionTarget,
+    payload: Bytes,
+) -> Result<u8, Failure> {
+    let mut call = client.invoke_async(function).body(payload);
     if let Some(memory) = &args.memory {
         call = call.memory(InstanceMemory::from(memory.as_str()));
     }

@@ -37,23 +37,13 @@ impl Target {
         }
     }
 
-    /// The URN to invoke. A full URN is used as given; the short form is completed with
-    /// `region` and `project_id`.
-    pub(crate) fn resolve(&self, region: Option<&str>, project_id: Option<&str>) -> Result<FunctionUrn, String> {
-        let function = match self {
-            Target::Urn(urn) => return Ok(urn.clone()),
-            Target::Short(function) => function,
-        };
-        let name = self.function_name();
-        let region = region
-            .ok_or_else(|| format!("{name} needs a region: pass --region or set FGS_REGION (or give a full URN)"))?;
-        let project_id = project_id.ok_or_else(|| {
-            format!(
-                "{name} needs a project id: pass --project-id, set HUAWEICLOUD_SDK_PROJECT_ID, or put \
-                 project_id in [basic] of ~/.huaweicloud/credentials (or give a full URN)"
-            )
-        })?;
-        function.resolve(region, project_id).map_err(|e| e.to_string())
+    /// What the client invokes: a full URN as given, the short form completed by the
+    /// client with its region and project.
+    pub(crate) fn function_target(&self) -> fgs::FunctionTarget {
+        match self {
+            Target::Urn(urn) => fgs::FunctionTarget::Urn(urn.clone()),
+            Target::Short(function) => fgs::FunctionTarget::Ref(function.clone()),
+        }
     }
 }
 
@@ -61,31 +51,21 @@ impl Target {
 mod tests {
     use super::*;
 
-    const PROJECT: &str = "0123456789abcdef0123456789abcdef";
-
-    fn short(text: &str) -> Result<String, String> {
-        Ok(Target::parse(text)?
-            .resolve(Some("cn-north-4"), Some(PROJECT))?
-            .as_str()
-            .to_owned())
-    }
-
     #[test]
-    fn short_forms_become_urns() {
-        let base = format!("urn:fss:cn-north-4:{PROJECT}:function:default:hello");
-        assert_eq!(short("default/hello").unwrap(), base);
-        assert_eq!(short("default/hello:latest").unwrap(), format!("{base}:latest"));
-        assert_eq!(short("default/hello:v1").unwrap(), format!("{base}:v1"));
-        assert_eq!(short("default/hello:!prod").unwrap(), format!("{base}:!prod"));
-        assert_eq!(short("default/hello!prod").unwrap(), format!("{base}:!prod"));
-    }
-
-    #[test]
-    fn full_urns_are_kept_as_given() {
-        let urn = format!("urn:fss:ap-southeast-1:{PROJECT}:function:pkg:fn:!prod");
-        let target = Target::parse(&urn).unwrap();
+    fn targets_become_what_the_client_invokes() {
+        let urn = "urn:fss:ap-southeast-1:0123456789abcdef0123456789abcdef:function:pkg:fn:!prod";
+        let target = Target::parse(urn).unwrap();
         assert_eq!(target.function_name(), "pkg/fn");
-        assert_eq!(target.resolve(Some("cn-north-4"), None).unwrap().as_str(), urn);
+        assert_eq!(target.function_target().to_string(), urn);
+        for (text, canonical) in [
+            ("default/hello", "default/hello"),
+            ("default/hello:v1", "default/hello:v1"),
+            ("default/hello!prod", "default/hello:!prod"),
+        ] {
+            let target = Target::parse(text).unwrap();
+            assert!(matches!(target.function_target(), fgs::FunctionTarget::Ref(_)));
+            assert_eq!(target.function_target().to_string(), canonical);
+        }
     }
 
     #[test]
@@ -109,23 +89,5 @@ mod tests {
         assert!(Target::parse("default/hello:").is_err());
         assert!(Target::parse("urn:fss:cn-north-4:p:function:default").is_err());
         assert!(Target::parse("bad package/hello").is_err());
-    }
-
-    #[test]
-    fn the_short_form_needs_region_and_project() {
-        let target = Target::parse("default/hello").unwrap();
-        assert!(target.resolve(None, Some(PROJECT)).unwrap_err().contains("--region"));
-        assert!(
-            target
-                .resolve(Some("cn-north-4"), None)
-                .unwrap_err()
-                .contains("--project-id")
-        );
-        assert!(
-            target
-                .resolve(Some("CN North"), Some(PROJECT))
-                .unwrap_err()
-                .contains("region")
-        );
     }
 }

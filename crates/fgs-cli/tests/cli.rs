@@ -67,6 +67,9 @@ where
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", empty_home())
+        // Project-id discovery never leaves the machine: IAM is a closed loopback port
+        // unless a test points it at an emulator.
+        .env("HUAWEICLOUD_SDK_IAM_ENDPOINT", "http://127.0.0.1:9")
         .kill_on_drop(true);
     Fgs { command, stdin: None }
 }
@@ -152,12 +155,12 @@ async fn emulator() -> Emulator {
     builder.start().await.expect("start the emulator")
 }
 
-/// `fgs invoke URN --endpoint ...` with the token in FGS_TOKEN.
+/// `fgs invoke URN --endpoint ...` with the token in HUAWEICLOUD_SDK_IAM_TOKEN.
 fn invoke(emulator: &Emulator, name: &str, extra: &[&str]) -> Fgs {
     let urn = emulator.urn("default", name, None);
     let mut args = vec!["invoke".to_owned(), urn, "--endpoint".into(), emulator.endpoint()];
     args.extend(extra.iter().map(|s| (*s).to_owned()));
-    fgs(args).env("FGS_TOKEN", TOKEN)
+    fgs(args).env("HUAWEICLOUD_SDK_IAM_TOKEN", TOKEN)
 }
 
 #[tokio::test]
@@ -208,10 +211,10 @@ async fn the_short_form_takes_region_and_project_id() {
 
     // The same from the environment `fgs local` prints.
     let run = fgs(["invoke", "default/hello"])
-        .env("FGS_ENDPOINT", emulator.endpoint())
-        .env("FGS_REGION", emulator.region())
+        .env("HUAWEICLOUD_SDK_FUNCTIONGRAPH_ENDPOINT", emulator.endpoint())
+        .env("HUAWEICLOUD_SDK_REGION", emulator.region())
         .env("HUAWEICLOUD_SDK_PROJECT_ID", emulator.project_id())
-        .env("FGS_TOKEN", TOKEN)
+        .env("HUAWEICLOUD_SDK_IAM_TOKEN", TOKEN)
         .run()
         .await;
     assert_eq!(run.code, 0, "{run:?}");
@@ -219,12 +222,12 @@ async fn the_short_form_takes_region_and_project_id() {
 
     // Without a project id there is nothing to complete the short form with.
     let run = fgs(["invoke", "default/hello", "--endpoint", &emulator.endpoint()])
-        .env("FGS_REGION", emulator.region())
-        .env("FGS_TOKEN", TOKEN)
+        .env("HUAWEICLOUD_SDK_REGION", emulator.region())
+        .env("HUAWEICLOUD_SDK_IAM_TOKEN", TOKEN)
         .run()
         .await;
     assert_eq!(run.code, 2, "{run:?}");
-    assert!(run.stderr.contains("needs a project id"), "{run:?}");
+    assert!(run.stderr.contains("no project id"), "{run:?}");
     assert_eq!(emulator.request_count(), 2);
 }
 
@@ -270,7 +273,7 @@ async fn a_service_error_exits_4_with_code_status_and_request_id_on_stderr() {
 
     // A wrong token is the gateway's 401, and is not echoed.
     let run = invoke(&emulator, "hello", &[])
-        .env("FGS_TOKEN", "wrong-token")
+        .env("HUAWEICLOUD_SDK_IAM_TOKEN", "wrong-token")
         .run()
         .await;
     assert_eq!(run.code, 4, "{run:?}");
@@ -323,11 +326,11 @@ async fn bad_input_exits_2_and_sends_nothing() {
                 "--endpoint",
                 &emulator.endpoint(),
             ])
-            .env("FGS_TOKEN", TOKEN),
+            .env("HUAWEICLOUD_SDK_IAM_TOKEN", TOKEN),
             "function name \"9bad\"",
         ),
         (
-            fgs(["invoke", "hello", "--endpoint", &emulator.endpoint()]).env("FGS_TOKEN", TOKEN),
+            fgs(["invoke", "hello", "--endpoint", &emulator.endpoint()]).env("HUAWEICLOUD_SDK_IAM_TOKEN", TOKEN),
             "neither a function URN",
         ),
         (
@@ -399,7 +402,10 @@ async fn no_credentials_exits_2_listing_the_sources() {
     assert!(run.stderr.contains("environment: "), "{run:?}");
     assert!(run.stderr.contains("profile: "), "{run:?}");
     assert!(run.stderr.contains("metadata: not enabled"), "{run:?}");
-    assert!(run.stderr.contains("FGS_TOKEN"), "says how to give a token: {run:?}");
+    assert!(
+        run.stderr.contains("HUAWEICLOUD_SDK_IAM_TOKEN"),
+        "says how to give a token: {run:?}"
+    );
     assert_eq!(emulator.request_count(), 0);
 }
 
@@ -516,7 +522,7 @@ async fn a_refused_connection_exits_5() {
         "--endpoint",
         &endpoint,
     ])
-    .env("FGS_TOKEN", TOKEN)
+    .env("HUAWEICLOUD_SDK_IAM_TOKEN", TOKEN)
     .run()
     .await;
     assert_eq!(run.code, 5, "{run:?}");
@@ -533,6 +539,42 @@ async fn a_timeout_exits_5() {
 }
 
 #[tokio::test]
+async fn aksk_without_a_project_id_looks_it_up_from_iam() {
+    let emulator = Emulator::builder()
+        .access_key("AKCLITEST0123456789", "cli-secret-key")
+        .function(hello())
+        .start()
+        .await
+        .unwrap();
+    let run = fgs(["invoke", "default/hello", "--region", emulator.region()])
+        .env("HUAWEICLOUD_SDK_FUNCTIONGRAPH_ENDPOINT", emulator.endpoint())
+        .env("HUAWEICLOUD_SDK_IAM_ENDPOINT", emulator.endpoint())
+        .env("HUAWEICLOUD_SDK_AK", "AKCLITEST0123456789")
+        .env("HUAWEICLOUD_SDK_SK", "cli-secret-key")
+        .run()
+        .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let paths: Vec<String> = emulator.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(
+        paths[0],
+        format!("/v3/projects?name={}", emulator.region()),
+        "{paths:?}"
+    );
+    assert_eq!(emulator.invocations()[0].urn, emulator.urn("default", "hello", None));
+
+    // IAM unreachable (the closed port every run gets): a usage error naming the fix.
+    let run = fgs(["invoke", "default/hello", "--region", emulator.region()])
+        .env("HUAWEICLOUD_SDK_FUNCTIONGRAPH_ENDPOINT", emulator.endpoint())
+        .env("HUAWEICLOUD_SDK_AK", "AKCLITEST0123456789")
+        .env("HUAWEICLOUD_SDK_SK", "cli-secret-key")
+        .run()
+        .await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("HUAWEICLOUD_SDK_PROJECT_ID"), "{run:?}");
+    assert_eq!(emulator.invocations().len(), 1, "nothing more ran");
+}
+
+#[tokio::test]
 async fn aksk_from_the_environment_signs_the_request() {
     let emulator = Emulator::builder()
         .access_key("AKCLITEST0123456789", "cli-secret-key")
@@ -541,8 +583,8 @@ async fn aksk_from_the_environment_signs_the_request() {
         .await
         .unwrap();
     let run = fgs(["invoke", "default/hello", "--data", r#"{"name":"aksk"}"#])
-        .env("FGS_ENDPOINT", emulator.endpoint())
-        .env("FGS_REGION", emulator.region())
+        .env("HUAWEICLOUD_SDK_FUNCTIONGRAPH_ENDPOINT", emulator.endpoint())
+        .env("HUAWEICLOUD_SDK_REGION", emulator.region())
         .env("HUAWEICLOUD_SDK_AK", "AKCLITEST0123456789")
         .env("HUAWEICLOUD_SDK_SK", "cli-secret-key")
         .env("HUAWEICLOUD_SDK_PROJECT_ID", emulator.project_id())
@@ -562,7 +604,7 @@ async fn aksk_from_the_environment_signs_the_request() {
 
     // A wrong secret key: the gateway refuses the signature.
     let run = fgs(["invoke", &emulator.urn("default", "hello", None)])
-        .env("FGS_ENDPOINT", emulator.endpoint())
+        .env("HUAWEICLOUD_SDK_FUNCTIONGRAPH_ENDPOINT", emulator.endpoint())
         .env("HUAWEICLOUD_SDK_AK", "AKCLITEST0123456789")
         .env("HUAWEICLOUD_SDK_SK", "not-the-secret-key")
         .run()
@@ -591,7 +633,7 @@ async fn the_credentials_file_gives_keys_and_project_id() {
     .unwrap();
     let run = fgs(["invoke", "default/hello", "--region", emulator.region()])
         .env("HOME", &home)
-        .env("FGS_ENDPOINT", emulator.endpoint())
+        .env("HUAWEICLOUD_SDK_FUNCTIONGRAPH_ENDPOINT", emulator.endpoint())
         .run()
         .await;
     assert_eq!(run.code, 0, "{run:?}");
@@ -648,8 +690,8 @@ async fn local_serves_until_sigint() {
         "--data",
         r#"{"via":"local"}"#,
     ])
-    .env("FGS_ENDPOINT", &url)
-    .env("FGS_TOKEN", "T")
+    .env("HUAWEICLOUD_SDK_FUNCTIONGRAPH_ENDPOINT", &url)
+    .env("HUAWEICLOUD_SDK_IAM_TOKEN", "T")
     .run()
     .await;
     assert_eq!(run.code, 0, "{run:?}");
@@ -671,7 +713,10 @@ async fn local_serves_until_sigint() {
     assert!(stderr.contains("default/echo"), "the run is logged: {stderr}");
     assert!(stderr.contains("stopping"), "{stderr}");
     let banner = banner.await.unwrap().join("\n");
-    assert!(banner.contains(&format!("export FGS_ENDPOINT={url}")), "{banner}");
+    assert!(
+        banner.contains(&format!("export HUAWEICLOUD_SDK_FUNCTIONGRAPH_ENDPOINT={url}")),
+        "{banner}"
+    );
 }
 
 #[tokio::test]

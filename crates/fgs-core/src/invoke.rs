@@ -116,6 +116,13 @@ impl IntoFunctionTarget for &FunctionUrn {
     }
 }
 
+/// A URN shared between tasks.
+impl IntoFunctionTarget for &Arc<FunctionUrn> {
+    fn into_function_target(self) -> Result<FunctionTarget, UrnError> {
+        Ok(FunctionTarget::Urn(FunctionUrn::clone(self)))
+    }
+}
+
 impl IntoFunctionTarget for FunctionRef {
     fn into_function_target(self) -> Result<FunctionTarget, UrnError> {
         Ok(FunctionTarget::Ref(self))

@@ -35,13 +35,15 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod auth;
+#[cfg(feature = "blocking")]
+#[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
+pub mod blocking;
 mod client;
-#[cfg(feature = "auth")]
-#[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
 pub mod config;
 pub mod endpoint;
 pub mod error;
 mod evidence;
+mod fan_out;
 mod execution;
 mod service_error;
 // prettyplease formats the generated files; rustfmt would disagree with it on details.
@@ -72,6 +74,7 @@ pub use client::{
 pub use error::{
     ConfigError, DecodeError, Error, Execution, FunctionFailed, FunctionStatusError, InvalidInput, ServiceError,
 };
+pub use fan_out::invoke_all;
 pub use generated::error_codes::ErrorCode;
 pub use generated::types::{FunctionError, InstanceMemory, InvokeSummary, LogType, ResponseVersion};
 pub use invoke::{

@@ -74,13 +74,13 @@ impl Default for EnvironmentCredentials {
 
 impl EnvironmentCredentials {
     /// The access key id variable.
-    pub const ACCESS_KEY_VAR: &'static str = "HUAWEICLOUD_SDK_AK";
+    pub const ACCESS_KEY_VAR: &'static str = crate::config::ACCESS_KEY;
     /// The secret access key variable.
-    pub const SECRET_KEY_VAR: &'static str = "HUAWEICLOUD_SDK_SK";
+    pub const SECRET_KEY_VAR: &'static str = crate::config::SECRET_KEY;
     /// The security token variable (temporary credentials).
-    pub const SECURITY_TOKEN_VAR: &'static str = "HUAWEICLOUD_SDK_SECURITY_TOKEN";
+    pub const SECURITY_TOKEN_VAR: &'static str = crate::config::SECURITY_TOKEN;
     /// The project id variable.
-    pub const PROJECT_ID_VAR: &'static str = "HUAWEICLOUD_SDK_PROJECT_ID";
+    pub const PROJECT_ID_VAR: &'static str = crate::config::PROJECT_ID;
 
     /// Reads the process environment.
     pub fn new() -> Self {

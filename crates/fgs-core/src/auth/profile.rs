@@ -81,7 +81,7 @@ struct Profile {
 
 impl ProfileCredentials {
     /// The variable naming the credentials file.
-    pub const FILE_VAR: &'static str = "HUAWEICLOUD_SDK_CREDENTIALS_FILE";
+    pub const FILE_VAR: &'static str = crate::config::CREDENTIALS_FILE;
     /// The largest credentials file read: 1 MiB. A larger file (or an endless one such as
     /// `/dev/zero`) is an [`Invalid`](crate::auth::AuthErrorKind::Invalid) error, found
     /// after reading at most this much.

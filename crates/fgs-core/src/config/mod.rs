@@ -1,0 +1,67 @@
+//! Configuration from the environment: [`ClientBuilder::from_env`] and
+//! [`Client::from_env`], modelled on `aws_config::load_from_env`.
+//!
+//! Every variable, in one table (the same table is in the README):
+//!
+#![doc = include_str!("../environment.md")]
+//!
+//! "official SDKs" marks the variables Huawei's own SDKs read, with the same meaning;
+//! "fgs" marks ours, named in the same scheme. Values are trimmed, and an empty variable
+//! counts as unset. Settings made on the builder after `from_env` win over the
+//! environment.
+//!
+//! Credentials, the first that is set:
+//! 1. `HUAWEICLOUD_SDK_IAM_TOKEN`: a static IAM token;
+//! 2. AK/SK from the credential chain ([`CredentialChain`]): the environment
+//!    (`HUAWEICLOUD_SDK_AK`, ...), then the credentials file, then (only with
+//!    `HUAWEICLOUD_SDK_USE_METADATA=true`) the metadata service. The chain is searched
+//!    at the first call, so a missing key is reported by that call, listing every source.
+//!
+//! The project id, for calls that name a function without a URN: the variable, else (with
+//! AK/SK) the `project_id` beside the keys in the credentials file, else IAM's answer to a
+//! signed `GET /v3/projects?name={region}` ([`ClientBuilder::discover_project_id`]),
+//! asked once.
+
+#[cfg(feature = "auth")]
+mod from_env;
+
+/// `HUAWEICLOUD_SDK_REGION`: the region id.
+pub const REGION: &str = "HUAWEICLOUD_SDK_REGION";
+/// `HUAWEICLOUD_SDK_PROJECT_ID`: the project id.
+pub const PROJECT_ID: &str = "HUAWEICLOUD_SDK_PROJECT_ID";
+/// `HUAWEICLOUD_SDK_AK`: the access key id.
+pub const ACCESS_KEY: &str = "HUAWEICLOUD_SDK_AK";
+/// `HUAWEICLOUD_SDK_SK`: the secret access key.
+pub const SECRET_KEY: &str = "HUAWEICLOUD_SDK_SK";
+/// `HUAWEICLOUD_SDK_SECURITY_TOKEN`: the security token of temporary keys.
+pub const SECURITY_TOKEN: &str = "HUAWEICLOUD_SDK_SECURITY_TOKEN";
+/// `HUAWEICLOUD_SDK_CREDENTIALS_FILE`: the credentials file.
+pub const CREDENTIALS_FILE: &str = "HUAWEICLOUD_SDK_CREDENTIALS_FILE";
+/// `HUAWEICLOUD_SDK_IAM_TOKEN`: a static IAM token.
+pub const IAM_TOKEN: &str = "HUAWEICLOUD_SDK_IAM_TOKEN";
+/// `HUAWEICLOUD_SDK_USE_METADATA`: `true` to ask the metadata service last.
+pub const USE_METADATA: &str = "HUAWEICLOUD_SDK_USE_METADATA";
+/// `HUAWEICLOUD_SDK_METADATA_ENDPOINT`: the metadata service's URL.
+pub const METADATA_ENDPOINT: &str = "HUAWEICLOUD_SDK_METADATA_ENDPOINT";
+/// `HUAWEICLOUD_SDK_FUNCTIONGRAPH_ENDPOINT`: the FunctionGraph endpoint, any region.
+pub const FUNCTIONGRAPH_ENDPOINT: &str = "HUAWEICLOUD_SDK_FUNCTIONGRAPH_ENDPOINT";
+/// `HUAWEICLOUD_SDK_REGION_FUNCTIONGRAPH_`: prefix of the official SDKs' per-region
+/// endpoint variable, followed by the region in upper case with `_` for `-`.
+pub const REGION_ENDPOINT_PREFIX: &str = "HUAWEICLOUD_SDK_REGION_FUNCTIONGRAPH_";
+/// `HUAWEICLOUD_SDK_IAM_ENDPOINT`: the IAM endpoint of the project lookup.
+pub const IAM_ENDPOINT: &str = "HUAWEICLOUD_SDK_IAM_ENDPOINT";
+
+/// `HUAWEICLOUD_SDK_CA_FILE`: a PEM file of extra root certificates to trust.
+pub const CA_FILE: &str = "HUAWEICLOUD_SDK_CA_FILE";
+
+/// The official SDKs' endpoint variable of `region`, e.g.
+/// `HUAWEICLOUD_SDK_REGION_FUNCTIONGRAPH_CN_NORTH_4`.
+pub fn region_endpoint_variable(region: &str) -> String {
+    let mut name = String::with_capacity(REGION_ENDPOINT_PREFIX.len() + region.len());
+    name.push_str(REGION_ENDPOINT_PREFIX);
+    name.extend(region.chars().map(|c| match c {
+        '-' => '_',
+        c => c.to_ascii_uppercase(),
+    }));
+    name
+}
