@@ -591,8 +591,9 @@ pub(crate) fn proxies_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Ve
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum TlsFailure {
-    /// The server's certificate does not chain to a trusted root: self-signed, or issued by
-    /// a private CA whose root was not added.
+    /// The server's certificate does not chain to a trusted root: self-signed, issued by a
+    /// private CA whose root was not added, or signed by another key than that of the
+    /// trusted root whose name it gives as its issuer.
     UntrustedCertificate,
     /// The server's certificate is not valid for the host name (or address) connected to.
     WrongHostName,

@@ -4,6 +4,7 @@
 //! embed the same flags and call [`run`].
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::Path;
 use std::time::Duration;
 
 use clap::Parser;
@@ -12,7 +13,7 @@ use fgs_core::generated::types::ResponseVersion;
 use fgs_core::protocol::RequestParts as _;
 
 use crate::record::{InvocationRecord, RunOutcome};
-use crate::{Emulator, Function, Handler, ids, time};
+use crate::{Emulator, Function, Handler, TlsIdentity, ids, time};
 
 /// Runs a local FunctionGraph on 127.0.0.1 with functions given as shell commands.
 #[derive(Debug, Clone, Parser)]
@@ -99,6 +100,11 @@ pub struct Args {
     /// Serve at most this many connections at once; more wait to be accepted.
     #[arg(long, value_name = "COUNT", default_value_t = crate::DEFAULT_MAX_CONNECTIONS, value_parser = parse_max_connections)]
     pub max_connections: usize,
+    /// Serve HTTPS with a self-signed certificate made for this run (127.0.0.1, ::1,
+    /// localhost); its PEM goes to a file only you can read, and the banner says how to
+    /// trust it.
+    #[arg(long)]
+    pub tls: bool,
 }
 
 /// A number of seconds (`3`, `0.5`): finite, not negative, at most [`crate::MAX_DURATION`].
@@ -260,26 +266,58 @@ fn prepare(args: &Args) -> Prepared {
 /// stderr, and stops cleanly on Ctrl-C.
 pub async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let Prepared {
-        builder,
+        mut builder,
         tokens,
         access,
     } = prepare(&args);
+    let identity = match args.tls {
+        true => Some(TlsIdentity::self_signed(tls_names(args.bind))?),
+        false => None,
+    };
+    if let Some(identity) = &identity {
+        builder = builder.tls(identity.clone());
+    }
     let emulator = builder.start().await?;
+    let certificate_file = match &identity {
+        Some(identity) => Some(
+            crate::tls::write_certificate_file(identity.cert_chain_pem(), emulator.addr().port())
+                .map_err(|e| format!("cannot write the TLS certificate file: {e}"))?,
+        ),
+        None => None,
+    };
     let credentials = Credentials {
         tokens: &tokens,
         access: access.as_ref(),
+        certificate_file: certificate_file.as_deref(),
     };
     print_banner(&emulator, &args, &credentials);
     tokio::signal::ctrl_c().await?;
     eprintln!("stopping");
     emulator.shutdown().await;
+    // The certificate is made for one run: no one should trust it after.
+    if let Some(path) = &certificate_file {
+        let _ = std::fs::remove_file(path);
+    }
     Ok(())
+}
+
+/// What the `--tls` certificate is valid for: loopback, and the bound address when it is
+/// a specific one.
+fn tls_names(bind: IpAddr) -> Vec<String> {
+    let mut names: Vec<String> = crate::LOCALHOST_NAMES.iter().map(|name| (*name).to_owned()).collect();
+    let bound = bind.to_string();
+    if !bind.is_unspecified() && !names.contains(&bound) {
+        names.push(bound);
+    }
+    names
 }
 
 /// The credentials the emulator accepts, for the banner.
 struct Credentials<'a> {
     tokens: &'a [String],
     access: Option<&'a (String, String)>,
+    /// The `--tls` certificate's PEM file, for clients to trust.
+    certificate_file: Option<&'a Path>,
 }
 
 /// Prints where the emulator listens, what it accepts, and how to call it.
@@ -288,6 +326,10 @@ fn print_banner(emulator: &Emulator, args: &Args, credentials: &Credentials<'_>)
     println!("fgs-emulator listening on {endpoint}");
     println!("  project id  {}", emulator.project_id());
     println!("  region      {}", emulator.region());
+    if let Some(path) = credentials.certificate_file {
+        println!("  tls         self-signed, new each run, for {}", tls_names(args.bind).join(", "));
+        println!("  certificate {}   (PEM, readable by you only)", path.display());
+    }
     if args.no_auth {
         println!("  auth        off (--no-auth)");
     }
@@ -317,6 +359,14 @@ fn print_banner(emulator: &Emulator, args: &Args, credentials: &Credentials<'_>)
     if let Some(f) = args.functions.first() {
         print_invoke_example(emulator, f, credentials);
     }
+    if let Some(path) = credentials.certificate_file {
+        println!(
+            "\nTrust the certificate: export HUAWEICLOUD_SDK_CA_FILE={0}\n  or in Rust: \
+             Client::builder().add_root_certificate(root) for each root of \
+             fgs::network::Certificate::from_pem_file(\"{0}\")",
+            path.display()
+        );
+    }
     println!(
         "\nFor `fgs invoke` in another terminal:\n  export {}",
         exports(emulator, credentials).join(" ")
@@ -334,31 +384,36 @@ fn print_invoke_example(emulator: &Emulator, f: &FunctionArg, credentials: &Cred
         Some(token) => format!(" \\\n    -H 'X-Auth-Token: {token}'"),
         None => String::new(),
     };
+    let trust = match credentials.certificate_file {
+        Some(path) => format!(" --cacert {}", path.display()),
+        None => String::new(),
+    };
     println!("\nInvoke it:");
     println!(
-        "  curl -s -X POST {endpoint}{path}{auth} \\\n    -H 'Content-Type: application/json' -H '{}: {}' -d '{{}}'",
+        "  curl{trust} -s -X POST {endpoint}{path}{auth} \\\n    -H 'Content-Type: application/json' -H '{}: {}' -d '{{}}'",
         fgs_core::generated::operations::headers::as_written::X_CFF_REQUEST_VERSION,
         ResponseVersion::V1,
     );
     println!("\nor from Rust: Client::builder().endpoint_url(\"{endpoint}\") and invoke {urn}");
 }
 
-/// What `fgs invoke` and `Client::from_env` read from the environment
-/// (`fgs_core::config`).
+/// What `fgs invoke` (and the SDK's credential chain) read from the environment.
 fn exports(emulator: &Emulator, credentials: &Credentials<'_>) -> Vec<String> {
-    use fgs_core::config;
     let mut exports = vec![
-        format!("{}={}", config::FUNCTIONGRAPH_ENDPOINT, emulator.endpoint()),
-        format!("{}={}", config::REGION, emulator.region()),
-        format!("{}={}", config::PROJECT_ID, emulator.project_id()),
+        format!("FGS_ENDPOINT={}", emulator.endpoint()),
+        format!("FGS_REGION={}", emulator.region()),
+        format!("HUAWEICLOUD_SDK_PROJECT_ID={}", emulator.project_id()),
     ];
     match (credentials.tokens.first(), credentials.access) {
-        (Some(token), _) => exports.push(format!("{}={token}", config::IAM_TOKEN)),
+        (Some(token), _) => exports.push(format!("FGS_TOKEN={token}")),
         (None, Some((ak, sk))) => {
-            exports.push(format!("{}={ak}", config::ACCESS_KEY));
-            exports.push(format!("{}={sk}", config::SECRET_KEY));
+            exports.push(format!("HUAWEICLOUD_SDK_AK={ak}"));
+            exports.push(format!("HUAWEICLOUD_SDK_SK={sk}"));
         }
         (None, None) => {}
+    }
+    if let Some(path) = credentials.certificate_file {
+        exports.push(format!("HUAWEICLOUD_SDK_CA_FILE={}", path.display()));
     }
     exports
 }

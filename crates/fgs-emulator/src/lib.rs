@@ -1,7 +1,8 @@
 //! A local Huawei Cloud FunctionGraph that speaks the real invoke protocol, for tests,
 //! examples and your own integration suites.
 //!
-//! The emulator is a real HTTP/1.1 server on 127.0.0.1. It serves
+//! The emulator is a real HTTP/1.1 server on 127.0.0.1 (HTTPS with
+//! [`EmulatorBuilder::tls`] and a [`TlsIdentity`], e.g. a self-signed one). It serves
 //!
 //! - `POST /v2/{project_id}/fgs/functions/{function_urn}/invocations` (synchronous: v1 JSON
 //!   envelope or v0 raw body, log tail, invoke summary, function-error headers) and
@@ -75,6 +76,7 @@ mod reply;
 mod server;
 mod state;
 mod time;
+mod tls;
 
 pub use fault::{Fault, FaultRule};
 pub use function::{Context, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Function, FunctionError, Handler, MEMORY_SIZES_MB};
@@ -84,3 +86,4 @@ pub use server::{
     DEFAULT_RECORD_BODY_LIMIT, DEFAULT_RECORD_LIMIT, DEFAULT_RECORD_MEMORY_LIMIT, DEFAULT_REGION,
     DEFAULT_TOKEN_LIFETIME, Emulator, EmulatorBuilder, MAX_DURATION,
 };
+pub use tls::{LOCALHOST_NAMES, TlsIdentity, TlsSetupError};

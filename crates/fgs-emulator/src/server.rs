@@ -12,12 +12,14 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::{JoinHandle, JoinSet};
+use tokio_rustls::TlsAcceptor;
 
 use crate::fault::FaultRule;
 use crate::function::Function;
 use crate::handle;
 use crate::record::{InvocationRecord, RecordLimits, RecordedRequest};
 use crate::state::{AccessKey, Config, IamProject, IamUser, SecretKey, Shared, State};
+use crate::tls::{self, TlsIdentity};
 use crate::{ids, time};
 
 /// The project id used when none is configured.
@@ -56,6 +58,7 @@ pub struct EmulatorBuilder {
     config: Config,
     functions: Vec<Function>,
     tokens: Vec<String>,
+    tls: Option<TlsIdentity>,
 }
 
 impl fmt::Debug for EmulatorBuilder {
@@ -99,6 +102,7 @@ impl Default for EmulatorBuilder {
             },
             functions: Vec::new(),
             tokens: Vec::new(),
+            tls: None,
         }
     }
 }
@@ -283,8 +287,21 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Binds the listener and starts serving on the current Tokio runtime.
+    /// Serves HTTPS with `identity` instead of plain HTTP: [`Emulator::endpoint`] is then
+    /// `https://...`, and clients trust the identity's certificate (for a
+    /// [self-signed](TlsIdentity::self_signed) one, by adding it as a root). The TLS
+    /// handshake must finish within the [header read timeout](Self::header_read_timeout);
+    /// a connection whose handshake fails is closed, nothing of it recorded.
+    pub fn tls(mut self, identity: TlsIdentity) -> Self {
+        self.tls = Some(identity);
+        self
+    }
+
+    /// Binds the listener and starts serving on the current Tokio runtime. Fails with
+    /// [`InvalidInput`](std::io::ErrorKind::InvalidInput) when the [TLS identity](Self::tls)
+    /// cannot be used.
     pub async fn start(self) -> std::io::Result<Emulator> {
+        let acceptor = self.tls.as_ref().map(TlsIdentity::acceptor).transpose()?;
         let listener = TcpListener::bind(self.bind).await?;
         let addr = listener.local_addr()?;
         let mut state = State::new(&self.config);
@@ -296,9 +313,11 @@ impl EmulatorBuilder {
             .extend(self.tokens.into_iter().map(|token| (SecretKey(token), None)));
         let shared = Arc::new(Shared::new(self.config, state));
         let (stop, stopped) = watch::channel(false);
-        let accept_task = tokio::spawn(accept_loop(listener, Arc::clone(&shared), stopped));
+        let tls = acceptor.is_some();
+        let accept_task = tokio::spawn(accept_loop(listener, acceptor, Arc::clone(&shared), stopped));
         Ok(Emulator {
             addr,
+            tls,
             shared,
             stop,
             accept_task: Some(accept_task),
@@ -326,6 +345,8 @@ impl EmulatorBuilder {
 /// ```
 pub struct Emulator {
     addr: SocketAddr,
+    /// Whether it serves HTTPS.
+    tls: bool,
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
     accept_task: Option<JoinHandle<()>>,
@@ -346,10 +367,11 @@ impl Emulator {
         EmulatorBuilder::default()
     }
 
-    /// Base URL, e.g. `http://127.0.0.1:38123`; also the IAM endpoint (tokens and project
-    /// lookup).
+    /// Base URL, e.g. `http://127.0.0.1:38123` (`https://` when it [serves
+    /// TLS](EmulatorBuilder::tls)); also the IAM endpoint (tokens and project lookup).
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// The address it listens on.
@@ -493,7 +515,12 @@ impl Drop for Emulator {
 
 /// Accepts connections until told to stop, then shuts the open ones down gracefully.
 /// Connections live in a `JoinSet` owned by this task, so aborting it aborts them too.
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+async fn accept_loop(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut connections = JoinSet::new();
     let slots = Arc::new(Semaphore::new(shared.config.max_connections));
     loop {
@@ -523,8 +550,12 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch
         let shared = Arc::clone(&shared);
         let mut stop = stop.clone();
         let header_read_timeout = shared.config.header_read_timeout;
+        let tls = tls.clone();
         connections.spawn(async move {
             let _slot = slot;
+            let Some(stream) = tls::accept(tls.as_ref(), stream, header_read_timeout, &mut stop).await else {
+                return;
+            };
             let service = service_fn(move |request| handle::serve(Arc::clone(&shared), request));
             let connection = http1::Builder::new()
                 .timer(TokioTimer::new())

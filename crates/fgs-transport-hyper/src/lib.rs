@@ -1,6 +1,6 @@
 //! A [`Transport`] for the fgs FunctionGraph SDK on hyper 1.x: the pooled
 //! [`hyper_util` legacy client](hyper_util::client::legacy::Client) with rustls
-//! ([`hyper_rustls`]) and the operating system's root certificates.
+//! ([`hyper_rustls`]), the operating system's root certificates and any you add.
 //!
 //! The SDK sends with reqwest by default. Use this crate instead when your program
 //! already builds on hyper and you want one HTTP stack (and one connection pool, TLS
@@ -43,10 +43,25 @@
 //! - statuses are not judged: a 401, a 502 or a proxy's HTML page comes back as a
 //!   response for the client to interpret, and redirects are not followed;
 //! - plain `http` is allowed (for loopback emulators); the client refuses plain `http` to
-//!   other hosts unless told otherwise, and hyper reads no proxy settings from the
-//!   environment.
+//!   other hosts unless told otherwise;
+//! - a failed TLS handshake (an untrusted certificate, one for another name) is a
+//!   [`TransportError`] with [`Delivery::NotSent`] carrying a
+//!   [`TlsError`](fgs_core::network::TlsError) ([`TransportError::tls_error`]).
 //!
-//! [`hyper_util`] and [`hyper_rustls`] are re-exported so that a client for
+//! TLS is rustls with the crypto provider a feature names: `rustls-aws-lc` (default,
+//! rustls's own default), or `rustls-ring` for targets where aws-lc-rs does not build (with
+//! both, ring); with neither, the provider the process installed. Root certificates are the
+//! operating system's (through `rustls-platform-verifier`) plus those given to
+//! [`HyperTransportBuilder::add_root_certificate`]. There is no `native-tls` option:
+//! [`HyperClient`] is built on hyper-rustls's connector; for the platform's TLS use the
+//! default (reqwest) transport with fgs's `native-tls` feature.
+//!
+//! This transport uses no proxy and reads no proxy settings from the environment; the
+//! proxy settings of [`ClientBuilder`](fgs_core::ClientBuilder) are those of the default
+//! transport only. For a proxy, use the default transport, or bring a connector that
+//! tunnels through one to [`HyperTransport::from_client`].
+//!
+//! [`hyper_util`], [`hyper_rustls`] and [`rustls`] are re-exported so that a client for
 //! [`HyperTransport::from_client`] can be built with the same versions.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -58,6 +73,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use fgs_core::network::Certificate;
 use fgs_core::transport::{Delivery, SendOptions, Transport, TransportError, collect_body};
 use http_body_util::Full;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
@@ -68,6 +84,9 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 pub use hyper_rustls;
 pub use hyper_util;
+pub use rustls;
+
+mod tls;
 
 /// The hyper client a [`HyperTransport`] sends with: HTTPS (or plain HTTP) over the
 /// hyper-util connection pool, with request bodies held in memory.
@@ -80,8 +99,8 @@ pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
 
 /// Sends requests with hyper 1.x: pooled keep-alive HTTP/1.1 connections, rustls with the
-/// operating system's root certificates, TCP no-delay, a connect timeout, no redirects
-/// followed.
+/// operating system's root certificates (and any added), TCP no-delay, a connect timeout,
+/// no redirects followed.
 ///
 /// Cheap to clone: clones share the connection pool.
 ///
@@ -115,6 +134,8 @@ impl fmt::Debug for HyperTransport {
                 .field("connect_timeout", &settings.connect_timeout)
                 .field("pool_idle_timeout", &settings.pool_idle_timeout)
                 .field("pool_max_idle_per_host", &settings.pool_max_idle_per_host)
+                .field("root_certificates", &settings.root_certificates.len())
+                .field("tls_built_in_roots", &settings.built_in_roots)
                 .finish(),
             None => debug.field("client", &"provided by the caller").finish(),
         }
@@ -127,7 +148,7 @@ impl HyperTransport {
     ///
     /// Fails when the operating system's root certificates cannot be loaded.
     ///
-    /// ```
+    /// ```no_run
     /// # fn main() -> Result<(), fgs_core::transport::TransportError> {
     /// let transport = fgs_transport_hyper::HyperTransport::new(std::time::Duration::from_secs(10))?;
     /// # Ok(()) }
@@ -138,7 +159,7 @@ impl HyperTransport {
 
     /// Starts configuring a transport.
     ///
-    /// ```
+    /// ```no_run
     /// use std::time::Duration;
     ///
     /// # fn main() -> Result<(), fgs_core::transport::TransportError> {
@@ -153,14 +174,15 @@ impl HyperTransport {
         HyperTransportBuilder::default()
     }
 
-    /// A transport that sends with `client` as it is configured: your own root
-    /// certificates or client certificate (through the rustls configuration of the
-    /// [`HttpsConnector`]), a custom resolver, timeouts, pool limits.
+    /// A transport that sends with `client` as it is configured: your own rustls
+    /// configuration (client certificates, through the [`HttpsConnector`]), a custom
+    /// resolver or connector, timeouts, pool limits.
     ///
     /// Keep redirects unfollowed (hyper never follows them) and do not add retries to the
-    /// stack below: the SDK decides what may be sent again.
+    /// stack below: the SDK decides what may be sent again. A TLS failure is reported as
+    /// such only when the connector's error carries the [`rustls::Error`].
     ///
-    /// ```
+    /// ```no_run
     /// use std::time::Duration;
     /// use fgs_transport_hyper::HyperTransport;
     /// use fgs_transport_hyper::hyper_rustls::HttpsConnectorBuilder;
@@ -172,8 +194,10 @@ impl HyperTransport {
     /// http.enforce_http(false); // the HTTPS connector below handles the scheme
     /// http.set_nodelay(true);
     /// http.set_connect_timeout(Some(Duration::from_secs(2)));
+    /// // The roots and provider this crate would use; change what you need.
+    /// let tls = HyperTransport::builder().rustls_client_config()?;
     /// let https = HttpsConnectorBuilder::new()
-    ///     .with_native_roots()? // or .with_tls_config(your rustls::ClientConfig)
+    ///     .with_tls_config(tls)
     ///     .https_only()
     ///     .enable_http1()
     ///     .wrap_connector(http);
@@ -197,15 +221,20 @@ impl HyperTransport {
 /// Configures a [`HyperTransport`].
 ///
 /// Defaults: connect timeout [`fgs_core::DEFAULT_CONNECT_TIMEOUT`], idle connections
-/// kept for [`DEFAULT_POOL_IDLE_TIMEOUT`], no limit on idle connections per host.
+/// kept for [`DEFAULT_POOL_IDLE_TIMEOUT`], no limit on idle connections per host, the
+/// operating system's root certificates.
 ///
-/// ```
+/// ```no_run
 /// use std::time::Duration;
+/// use fgs_core::network::Certificate;
 ///
-/// # fn main() -> Result<(), fgs_core::transport::TransportError> {
-/// let transport = fgs_transport_hyper::HyperTransport::builder()
-///     .connect_timeout(Duration::from_millis(500))
-///     .build()?;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut builder = fgs_transport_hyper::HyperTransport::builder().connect_timeout(Duration::from_millis(500));
+/// // A private CA, or the certificate `fgs local --tls` prints.
+/// for root in Certificate::from_pem_file("private-ca.pem")? {
+///     builder = builder.add_root_certificate(root);
+/// }
+/// let transport = builder.build()?;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
@@ -214,6 +243,8 @@ pub struct HyperTransportBuilder {
     connect_timeout: Duration,
     pool_idle_timeout: Option<Duration>,
     pool_max_idle_per_host: usize,
+    root_certificates: Vec<Certificate>,
+    built_in_roots: bool,
 }
 
 impl Default for HyperTransportBuilder {
@@ -222,6 +253,8 @@ impl Default for HyperTransportBuilder {
             connect_timeout: fgs_core::DEFAULT_CONNECT_TIMEOUT,
             pool_idle_timeout: Some(DEFAULT_POOL_IDLE_TIMEOUT),
             pool_max_idle_per_host: usize::MAX,
+            root_certificates: Vec::new(),
+            built_in_roots: true,
         }
     }
 }
@@ -248,15 +281,34 @@ impl HyperTransportBuilder {
         self
     }
 
-    /// Loads the operating system's root certificates and builds the transport.
+    /// Trusts `certificate` as a root, besides the operating system's roots (unless
+    /// [`tls_built_in_roots`](Self::tls_built_in_roots) turns those off). Repeatable.
+    pub fn add_root_certificate(mut self, certificate: Certificate) -> Self {
+        self.root_certificates.push(certificate);
+        self
+    }
+
+    /// Whether the operating system's root certificates are trusted (default `true`). With
+    /// `false` only the roots added with [`add_root_certificate`](Self::add_root_certificate)
+    /// are, and at least one is needed.
+    pub fn tls_built_in_roots(mut self, enabled: bool) -> Self {
+        self.built_in_roots = enabled;
+        self
+    }
+
+    /// The rustls configuration [`build`](Self::build) uses: the crypto provider the
+    /// features name (see the [crate docs](crate)) and the root certificates. A starting
+    /// point for a client of your own ([`HyperTransport::from_client`]); leave its ALPN
+    /// protocols empty (hyper-rustls sets them).
+    pub fn rustls_client_config(&self) -> Result<rustls::ClientConfig, TransportError> {
+        tls::client_config(&self.root_certificates, self.built_in_roots)
+    }
+
+    /// Loads the root certificates and builds the transport.
     ///
-    /// Fails, without panicking, when no usable root certificate is found.
-    ///
-    /// rustls picks its crypto provider from the process default, or from its enabled
-    /// features (this crate enables `aws-lc-rs`); if your build also enables another
-    /// provider, install one with `rustls::crypto::CryptoProvider::install_default`
-    /// before calling this, or configure rustls yourself and use
-    /// [`HyperTransport::from_client`].
+    /// Fails, without panicking, when no usable root certificate is found (none from the
+    /// operating system nor added, or an added one rustls refuses), or when no crypto
+    /// provider is available (neither feature, and none installed for the process).
     pub fn build(self) -> Result<HyperTransport, TransportError> {
         let mut http = HttpConnector::new();
         // The HTTPS connector wrapping it decides which schemes are allowed.
@@ -265,8 +317,7 @@ impl HyperTransportBuilder {
         http.set_keepalive(Some(TCP_KEEPALIVE));
         http.set_connect_timeout(Some(self.connect_timeout));
         let https = HttpsConnectorBuilder::new()
-            .with_native_roots()
-            .map_err(|e| TransportError::other(Delivery::NotSent, LoadRootsError { source: Box::new(e) }))?
+            .with_tls_config(self.rustls_client_config()?)
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);
@@ -279,24 +330,6 @@ impl HyperTransportBuilder {
             client,
             settings: Some(self),
         })
-    }
-}
-
-/// The operating system's root certificates could not be loaded.
-#[derive(Debug)]
-struct LoadRootsError {
-    source: Box<dyn StdError + Send + Sync>,
-}
-
-impl fmt::Display for LoadRootsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("could not load the root certificates of the operating system")
-    }
-}
-
-impl StdError for LoadRootsError {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        Some(self.source.as_ref())
     }
 }
 
@@ -356,12 +389,13 @@ impl Transport for HyperTransport {
         options: &SendOptions,
     ) -> Result<http::Response<Bytes>, TransportError> {
         check_request(&request)?;
+        let host = request.uri().host().map(str::to_owned);
         // `Full` takes the `Bytes` as they are: the body is not copied.
         let mut request = request.map(Full::new);
         let connection = capture_connection(&mut request);
         let stage = AtomicU8::new(Stage::Connecting as u8);
         let exchange = async {
-            let response = self.client.request(request).await.map_err(classify)?;
+            let response = self.client.request(request).await.map_err(|e| classify(e, host))?;
             stage.store(Stage::ReadingBody as u8, Ordering::Relaxed);
             let (head, body) = response.into_parts();
             let body = collect_body(&head, body, options.max_response_bytes).await?;
@@ -414,9 +448,11 @@ fn check_request(request: &http::Request<Bytes>) -> Result<(), TransportError> {
 }
 
 /// Sorts a failure to get a response head by whether the request may have been sent.
-fn classify(error: hyper_util::client::legacy::Error) -> TransportError {
+fn classify(error: hyper_util::client::legacy::Error, host: Option<String>) -> TransportError {
     if error.is_connect() {
-        if is_timed_out(&error) {
+        if let Some(failure) = tls::failure(&error) {
+            tls::handshake_error(failure, host, error)
+        } else if is_timed_out(&error) {
             TransportError::timeout(Delivery::NotSent, error)
         } else {
             TransportError::connect(error)

@@ -277,6 +277,9 @@ fn classify(error: reqwest::Error, host: Option<String>) -> TransportError {
     if error.is_connect() {
         if let Some(failure) = tls::failure(&error) {
             TransportError::tls(TlsError::new(failure, host, Some(Box::new(error))))
+        } else if proxy_refused_credentials(&error) {
+            // Not `Connect`: wrong credentials do not fix themselves, so no retry.
+            TransportError::other(Delivery::NotSent, ProxyAuthRequired { source: error })
         } else if error.is_timeout() {
             TransportError::timeout(Delivery::NotSent, error)
         } else {
@@ -288,6 +291,43 @@ fn classify(error: reqwest::Error, host: Option<String>) -> TransportError {
         TransportError::timeout(Delivery::MaybeSent, error)
     } else {
         TransportError::io(Delivery::MaybeSent, error)
+    }
+}
+
+/// Whether a proxy answered the tunnel request with 407: hyper-util's tunnel error is not
+/// public, so it is known by its text.
+fn proxy_refused_credentials(error: &reqwest::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    for _ in 0..32 {
+        let Some(current) = cause else {
+            return false;
+        };
+        if current.to_string().ends_with("proxy authorization required") {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
+}
+
+/// A proxy refused the tunnel for want of (valid) credentials.
+#[derive(Debug)]
+struct ProxyAuthRequired {
+    source: reqwest::Error,
+}
+
+impl fmt::Display for ProxyAuthRequired {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "the proxy refused the connection: 407 Proxy Authentication Required (check the proxy's user \
+             and password)",
+        )
+    }
+}
+
+impl std::error::Error for ProxyAuthRequired {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
     }
 }
 
@@ -417,7 +457,10 @@ mod tls {
     fn rustls_failure(error: &rustls::Error) -> TlsFailure {
         use rustls::CertificateError as Cert;
         match error {
-            rustls::Error::InvalidCertificate(Cert::UnknownIssuer) => TlsFailure::UntrustedCertificate,
+            // A bad signature: a trusted root's name on a certificate its key did not sign.
+            rustls::Error::InvalidCertificate(Cert::UnknownIssuer | Cert::BadSignature) => {
+                TlsFailure::UntrustedCertificate
+            }
             rustls::Error::InvalidCertificate(Cert::NotValidForName | Cert::NotValidForNameContext { .. }) => {
                 TlsFailure::WrongHostName
             }
