@@ -397,23 +397,25 @@ fn print_invoke_example(emulator: &Emulator, f: &FunctionArg, credentials: &Cred
     println!("\nor from Rust: Client::builder().endpoint_url(\"{endpoint}\") and invoke {urn}");
 }
 
-/// What `fgs invoke` (and the SDK's credential chain) read from the environment.
+/// What `fgs invoke` and `Client::from_env` read from the environment
+/// (`fgs_core::config`).
 fn exports(emulator: &Emulator, credentials: &Credentials<'_>) -> Vec<String> {
+    use fgs_core::config;
     let mut exports = vec![
-        format!("FGS_ENDPOINT={}", emulator.endpoint()),
-        format!("FGS_REGION={}", emulator.region()),
-        format!("HUAWEICLOUD_SDK_PROJECT_ID={}", emulator.project_id()),
+        format!("{}={}", config::FUNCTIONGRAPH_ENDPOINT, emulator.endpoint()),
+        format!("{}={}", config::REGION, emulator.region()),
+        format!("{}={}", config::PROJECT_ID, emulator.project_id()),
     ];
     match (credentials.tokens.first(), credentials.access) {
-        (Some(token), _) => exports.push(format!("FGS_TOKEN={token}")),
+        (Some(token), _) => exports.push(format!("{}={token}", config::IAM_TOKEN)),
         (None, Some((ak, sk))) => {
-            exports.push(format!("HUAWEICLOUD_SDK_AK={ak}"));
-            exports.push(format!("HUAWEICLOUD_SDK_SK={sk}"));
+            exports.push(format!("{}={ak}", config::ACCESS_KEY));
+            exports.push(format!("{}={sk}", config::SECRET_KEY));
         }
         (None, None) => {}
     }
     if let Some(path) = credentials.certificate_file {
-        exports.push(format!("HUAWEICLOUD_SDK_CA_FILE={}", path.display()));
+        exports.push(format!("{}={}", config::CA_FILE, path.display()));
     }
     exports
 }
