@@ -30,7 +30,8 @@ Configuration: the library's Client::from_env, with each flag in place of its va
 HUAWEICLOUD_SDK_IAM_TOKEN (an IAM token); else AK/SK from HUAWEICLOUD_SDK_AK /
 HUAWEICLOUD_SDK_SK (/ HUAWEICLOUD_SDK_SECURITY_TOKEN), then [basic] of
 ~/.huaweicloud/credentials (or HUAWEICLOUD_SDK_CREDENTIALS_FILE), then the ECS metadata
-service only with --metadata (or HUAWEICLOUD_SDK_USE_METADATA=true).
+service only with --metadata (or HUAWEICLOUD_SDK_USE_METADATA=true). HTTPS_PROXY,
+HTTP_PROXY, ALL_PROXY and NO_PROXY are honoured, as curl honours them.
 
 {}",
         crate::exit_codes_help()
@@ -336,6 +337,8 @@ fn client(args: &InvokeArgs, target: &Target) -> Result<Client, Failure> {
             .or_else(|| std::env::var(name).ok())
     })
     .app_name(concat!("fgs-cli/", env!("CARGO_PKG_VERSION")))
+    // Unlike the library (opt-in), a command line follows the shell's proxy settings.
+    .proxy_from_env()
     .build()
     .map_err(|e| Failure::Sdk(e.into()))
 }

@@ -19,10 +19,15 @@
 //! ```
 //!
 //! Features:
-//! - `reqwest` (default): the default transport, reqwest with rustls. Without it, pass
-//!   your own [`Transport`](transport::Transport) to [`ClientBuilder::transport`].
-//! - `auth` (default): AK/SK signing, IAM tokens that renew themselves and the credential
-//!   chain, in [`auth`].
+//! - `reqwest` (default): the default transport, reqwest. Without it, pass your own
+//!   [`Transport`](transport::Transport) to [`ClientBuilder::transport`].
+//! - `rustls-aws-lc` (default), `rustls-ring`, `native-tls`: the TLS stack of the default
+//!   transport (see [`network`]).
+//! - `auth` (default): AK/SK signing, IAM tokens that renew themselves, the credential
+//!   chain (in [`auth`]) and [`Client::from_env`].
+//! - `macros` (default): [`fgs_function`] and [`fgs_functions`].
+//! - `blocking`: [`blocking::Client`], for programs without an async runtime.
+//! - `test-util`: test doubles for code that uses the client.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -94,6 +99,8 @@ pub use fgs_urn::FunctionRef;
 /// The expansion names only `::fgs::__private` (so your crate needs no serde, http or
 /// async-trait dependency for it) and reads no files. On any mistake every error is
 /// reported at once and the function is still declared, so nothing else cascades.
+#[cfg(feature = "macros")]
+#[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
 #[doc(inline)]
 pub use fgs_macros::fgs_function;
 
@@ -141,6 +148,8 @@ pub use fgs_macros::fgs_function;
 /// }
 /// # async fn test() { assert_eq!(welcome(&FakeGreetings).await.unwrap(), "fake hello, fgs"); }
 /// ```
+#[cfg(feature = "macros")]
+#[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
 #[doc(inline)]
 pub use fgs_macros::fgs_functions;
 
@@ -149,6 +158,7 @@ pub use fgs_macros::fgs_functions;
 /// Expansions build `stub::Spec` by struct literal, so this crate requires `fgs-macros`
 /// and `fgs-core` with exact (`=`) versions: a macro always expands against the stub
 /// runtime it was written for (see `fgs_core::stub`).
+#[cfg(feature = "macros")]
 #[doc(hidden)]
 pub mod __private {
     pub use fgs_core::async_trait;
