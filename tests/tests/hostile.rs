@@ -594,7 +594,7 @@ fn junk_cases() -> Vec<Junk> {
             result: RESULT,
             check: |out| {
                 // Billing information is documented as free text: kept as sent.
-                assert_eq!(out.billing_duration(), Some("about 3 fortnights; ms=?"));
+                assert_eq!(out.billing_duration_header(), Some("about 3 fortnights; ms=?"));
                 assert!(out.problems().is_empty(), "{:?}", out.problems());
             },
         },
@@ -604,7 +604,7 @@ fn junk_cases() -> Vec<Junk> {
             body: v1,
             result: RESULT,
             check: |out| {
-                assert_eq!(out.billing_duration(), None);
+                assert_eq!(out.billing_duration_header(), None);
                 assert!(has_problem(out, "X-CFF-Billing-Duration"));
             },
         },

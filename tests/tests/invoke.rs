@@ -91,7 +91,7 @@ async fn v1_returns_typed_result_log_and_summary() {
     assert!(summary.duration.unwrap() >= 0.0);
     assert!(summary.billing_duration.unwrap() >= 1.0);
     assert_eq!(summary.memory_size, Some(128));
-    assert!(output.billing_duration().is_some());
+    assert!(output.billing_duration_header().is_some());
 
     let request = &server.requests()[0];
     assert_eq!(request.headers["x-cff-request-version"], "v1");

@@ -82,9 +82,9 @@ pub enum Error {
     /// The function ran and raised an error. Only calls that turn function errors into
     /// `Err` return it ([`InvokeOutput::into_result`](crate::InvokeOutput::into_result) and
     /// `#[fgs_function]` stubs); otherwise a raised error is data in the output.
-    Function(Box<FunctionFailed>),
+    Function(Box<FunctionRaised>),
     /// A function behind API Gateway answered with a status outside 2xx.
-    FunctionStatus(Box<FunctionStatusError>),
+    FunctionStatus(Box<FunctionHttpStatus>),
 }
 
 impl fmt::Display for Error {
@@ -432,7 +432,7 @@ impl std::error::Error for DecodeError {
 /// `stackTrace`, with the invocation's error code and request id.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct FunctionFailed {
+pub struct FunctionRaised {
     /// `errorType`, e.g. `ValueError`.
     pub error_type: Option<String>,
     /// `errorMessage`.
@@ -447,7 +447,7 @@ pub struct FunctionFailed {
     pub result: Bytes,
 }
 
-impl fmt::Display for FunctionFailed {
+impl fmt::Display for FunctionRaised {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("the function raised ")?;
         match (&self.error_type, &self.error_message) {
@@ -463,13 +463,13 @@ impl fmt::Display for FunctionFailed {
     }
 }
 
-impl std::error::Error for FunctionFailed {}
+impl std::error::Error for FunctionRaised {}
 
 /// A function behind API Gateway answered `{statusCode, headers, body}` with a status
 /// outside 2xx.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct FunctionStatusError {
+pub struct FunctionHttpStatus {
     /// `statusCode`.
     pub status_code: u16,
     /// `headers`.
@@ -480,7 +480,7 @@ pub struct FunctionStatusError {
     pub request_id: Option<String>,
 }
 
-impl fmt::Display for FunctionStatusError {
+impl fmt::Display for FunctionHttpStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "the function answered HTTP {}", self.status_code)?;
         match std::str::from_utf8(&self.body) {
@@ -494,4 +494,4 @@ impl fmt::Display for FunctionStatusError {
     }
 }
 
-impl std::error::Error for FunctionStatusError {}
+impl std::error::Error for FunctionHttpStatus {}

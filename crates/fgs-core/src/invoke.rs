@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::client::{CallTarget, Client, Deadline};
-use crate::error::{DecodeError, Error, FunctionFailed, FunctionStatusError, InvalidInput};
+use crate::error::{DecodeError, Error, FunctionHttpStatus, FunctionRaised, InvalidInput};
 use crate::generated::operations::headers::as_written;
 use crate::generated::operations::{
     AsyncInvokeFunction, AsyncInvokeFunctionRequest, InvokeFunction, InvokeFunctionRequest,
@@ -535,9 +535,10 @@ impl InvokeOutput {
         &self.problems
     }
 
-    /// Billing information as sent (`X-CFF-Billing-Duration`).
-    pub fn billing_duration(&self) -> Option<&str> {
-        self.typed_headers.billing_duration.as_deref()
+    /// `X-CFF-Billing-Duration` as the service sends it (text). The billed time as a
+    /// number of milliseconds is [`summary`](Self::summary)`()?.billing_duration`.
+    pub fn billing_duration_header(&self) -> Option<&str> {
+        self.typed_headers.billing_duration_header.as_deref()
     }
 
     /// Whether the function raised an error: `X-Is-Func-Err` is `true` (any case) or `1`,
@@ -612,7 +613,7 @@ impl InvokeOutput {
         self.raised()?;
         let response = self.api_gateway_response()?;
         if !(200..300).contains(&response.status_code) {
-            return Err(Error::FunctionStatus(Box::new(FunctionStatusError {
+            return Err(Error::FunctionStatus(Box::new(FunctionHttpStatus {
                 status_code: response.status_code,
                 headers: response.headers,
                 body: response.body,
@@ -643,7 +644,7 @@ impl InvokeOutput {
             error_type: None,
             stack_trace: None,
         });
-        Err(Error::Function(Box::new(FunctionFailed {
+        Err(Error::Function(Box::new(FunctionRaised {
             error_type: details.error_type,
             error_message: details.error_message,
             stack_trace: details.stack_trace.unwrap_or_default(),

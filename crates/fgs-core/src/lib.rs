@@ -43,8 +43,8 @@ pub mod config;
 pub mod endpoint;
 pub mod error;
 mod evidence;
-mod fan_out;
 mod execution;
+mod fan_out;
 mod service_error;
 // prettyplease formats the generated files; rustfmt would disagree with it on details.
 #[rustfmt::skip]
@@ -72,7 +72,7 @@ pub use client::{
     DEFAULT_TIMEOUT,
 };
 pub use error::{
-    ConfigError, DecodeError, Error, Execution, FunctionFailed, FunctionStatusError, InvalidInput, ServiceError,
+    ConfigError, DecodeError, Error, Execution, FunctionHttpStatus, FunctionRaised, InvalidInput, ServiceError,
 };
 pub use fan_out::invoke_all;
 pub use generated::error_codes::ErrorCode;

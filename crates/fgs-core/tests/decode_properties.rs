@@ -186,7 +186,7 @@ fn check_output(output: &InvokeOutput) -> Result<(), TestCaseError> {
     let _ = (output.request_id(), output.result(), output.log(), output.summary());
     let _ = (
         output.summary_raw(),
-        output.billing_duration(),
+        output.billing_duration_header(),
         output.function_status(),
     );
     let _ = (output.is_function_error(), output.function_error_code());

@@ -27,7 +27,7 @@ pub mod headers {
     pub const X_CFF_INSTANCE_MEMORY: http::HeaderName = http::HeaderName::from_static(
         "x-cff-instance-memory",
     );
-    /// `X-CFF-Billing-Duration`: Billing information as sent by the service.
+    /// `X-CFF-Billing-Duration`: Billing information as the service sends it, as text (the number is `X-Cff-Invoke-Summary`'s `billingDuration`).
     pub const X_CFF_BILLING_DURATION: http::HeaderName = http::HeaderName::from_static(
         "x-cff-billing-duration",
     );
@@ -96,8 +96,8 @@ pub static OPERATIONS: &[OperationInfo] = &[
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct InvokeFunctionResponseHeaders {
-    /// `X-CFF-Billing-Duration`: Billing information as sent by the service.
-    pub billing_duration: Option<String>,
+    /// `X-CFF-Billing-Duration`: Billing information as the service sends it, as text (the number is `X-Cff-Invoke-Summary`'s `billingDuration`).
+    pub billing_duration_header: Option<String>,
     /// `X-Cff-Function-Log`: The tail of the function's log, Base64-encoded; sent only when `X-Cff-Log-Type: tail` was requested.
     pub function_log: Option<String>,
     /// `X-Cff-Invoke-Summary`: Execution summary as a JSON object.
@@ -117,7 +117,7 @@ impl FromHeaderMap for InvokeFunctionResponseHeaders {
         problems: &mut Vec<HeaderDecodeError>,
     ) -> Result<Self, HeaderDecodeError> {
         Ok(Self {
-            billing_duration: crate::protocol::optional_header(
+            billing_duration_header: crate::protocol::optional_header(
                 crate::protocol::header_string(headers, "X-CFF-Billing-Duration"),
                 problems,
             ),
