@@ -141,14 +141,15 @@ async fn a_client_resolved_stub_uses_the_clients_region_and_project() {
     assert_eq!(run.urn, emulator.urn("default", "hello", Some("!prod")));
     assert_eq!(run.memory_mb, 256);
 
-    // Without a project id on the client the stub refuses before sending.
+    // Without a region on the client the stub refuses before sending.
     let bare = Client::builder()
         .endpoint_url(emulator.endpoint())
         .auth(StaticToken::new(TOKEN))
         .build()
         .unwrap();
     let err = hello_prod(&bare, HelloIn { name: "x".into() }).await.unwrap_err();
-    assert!(err.to_string().contains("no region"), "{err}");
+    assert!(matches!(err, Error::Config(_)), "{err:?}");
+    assert!(err.to_string().contains("the client has none"), "{err}");
     assert_eq!(emulator.request_count(), 1);
 }
 

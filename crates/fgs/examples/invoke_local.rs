@@ -1,12 +1,15 @@
 //! The main job: start a local FunctionGraph (the fgs emulator) on 127.0.0.1, register a
-//! function, invoke it through the fgs client over HTTP with AK/SK request signing (which
-//! the emulator verifies as the API gateway does), and print the typed result, log and
-//! summary.
+//! function, configure the client the way `Client::from_env()` does (here from a map of
+//! the same variables, so nothing of your environment is read), invoke the function by
+//! name over HTTP with AK/SK request signing (which the emulator verifies as the API
+//! gateway does; the project id is looked up from the emulator's IAM, as the official
+//! SDKs look it up), and print the typed result, log and summary.
 //!
 //! Run with `cargo run -p fgs --example invoke_local`.
 
-use fgs::auth::{AkSkAuth, Credentials};
-use fgs::{Client, FunctionUrn};
+use std::collections::HashMap;
+
+use fgs::{ClientBuilder, config};
 use fgs_emulator::{Emulator, Function, FunctionError, Handler};
 use serde::{Deserialize, Serialize};
 
@@ -39,16 +42,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     println!("local FunctionGraph listening on {}", emulator.endpoint());
 
-    let client = Client::builder()
-        .endpoint_url(emulator.endpoint())
-        .region(emulator.region())
-        .auth(AkSkAuth::new(Credentials::new(access_key, secret_key)))
-        .build()?;
-    let urn: FunctionUrn = emulator.urn("default", "hello", Some("latest")).parse()?;
-    println!("invoking {urn}");
+    // What `export HUAWEICLOUD_SDK_...=...` would say, for `Client::from_env()`.
+    let variables: HashMap<&str, String> = HashMap::from([
+        (config::REGION, emulator.region().to_owned()),
+        (config::FUNCTIONGRAPH_ENDPOINT, emulator.endpoint()),
+        (config::IAM_ENDPOINT, emulator.endpoint()),
+        (config::ACCESS_KEY, access_key.to_owned()),
+        (config::SECRET_KEY, secret_key.to_owned()),
+    ]);
+    let client = ClientBuilder::from_lookup(move |name| variables.get(name).cloned()).build()?;
+    println!("invoking default/hello in {}", emulator.region());
 
     let output = client
-        .invoke(&urn)
+        .invoke("default/hello:latest")
         .json(&HelloIn { name: "fgs".into() })
         .log_tail(true)
         .send()
@@ -59,6 +65,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let result: HelloOut = output.result_json()?;
     println!("result:     {:?} ({} characters)", result.message, result.length);
     println!("request id: {}", output.request_id().unwrap_or("-"));
+    println!(
+        "project id: {} (looked up from IAM once)",
+        client.project_id().unwrap_or("-")
+    );
     if let Some(summary) = output.summary() {
         println!(
             "summary:    duration {:.3} ms, billed {} ms, memory {:.1} of {} MB",

@@ -218,7 +218,9 @@ impl AuthError {
 
     /// Attaches the underlying error.
     pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
-        self.source = Some(source.into());
+        // A cause may carry a server's text: made printable and bounded, like every
+        // other error's.
+        self.source = Some(crate::evidence::printable_source(source.into()));
         self
     }
 

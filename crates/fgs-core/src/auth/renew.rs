@@ -304,9 +304,11 @@ where
                     not_before = not_before.min(entry.expires_at);
                 }
                 state.not_before = Some(not_before);
+                // Callers that share this failure get a copy: the whole chain in one message,
+                // so the reason (e.g. the refused connection) is not lost.
                 state.failure = Some(Failure {
                     kind: error.kind(),
-                    message: error.to_string(),
+                    message: chain_text(&error),
                 });
                 Err(error)
             }
@@ -331,6 +333,18 @@ where
         state.entry = None;
         true
     }
+}
+
+/// An error and its causes, joined by ": ", as `{:#}` prints them.
+fn chain_text(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(current) = cause {
+        text.push_str(": ");
+        text.push_str(&current.to_string());
+        cause = current.source();
+    }
+    text
 }
 
 #[cfg(test)]
