@@ -112,8 +112,20 @@ async fn invokes_trusting_an_added_root(stack: Stack) {
     emulator.shutdown().await;
 }
 
+/// `error`'s message followed by those of its causes, as `{:#}` or the CLI print it.
+fn chain(error: &Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// Checks that `error` is a failed TLS handshake of kind `failure`, reported as nothing
-/// sent, in plain words; returns the message.
+/// sent, in plain words; returns the message with its causes.
 fn assert_handshake_failure(error: &Error, failure: TlsFailure) -> String {
     let transport: &TransportError = match error {
         Error::Transport(transport) => transport,
@@ -129,9 +141,13 @@ fn assert_handshake_failure(error: &Error, failure: TlsFailure) -> String {
     assert_eq!(error.execution(), Execution::NotRun);
     assert!(error.is_retry_safe());
     assert!(!error.is_transient(), "a bad certificate does not fix itself");
-    let message = error.to_string();
-    assert!(message.contains("TLS handshake failed"), "{message}");
-    assert!(message.contains("the request was not sent"), "{message}");
+    assert!(error.to_string().contains("the request was not sent"), "{error}");
+    let message = chain(error);
+    // The first cause says what failed, in plain words.
+    let first_cause = std::error::Error::source(error)
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    assert!(first_cause.starts_with("TLS handshake failed: "), "{message}");
     message
 }
 
@@ -212,7 +228,7 @@ async fn a_plain_http_server_is_not_tls(stack: Stack) {
     // rustls says the answer was no TLS; OpenSSL may only say the handshake failed.
     if TlsBackend::SELECTED != Some(TlsBackend::NativeTls) || matches!(stack, Stack::Hyper) {
         assert_eq!(tls.failure(), TlsFailure::NotTls, "{error}");
-        assert!(error.to_string().contains("did not answer in TLS"), "{error}");
+        assert!(chain(&error).contains("did not answer in TLS"), "{}", chain(&error));
     }
     assert_eq!(plain.request_count(), 0, "the ClientHello is no request");
     plain.shutdown().await;
@@ -296,7 +312,10 @@ fn trusting_no_root_at_all_is_a_configuration_error() {
         .unwrap_err();
     assert!(error.to_string().contains("tls_built_in_roots(false)"), "{error}");
     let error = HyperTransport::builder().tls_built_in_roots(false).build().unwrap_err();
-    assert!(error.to_string().contains("tls_built_in_roots(false)"), "{error}");
+    let cause = std::error::Error::source(&error)
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    assert!(cause.contains("tls_built_in_roots(false)"), "{error}: {cause}");
 }
 
 /// The emulator's TLS handshake is bounded by its header read timeout: a client that
