@@ -327,7 +327,10 @@ fn print_banner(emulator: &Emulator, args: &Args, credentials: &Credentials<'_>)
     println!("  project id  {}", emulator.project_id());
     println!("  region      {}", emulator.region());
     if let Some(path) = credentials.certificate_file {
-        println!("  tls         self-signed, new each run, for {}", tls_names(args.bind).join(", "));
+        println!(
+            "  tls         self-signed, new each run, for {}",
+            tls_names(args.bind).join(", ")
+        );
         println!("  certificate {}   (PEM, readable by you only)", path.display());
     }
     if args.no_auth {
