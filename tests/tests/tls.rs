@@ -142,6 +142,7 @@ fn assert_handshake_failure(error: &Error, failure: TlsFailure) -> String {
     assert!(error.is_retry_safe());
     assert!(!error.is_transient(), "a bad certificate does not fix itself");
     assert!(error.to_string().contains("the request was not sent"), "{error}");
+    assert!(error.to_string().contains("TLS"), "`{{}}` alone names TLS: {error}");
     let message = chain(error);
     // The first cause says what failed, in plain words.
     let first_cause = std::error::Error::source(error)

@@ -1,5 +1,5 @@
-//! Configuration from the environment: [`ClientBuilder::from_env`] and
-//! [`Client::from_env`], modelled on `aws_config::load_from_env`.
+//! Configuration from the environment: [`ClientBuilder::from_env`](crate::ClientBuilder::from_env) and
+//! [`Client::from_env`](crate::Client::from_env), modelled on `aws_config::load_from_env`.
 //!
 //! Every variable, in one table (the same table is in the README):
 //!
@@ -12,14 +12,14 @@
 //!
 //! Credentials, the first that is set:
 //! 1. `HUAWEICLOUD_SDK_IAM_TOKEN`: a static IAM token;
-//! 2. AK/SK from the credential chain ([`CredentialChain`]): the environment
+//! 2. AK/SK from the credential chain ([`CredentialChain`](crate::auth::CredentialChain)): the environment
 //!    (`HUAWEICLOUD_SDK_AK`, ...), then the credentials file, then (only with
 //!    `HUAWEICLOUD_SDK_USE_METADATA=true`) the metadata service. The chain is searched
 //!    at the first call, so a missing key is reported by that call, listing every source.
 //!
 //! The project id, for calls that name a function without a URN: the variable, else (with
 //! AK/SK) the `project_id` beside the keys in the credentials file, else IAM's answer to a
-//! signed `GET /v3/projects?name={region}` ([`ClientBuilder::discover_project_id`]),
+//! signed `GET /v3/projects?name={region}` ([`ClientBuilder::discover_project_id`](crate::ClientBuilder::discover_project_id)),
 //! asked once.
 
 #[cfg(feature = "auth")]
