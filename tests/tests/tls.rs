@@ -344,3 +344,18 @@ async fn a_stalled_handshake_is_closed_by_the_header_read_timeout() {
     assert_eq!(invoke(&client, &emulator).await.unwrap(), json!({ "over": "tls" }));
     emulator.shutdown().await;
 }
+
+/// The stack these handshakes ran on is the one the features pick (CI runs this file with
+/// each: default, `--features tls-ring`, `--all-features`).
+#[test]
+fn the_stack_under_test_is_the_one_the_features_pick() {
+    let expected = if cfg!(feature = "tls-native") {
+        TlsBackend::NativeTls
+    } else if cfg!(feature = "tls-ring") {
+        TlsBackend::RustlsRing
+    } else {
+        TlsBackend::RustlsAwsLc
+    };
+    assert_eq!(TlsBackend::SELECTED, Some(expected));
+    println!("default transport's TLS stack under test: {expected} (feature {})", expected.feature());
+}
