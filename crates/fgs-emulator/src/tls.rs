@@ -75,8 +75,8 @@ impl TlsIdentity {
         let rcgen::CertifiedKey { cert, signing_key } = rcgen::generate_simple_self_signed(names)
             .map_err(|e| TlsSetupError::new(format!("cannot generate a certificate: {e}")))?;
         Ok(TlsIdentity {
-            cert_chain_pem: cert.pem(),
-            key_pem: signing_key.serialize_pem(),
+            cert_chain_pem: pem_text("CERTIFICATE", cert.der()),
+            key_pem: pem_text("PRIVATE KEY", &signing_key.serialize_der()),
         })
     }
 
@@ -282,6 +282,21 @@ pub(crate) fn write_certificate_file(pem: &str, port: u16) -> io::Result<PathBuf
     file.write_all(pem.as_bytes())?;
     file.sync_all()?;
     Ok(path)
+}
+
+/// DER as a PEM section (RFC 7468: Base64 in lines of 64). Written here rather than with
+/// rcgen's `pem` feature, which would bring a second version of base64 into the graph.
+fn pem_text(label: &str, der: &[u8]) -> String {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut text = format!("-----BEGIN {label}-----\n");
+    for line in encoded.as_bytes().chunks(64) {
+        // Base64 is ASCII, so every chunk is UTF-8.
+        text.push_str(&String::from_utf8_lossy(line));
+        text.push('\n');
+    }
+    text.push_str(&format!("-----END {label}-----\n"));
+    text
 }
 
 #[cfg(test)]
