@@ -114,7 +114,14 @@ async fn a_hundred_concurrent_calls_share_one_token_request() {
     let calls: Vec<_> = (0..100)
         .map(|i| {
             let (client, urn) = (client.clone(), Arc::clone(&urn));
-            tokio::spawn(async move { client.invoke(urn.as_ref()).json(&json!({ "i": i })).send().await.map(|_| ()) })
+            tokio::spawn(async move {
+                client
+                    .invoke(urn.as_ref())
+                    .json(&json!({ "i": i }))
+                    .send()
+                    .await
+                    .map(|_| ())
+            })
         })
         .collect();
     for call in calls {
@@ -215,11 +222,7 @@ async fn a_wrong_password_is_an_auth_error_without_the_password() {
         .project_name(emulator.region())
         .build()
         .unwrap();
-    let err = client(&emulator, auth)
-        .invoke(urn(&emulator))
-        .send()
-        .await
-        .unwrap_err();
+    let err = client(&emulator, auth).invoke(urn(&emulator)).send().await.unwrap_err();
     let text = format!("{err} {err:?}");
     assert!(text.contains("The username or password is wrong"), "{text}");
     assert!(!text.contains("wrong password 123"), "{text}");

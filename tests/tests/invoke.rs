@@ -488,11 +488,7 @@ async fn a_result_that_is_not_json_is_reported_with_its_bytes() {
         "text",
         Handler::from_fn(|_, _| async { Ok(json!("plain words")) }),
     ));
-    let output = client(&server)
-        .invoke(urn(&server, "text", None))
-        .send()
-        .await
-        .unwrap();
+    let output = client(&server).invoke(urn(&server, "text", None)).send().await.unwrap();
     assert_eq!(output.result_json::<String>().unwrap(), "plain words");
     let err = output.result_json::<Greeting>().unwrap_err();
     let Error::Decode(decode) = &err else {

@@ -357,5 +357,8 @@ fn the_stack_under_test_is_the_one_the_features_pick() {
         TlsBackend::RustlsAwsLc
     };
     assert_eq!(TlsBackend::SELECTED, Some(expected));
-    println!("default transport's TLS stack under test: {expected} (feature {})", expected.feature());
+    println!(
+        "default transport's TLS stack under test: {expected} (feature {})",
+        expected.feature()
+    );
 }

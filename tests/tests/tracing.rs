@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use fgs::{Client, FunctionUrn};
 use fgs::auth::StaticToken;
+use fgs::{Client, FunctionUrn};
 use fgs_emulator::{Emulator, Fault, FaultRule, Function, Handler};
 use serde_json::json;
 use tracing::field::{Field, Visit};
