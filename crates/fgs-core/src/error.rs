@@ -231,6 +231,16 @@ impl Error {
 
     /// The error a transport's failure is, its causes kept printable ([`printable_source`]).
     pub(crate) fn from_transport(error: TransportError) -> Self {
+        // A TLS failure stays a `TlsError` (so `tls_error()` finds it and it is not
+        // retried); only what it wraps, which may quote the server's certificate, is made
+        // printable.
+        if let Some(tls) = error.tls_error() {
+            return Error::Transport(TransportError::tls(crate::network::TlsError::new(
+                tls.failure(),
+                tls.host().map(str::to_owned),
+                std::error::Error::source(tls).map(crate::evidence::printable_copy),
+            )));
+        }
         let (kind, delivery) = (error.kind(), error.delivery());
         match kind {
             TransportErrorKind::Timeout => Error::Timeout(TransportError::new(
@@ -495,3 +505,35 @@ impl fmt::Display for FunctionHttpStatus {
 }
 
 impl std::error::Error for FunctionHttpStatus {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::{TlsError, TlsFailure};
+
+    #[test]
+    fn a_tls_failure_quoting_hostile_text_stays_a_tls_failure_and_prints_clean() {
+        let hostile = std::io::Error::other("certificate valid only for \u{1b}[31mevil\u{1b}[0m\nname");
+        let error = Error::from_transport(TransportError::tls(TlsError::new(
+            TlsFailure::WrongHostName,
+            Some("127.0.0.1".into()),
+            Some(Box::new(hostile)),
+        )));
+        let Error::Transport(transport) = &error else {
+            panic!("expected a transport error, got {error:?}")
+        };
+        let tls = transport.tls_error().expect("still a TlsError");
+        assert_eq!(tls.failure(), TlsFailure::WrongHostName);
+        assert!(!error.is_transient(), "a certificate does not fix itself");
+        assert_eq!(error.execution(), Execution::NotRun);
+        let mut chain = error.to_string();
+        let mut cause = std::error::Error::source(&error);
+        while let Some(current) = cause {
+            chain.push_str(": ");
+            chain.push_str(&current.to_string());
+            cause = current.source();
+        }
+        assert!(!chain.chars().any(char::is_control), "{chain:?}");
+        assert!(chain.contains("evil"), "the text is kept, made printable: {chain}");
+    }
+}

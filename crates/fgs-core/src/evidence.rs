@@ -69,9 +69,40 @@ impl std::error::Error for PrintedCause {
 /// bounded) and whose length is bounded. A JSON error may quote server text; a third-party
 /// error may be long.
 pub(crate) fn printable_source(source: BoxError) -> BoxError {
+    match printable_texts(source.as_ref()) {
+        None => source,
+        Some(copy) => copy,
+    }
+}
+
+/// A copy of `error`'s chain whose texts are printable, as [`printable_source`] makes one,
+/// made whether or not the texts needed it (for an error only borrowed).
+pub(crate) fn printable_copy(error: &(dyn std::error::Error + 'static)) -> BoxError {
+    match printable_texts(error) {
+        Some(copy) => copy,
+        None => {
+            let mut texts = Vec::new();
+            let mut cause = Some(error);
+            while let Some(current) = cause.filter(|_| texts.len() < MAX_KEPT_CAUSES) {
+                texts.push(current.to_string());
+                cause = current.source();
+            }
+            chain_of(texts).unwrap_or_else(|| {
+                Box::new(PrintedCause {
+                    text: error.to_string(),
+                    source: None,
+                })
+            })
+        }
+    }
+}
+
+/// `None` when every text along `error`'s chain is already printable (and the chain short
+/// enough); otherwise the printable copy.
+fn printable_texts(error: &(dyn std::error::Error + 'static)) -> Option<BoxError> {
     let mut texts = Vec::new();
     let mut clean = true;
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(source.as_ref());
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(current) = cause {
         if texts.len() == MAX_KEPT_CAUSES {
             clean = false;
@@ -88,16 +119,18 @@ pub(crate) fn printable_source(source: BoxError) -> BoxError {
         cause = current.source();
     }
     if clean {
-        return source;
+        return None;
     }
-    let copy = texts
+    chain_of(texts)
+}
+
+/// Errors saying `texts`, each the source of the one before.
+fn chain_of(texts: Vec<String>) -> Option<BoxError> {
+    texts
         .into_iter()
         .rev()
-        .fold(None, |source, text| Some(Box::new(PrintedCause { text, source })));
-    match copy {
-        Some(copy) => copy as BoxError,
-        None => source,
-    }
+        .fold(None, |source, text| Some(Box::new(PrintedCause { text, source })))
+        .map(|copy| copy as BoxError)
 }
 
 /// Server-sent text as it may be printed: control characters (terminal escapes, line
