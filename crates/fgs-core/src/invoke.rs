@@ -535,8 +535,9 @@ impl InvokeOutput {
         &self.problems
     }
 
-    /// `X-CFF-Billing-Duration` as the service sends it (text). The billed time as a
-    /// number of milliseconds is [`summary`](Self::summary)`()?.billing_duration`.
+    /// The billing-duration header ([`X_CFF_BILLING_DURATION`](crate::generated::operations::headers::X_CFF_BILLING_DURATION))
+    /// as the service sends it (text). The billed time as a number of milliseconds is
+    /// [`summary`](Self::summary)`()?.billing_duration`.
     pub fn billing_duration_header(&self) -> Option<&str> {
         self.typed_headers.billing_duration_header.as_deref()
     }
