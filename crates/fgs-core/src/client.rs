@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
@@ -587,6 +587,7 @@ impl Client {
                 may_have_run,
             };
             let mut sent_credentials = None;
+            let attempt_started = Instant::now();
             let outcome = self
                 .attempt::<O>(
                     &build,
@@ -597,13 +598,27 @@ impl Client {
                     &mut sent_credentials,
                 )
                 .await;
+            let elapsed_ms = attempt_started.elapsed().as_secs_f64() * 1000.0;
             let error = match outcome {
                 Ok(success) => {
+                    tracing::debug!(
+                        attempt,
+                        elapsed_ms,
+                        status = success.status.as_u16(),
+                        "attempt answered"
+                    );
                     policy.on_success(attempt);
                     return Ok(success);
                 }
                 Err(error) => error,
             };
+            tracing::debug!(
+                attempt,
+                elapsed_ms,
+                status = error.status().map_or(0, |s| s.as_u16()),
+                error = %error,
+                "attempt failed"
+            );
             may_have_run |= !error.is_retry_safe();
             // The gateway refused the credentials, so the function did not run: if the
             // auth renews them, the request goes once more, as an attempt of its own.

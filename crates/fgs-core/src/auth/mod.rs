@@ -355,6 +355,31 @@ impl Auth for StaticToken {
     }
 }
 
+/// Sends no credentials: for a server that asks for none, such as a local emulator
+/// started with `fgs local --no-auth`. FunctionGraph itself refuses such requests
+/// (401).
+///
+/// ```
+/// let client = fgs_core::Client::builder()
+///     .endpoint_url("http://127.0.0.1:8000")
+///     .auth(fgs_core::auth::Anonymous)
+///     .build()?;
+/// # Ok::<(), fgs_core::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Anonymous;
+
+#[async_trait]
+impl Auth for Anonymous {
+    async fn authenticate(
+        &self,
+        _request: &mut http::Request<Bytes>,
+        _context: &AuthContext<'_>,
+    ) -> Result<(), AuthError> {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

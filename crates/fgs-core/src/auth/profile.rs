@@ -12,7 +12,7 @@ use crate::auth::credentials::{Credentials, ProvideCredentials};
 use crate::auth::environment::{Lookup, non_empty, process_environment};
 
 /// The section the official SDKs read for project-scoped ("basic") credentials.
-const SECTION: &str = "basic";
+const BASIC_SECTION: &str = "basic";
 /// configparser's section of defaults for every other section.
 const DEFAULT_SECTION: &str = "DEFAULT";
 
@@ -20,7 +20,8 @@ const DEFAULT_SECTION: &str = "DEFAULT";
 ///
 /// The file is `$HUAWEICLOUD_SDK_CREDENTIALS_FILE` if that variable is set, else
 /// `~/.huaweicloud/credentials` (home from `HOME`, or `USERPROFILE` on Windows). It is
-/// an INI file; the `[basic]` section holds the keys read here:
+/// an INI file; the `[basic]` section (or the one named by `$HUAWEICLOUD_SDK_PROFILE` or
+/// [`section`](Self::section)) holds the keys read here:
 ///
 /// ```ini
 /// [basic]
@@ -51,10 +52,21 @@ const DEFAULT_SECTION: &str = "DEFAULT";
 /// let err = profile.credentials().unwrap_err();
 /// assert_eq!(err.to_string(), "/nonexistent/credentials does not exist");
 /// ```
+///
+/// Other sections can hold other keys (named profiles, an fgs extension: the official SDKs
+/// read `[basic]` only), chosen with `HUAWEICLOUD_SDK_PROFILE` or [`section`](Self::section):
+///
+/// ```ini
+/// [staging]
+/// ak = AK-STAGING
+/// sk = SK-STAGING
+/// ```
 #[derive(Clone)]
 pub struct ProfileCredentials {
     /// Where the file is, or why it cannot be known.
     path: Result<PathBuf, String>,
+    /// The section read.
+    section: String,
     loaded: Arc<OnceLock<Profile>>,
 }
 
@@ -62,6 +74,7 @@ impl fmt::Debug for ProfileCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProfileCredentials")
             .field("path", &self.path.as_ref().ok())
+            .field("section", &self.section)
             .finish_non_exhaustive()
     }
 }
@@ -72,7 +85,7 @@ impl Default for ProfileCredentials {
     }
 }
 
-/// What the `[basic]` section holds.
+/// What the section holds.
 #[derive(Clone)]
 struct Profile {
     credentials: Credentials,
@@ -82,12 +95,15 @@ struct Profile {
 impl ProfileCredentials {
     /// The variable naming the credentials file.
     pub const FILE_VAR: &'static str = crate::config::CREDENTIALS_FILE;
+    /// The variable naming the section read, `[basic]` when unset.
+    pub const PROFILE_VAR: &'static str = crate::config::PROFILE;
     /// The largest credentials file read: 1 MiB. A larger file (or an endless one such as
     /// `/dev/zero`) is an [`Invalid`](crate::auth::AuthErrorKind::Invalid) error, found
     /// after reading at most this much.
     pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
-    /// The file the official SDKs read, located through the process environment.
+    /// The file the official SDKs read, located through the process environment (which
+    /// also names the section, `$HUAWEICLOUD_SDK_PROFILE`, `[basic]` by default).
     pub fn new() -> Self {
         Self::locate(&process_environment())
     }
@@ -102,12 +118,40 @@ impl ProfileCredentials {
         Self::locate(&lookup)
     }
 
-    /// The file at `path`.
+    /// The `[basic]` section of the file at `path`.
     pub fn from_path(path: impl Into<PathBuf>) -> Self {
         ProfileCredentials {
             path: Ok(path.into()),
+            section: BASIC_SECTION.to_owned(),
             loaded: Arc::default(),
         }
+    }
+
+    /// Reads section `[name]` instead (a named profile).
+    ///
+    /// ```
+    /// use fgs_core::auth::ProfileCredentials;
+    ///
+    /// let dir = std::env::temp_dir().join(format!("fgs-profile-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("credentials");
+    /// std::fs::write(&path, "[basic]\nak = AK1\nsk = SK1\n\n[staging]\nak = AK2\nsk = SK2\n")?;
+    /// let staging = ProfileCredentials::from_path(&path).section("staging");
+    /// assert_eq!(staging.credentials()?.access_key(), "AK2");
+    /// let missing = ProfileCredentials::from_path(&path).section("prod").credentials().unwrap_err();
+    /// assert!(missing.to_string().ends_with("there is no [prod] section"), "{missing}");
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn section(mut self, name: impl Into<String>) -> Self {
+        self.section = name.into();
+        self.loaded = Arc::default();
+        self
+    }
+
+    /// The section read.
+    pub fn section_name(&self) -> &str {
+        &self.section
     }
 
     fn locate(lookup: &Lookup) -> Self {
@@ -117,8 +161,10 @@ impl ProfileCredentials {
             (None, Some(home)) => Ok(Path::new(&home).join(".huaweicloud").join("credentials")),
             (None, None) => Err(format!("neither {} nor {home_var} is set", Self::FILE_VAR)),
         };
+        let section = non_empty(lookup, Self::PROFILE_VAR).unwrap_or_else(|| BASIC_SECTION.to_owned());
         ProfileCredentials {
             path,
+            section,
             loaded: Arc::default(),
         }
     }
@@ -128,7 +174,7 @@ impl ProfileCredentials {
         self.path.as_deref().ok()
     }
 
-    /// The credentials of the `[basic]` section.
+    /// The credentials of the section.
     ///
     /// Errors name the file and what is missing: the file
     /// ([`Missing`](crate::auth::AuthErrorKind::Missing)), the section or a key
@@ -139,7 +185,7 @@ impl ProfileCredentials {
         Ok(self.load()?.credentials)
     }
 
-    /// The `project_id` of the `[basic]` section, if it has one (reading the file if it
+    /// The `project_id` of the section, if it has one (reading the file if it
     /// has not been read yet).
     pub fn project_id(&self) -> Result<Option<String>, AuthError> {
         Ok(self.load()?.project_id)
@@ -166,7 +212,8 @@ impl ProfileCredentials {
         };
         let text = String::from_utf8(bytes).map_err(|_| AuthError::invalid(format!("{shown} is not UTF-8 text")))?;
         let ini = Ini::parse(&text).map_err(|e| AuthError::invalid(format!("{shown}, line {}: {}", e.line, e.what)))?;
-        let profile = profile_from(&ini).map_err(|what| AuthError::missing(format!("{shown}: {what}")))?;
+        let profile =
+            profile_from(&ini, &self.section).map_err(|what| AuthError::missing(format!("{shown}: {what}")))?;
         // Another caller may have stored the same file's contents first; either is fine.
         let _ = self.loaded.set(profile.clone());
         Ok(profile)
@@ -183,12 +230,12 @@ fn read_limited(path: &Path, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
     Ok((bytes.len() as u64 <= limit).then_some(bytes))
 }
 
-/// The credentials of the `[basic]` section, or what is missing.
-fn profile_from(ini: &Ini) -> Result<Profile, String> {
-    if !ini.has_section(SECTION) {
-        return Err(format!("there is no [{SECTION}] section"));
+/// The credentials of section `[section]`, or what is missing.
+fn profile_from(ini: &Ini, section: &str) -> Result<Profile, String> {
+    if !ini.has_section(section) {
+        return Err(format!("there is no [{section}] section"));
     }
-    let get = |key: &str| ini.get(SECTION, key).map(str::trim).filter(|value| !value.is_empty());
+    let get = |key: &str| ini.get(section, key).map(str::trim).filter(|value| !value.is_empty());
     let credentials = match (get("ak"), get("sk")) {
         (Some(ak), Some(sk)) => match get("security_token") {
             Some(token) => Credentials::temporary(ak, sk, token, None),
@@ -196,12 +243,12 @@ fn profile_from(ini: &Ini) -> Result<Profile, String> {
         },
         (None, None) if get("idp_id").is_some() && get("id_token_file").is_some() => {
             return Err(format!(
-                "[{SECTION}] has idp_id and id_token_file (a federated identity), which fgs does not support; set ak and sk"
+                "[{section}] has idp_id and id_token_file (a federated identity), which fgs does not support; set ak and sk"
             ));
         }
-        (None, None) => return Err(format!("[{SECTION}] has no ak and no sk")),
-        (None, Some(_)) => return Err(format!("[{SECTION}] has no ak")),
-        (Some(_), None) => return Err(format!("[{SECTION}] has no sk")),
+        (None, None) => return Err(format!("[{section}] has no ak and no sk")),
+        (None, Some(_)) => return Err(format!("[{section}] has no ak")),
+        (Some(_), None) => return Err(format!("[{section}] has no sk")),
     };
     Ok(Profile {
         credentials,
@@ -395,7 +442,7 @@ mod tests {
 
     #[test]
     fn profile_needs_ak_and_sk() {
-        let profile = |text: &str| profile_from(&parse(text));
+        let profile = |text: &str| profile_from(&parse(text), BASIC_SECTION);
         let ok = profile("[basic]\nak = a\nsk = b\nproject_id = p\nsecurity_token = t\ndomain_id = d\n")
             .ok()
             .unwrap();
@@ -495,11 +542,40 @@ mod tests {
     }
 
     #[test]
-    fn debug_shows_the_path_only() {
+    fn debug_shows_the_path_and_section_only() {
         let profile = ProfileCredentials::from_path("/x/credentials");
         assert_eq!(
             format!("{profile:?}"),
-            r#"ProfileCredentials { path: Some("/x/credentials"), .. }"#
+            r#"ProfileCredentials { path: Some("/x/credentials"), section: "basic", .. }"#
         );
+    }
+
+    #[test]
+    fn the_profile_variable_names_the_section() {
+        let dir = std::env::temp_dir().join(format!("fgs-profile-var-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("credentials");
+        std::fs::write(
+            &path,
+            "[basic]\nak = AK1\nsk = SK1\n[ci]\nak = AK2\nsk = SK2\nproject_id = p2\n",
+        )
+        .unwrap();
+        let file = path.to_string_lossy().into_owned();
+        let lookup = |profile: Option<&'static str>| {
+            let file = file.clone();
+            ProfileCredentials::from_lookup(move |name| match name {
+                crate::config::CREDENTIALS_FILE => Some(file.clone()),
+                crate::config::PROFILE => profile.map(str::to_owned),
+                _ => None,
+            })
+        };
+        assert_eq!(lookup(None).credentials().unwrap().access_key(), "AK1");
+        assert_eq!(lookup(Some("  ")).section_name(), "basic", "empty counts as unset");
+        let ci = lookup(Some("ci"));
+        assert_eq!(ci.credentials().unwrap().access_key(), "AK2");
+        assert_eq!(ci.project_id().unwrap().as_deref(), Some("p2"));
+        let error = lookup(Some("prod")).credentials().unwrap_err();
+        assert!(error.to_string().ends_with("there is no [prod] section"), "{error}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

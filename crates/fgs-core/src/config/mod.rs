@@ -37,6 +37,9 @@ pub const SECRET_KEY: &str = "HUAWEICLOUD_SDK_SK";
 pub const SECURITY_TOKEN: &str = "HUAWEICLOUD_SDK_SECURITY_TOKEN";
 /// `HUAWEICLOUD_SDK_CREDENTIALS_FILE`: the credentials file.
 pub const CREDENTIALS_FILE: &str = "HUAWEICLOUD_SDK_CREDENTIALS_FILE";
+/// `HUAWEICLOUD_SDK_PROFILE`: the section of the credentials file to read (`basic` when
+/// unset).
+pub const PROFILE: &str = "HUAWEICLOUD_SDK_PROFILE";
 /// `HUAWEICLOUD_SDK_IAM_TOKEN`: a static IAM token.
 pub const IAM_TOKEN: &str = "HUAWEICLOUD_SDK_IAM_TOKEN";
 /// `HUAWEICLOUD_SDK_USE_METADATA`: `true` to ask the metadata service last.
@@ -64,4 +67,34 @@ pub fn region_endpoint_variable(region: &str) -> String {
         c => c.to_ascii_uppercase(),
     }));
     name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The table is the documentation users read: every variable read is in it.
+    #[test]
+    fn every_variable_is_in_the_table() {
+        let table = include_str!("../environment.md");
+        let per_region = format!("{REGION_ENDPOINT_PREFIX}{{REGION}}");
+        for name in [
+            REGION,
+            PROJECT_ID,
+            ACCESS_KEY,
+            SECRET_KEY,
+            SECURITY_TOKEN,
+            CREDENTIALS_FILE,
+            PROFILE,
+            IAM_TOKEN,
+            USE_METADATA,
+            METADATA_ENDPOINT,
+            FUNCTIONGRAPH_ENDPOINT,
+            &per_region,
+            IAM_ENDPOINT,
+            CA_FILE,
+        ] {
+            assert!(table.contains(&format!("`{name}`")), "{name} is not in environment.md");
+        }
+    }
 }
