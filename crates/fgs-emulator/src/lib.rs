@@ -71,6 +71,7 @@ mod headers;
 mod iam;
 mod ids;
 mod invoke;
+mod local_state;
 mod record;
 mod reply;
 mod server;
@@ -80,6 +81,7 @@ mod tls;
 
 pub use fault::{Fault, FaultRule};
 pub use function::{Context, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Function, FunctionError, Handler, MEMORY_SIZES_MB};
+pub use local_state::{LocalState, LocalStateError};
 pub use record::{InvocationRecord, InvokeMode, RecordedRequest, RunOutcome};
 pub use server::{
     DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_PROJECT_ID,

@@ -229,23 +229,15 @@ impl AsyncWrite for Connection {
     }
 }
 
-/// Where `--tls` writes the certificate of a run: `$XDG_RUNTIME_DIR/fgs`, else
-/// `$XDG_CACHE_HOME/fgs` or `~/.cache/fgs`, each created readable by the owner only; else a
-/// new private directory under the temporary directory.
+/// Where `--tls` writes the certificate of a run: the first of the
+/// [state directories](crate::local_state::state_dir_candidates) (`$XDG_RUNTIME_DIR/fgs`,
+/// else `$XDG_CACHE_HOME/fgs` or `~/.cache/fgs`) that is or can be made a directory, each
+/// created readable by the owner only; else a new private directory under the temporary
+/// directory.
 fn certificate_dir() -> io::Result<PathBuf> {
-    let home_cache = || std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache"));
-    let candidates = [
-        std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from),
-        std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .or_else(home_cache),
-    ];
-    for base in candidates.into_iter().flatten() {
-        if base.is_absolute() && base.is_dir() {
-            let dir = base.join("fgs");
-            if private_dir(&dir, true).is_ok() {
-                return Ok(dir);
-            }
+    for dir in crate::local_state::state_dir_candidates() {
+        if private_dir(&dir, true).is_ok() {
+            return Ok(dir);
         }
     }
     // A shared temporary directory: a fresh directory no one else can have prepared.
