@@ -7,8 +7,11 @@ use bytes::Bytes;
 use clap::ValueEnum;
 use clap::builder::PossibleValuesParser;
 use fgs::auth::AuthErrorKind;
+use fgs::retry::{NoRetry, StandardRetry};
 use fgs::{Client, ClientBuilder, FunctionTarget, InstanceMemory};
 
+use crate::dry_run::DryRunTransport;
+use crate::local::Local;
 use crate::render::{self, note, note_block};
 use crate::spinner::Spinner;
 use crate::target::Target;
@@ -28,10 +31,16 @@ function_error, log, summary}}, or {{error: {{kind, status, code, message, reque
 Configuration: the library's Client::from_env, with each flag in place of its variable
 (the README's table lists them all). Credentials, the first that is set: --token or
 HUAWEICLOUD_SDK_IAM_TOKEN (an IAM token); else AK/SK from HUAWEICLOUD_SDK_AK /
-HUAWEICLOUD_SDK_SK (/ HUAWEICLOUD_SDK_SECURITY_TOKEN), then [basic] of
-~/.huaweicloud/credentials (or HUAWEICLOUD_SDK_CREDENTIALS_FILE), then the ECS metadata
-service only with --metadata (or HUAWEICLOUD_SDK_USE_METADATA=true). HTTPS_PROXY,
+HUAWEICLOUD_SDK_SK (/ HUAWEICLOUD_SDK_SECURITY_TOKEN), then [basic] (or --profile's
+section) of ~/.huaweicloud/credentials (or HUAWEICLOUD_SDK_CREDENTIALS_FILE), then the ECS
+metadata service only with --metadata (or HUAWEICLOUD_SDK_USE_METADATA=true). HTTPS_PROXY,
 HTTP_PROXY, ALL_PROXY and NO_PROXY are honoured, as curl honours them.
+
+--local takes all of that from the running `fgs local` instead (its state file), and
+nothing from the environment.
+
+Retries: only a request that certainly did not run the function is sent again (refused
+connections, throttling); --retries sets how many times, --no-retry never.
 
 {}",
         crate::exit_codes_help()
@@ -100,13 +109,52 @@ pub(crate) struct InvokeArgs {
     #[arg(long, value_name = "TOKEN")]
     token: Option<String>,
     /// Also ask the ECS/CCE metadata service for credentials (last, when no other source has
-    /// any).
+    /// any) [env: HUAWEICLOUD_SDK_USE_METADATA=true].
     #[arg(long)]
     metadata: bool,
+    /// Invoke on the `fgs local` running on this machine: its address, region, project
+    /// and credentials come from the state file it keeps, nothing from the environment.
+    #[arg(long, conflicts_with_all = ["endpoint", "region", "project_id", "token", "metadata", "profile", "ca_file"])]
+    local: bool,
+    /// Invoke this version (instead of writing TARGET:VERSION).
+    #[arg(long = "version", value_name = "VERSION", conflicts_with = "alias")]
+    function_version: Option<String>,
+    /// Invoke through this alias (instead of writing TARGET:!ALIAS).
+    #[arg(long, value_name = "ALIAS")]
+    alias: Option<String>,
+    /// The section of the credentials file to read instead of [basic]
+    /// [env: HUAWEICLOUD_SDK_PROFILE].
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    /// A PEM file of extra root certificates to trust (e.g. the one `fgs local --tls`
+    /// writes) [env: HUAWEICLOUD_SDK_CA_FILE].
+    #[arg(long, value_name = "FILE")]
+    ca_file: Option<String>,
+    /// Send again at most this many times when the request certainly did not run (a
+    /// refused connection, throttling) [default: 2].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=MAX_RETRIES), conflicts_with = "no_retry")]
+    retries: Option<u32>,
+    /// Never send the request again.
+    #[arg(long)]
+    no_retry: bool,
+    /// Print the request that would be sent (method, URL, headers with credentials
+    /// redacted, body size) and send nothing. Credentials are obtained as for a real call.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print only the result and errors: no progress, no request id.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+    /// No progress spinner (it is also off when stderr is not a terminal, with TERM=dumb
+    /// or NO_COLOR).
+    #[arg(long)]
+    no_progress: bool,
     /// What to print on stdout.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     output: OutputFormat,
 }
+
+/// The most `--retries` takes: a bound on how long a refused call keeps trying.
+const MAX_RETRIES: i64 = 10;
 
 /// `--output`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -133,6 +181,9 @@ enum Failure {
     Input(String),
     /// The SDK's error.
     Sdk(fgs::Error),
+    /// The SDK's error reaching the `fgs local` of the state file, with where its address
+    /// came from.
+    Local(fgs::Error, String),
     /// Stdout could not be written.
     Output(std::io::Error),
 }
@@ -141,7 +192,7 @@ impl Failure {
     fn exit_code(&self) -> u8 {
         match self {
             Failure::Input(_) => EXIT_USAGE,
-            Failure::Sdk(error) => match error {
+            Failure::Sdk(error) | Failure::Local(error, _) => match error {
                 fgs::Error::InvalidInput(_) | fgs::Error::Config(_) => EXIT_USAGE,
                 fgs::Error::Auth(e) if matches!(e.kind(), AuthErrorKind::Missing | AuthErrorKind::Invalid) => {
                     EXIT_USAGE
@@ -158,7 +209,7 @@ impl Failure {
         match self {
             Failure::Input(_) => "input",
             Failure::Output(_) => "output",
-            Failure::Sdk(error) => match error {
+            Failure::Sdk(error) | Failure::Local(error, _) => match error {
                 fgs::Error::InvalidInput(_) => "input",
                 fgs::Error::Config(_) => "config",
                 fgs::Error::Auth(_) => "auth",
@@ -184,6 +235,7 @@ impl Failure {
                 fgs::config::IAM_TOKEN
             ),
             Failure::Sdk(error) => with_causes(error),
+            Failure::Local(error, hint) => format!("{} ({hint})", with_causes(error)),
             Failure::Output(error) => format!("cannot write the result to stdout: {error}"),
         }
     }
@@ -199,7 +251,7 @@ impl Failure {
                 service.message(),
                 service.request_id(),
             ),
-            Failure::Sdk(error) => render::error_json(
+            Failure::Sdk(error) | Failure::Local(error, _) => render::error_json(
                 self.kind(),
                 error.status().map(|s| s.as_u16()),
                 None,
@@ -225,10 +277,11 @@ fn with_causes(error: &dyn std::error::Error) -> String {
     message
 }
 
-/// Runs `fgs invoke` and returns the exit code.
-pub(crate) async fn run(args: InvokeArgs) -> u8 {
+/// Runs `fgs invoke` and returns the exit code; `tracing` says whether a subscriber
+/// writes to stderr (no spinner then).
+pub(crate) async fn run(args: InvokeArgs, tracing: bool) -> u8 {
     let json = args.output == OutputFormat::Json;
-    let result = invoke(&args).await;
+    let result = invoke(&args, tracing).await;
     let failure = match result {
         Ok(code) => return code,
         Err(failure) => failure,
@@ -263,8 +316,14 @@ pub(crate) async fn run(args: InvokeArgs) -> u8 {
 }
 
 /// Everything up to sending is checked first; then the call, then the output.
-async fn invoke(args: &InvokeArgs) -> Result<u8, Failure> {
-    let target = Target::parse(&args.target).map_err(Failure::Input)?;
+async fn invoke(args: &InvokeArgs, tracing: bool) -> Result<u8, Failure> {
+    let target = Target::parse(&args.target)
+        .and_then(|target| target.qualified(args.function_version.as_deref(), args.alias.as_deref()))
+        .map_err(Failure::Input)?;
+    let local = match args.local {
+        true => Some(Local::find().map_err(Failure::Input)?),
+        false => None,
+    };
 
     let (limit, kind) = if args.asynchronous {
         (crate::payload::async_limit(), "an asynchronous invoke")
@@ -286,7 +345,8 @@ async fn invoke(args: &InvokeArgs) -> Result<u8, Failure> {
         .map_err(Failure::Input)?
     };
 
-    let client = client(args, &target)?;
+    let dry_run = args.dry_run.then(DryRunTransport::default);
+    let client = client(args, &target, local.as_ref(), dry_run.as_ref())?;
     let function = target.function_target();
     if let (fgs::FunctionTarget::Ref(_), None) = (&function, client.region()) {
         return Err(Failure::Input(format!(
@@ -296,17 +356,36 @@ async fn invoke(args: &InvokeArgs) -> Result<u8, Failure> {
         )));
     }
 
-    if args.asynchronous {
+    let progress = !(tracing || args.quiet || args.no_progress || args.dry_run);
+    let outcome = if args.asynchronous {
         invoke_async(args, &client, function, payload).await
     } else {
-        invoke_sync(args, &client, function, payload, &target).await
+        invoke_sync(args, &client, function, payload, &target, progress).await
+    };
+    if let Some(request) = dry_run.as_ref().and_then(DryRunTransport::take) {
+        render::stdout(crate::dry_run::describe(&request).as_bytes()).map_err(Failure::Output)?;
+        return Ok(EXIT_OK);
+    }
+    match (outcome, &local) {
+        (Err(Failure::Sdk(fgs::Error::Transport(error))), Some(local))
+            if error.kind() == fgs::transport::TransportErrorKind::Connect =>
+        {
+            Err(Failure::Local(fgs::Error::Transport(error), local.hint()))
+        }
+        (outcome, _) => outcome,
     }
 }
 
 /// The client, configured as the library's `ClientBuilder::from_env` configures it, with
 /// the flags in place of the variables they stand for: one set of rules for the library
-/// and the CLI. A full URN names its own region.
-fn client(args: &InvokeArgs, target: &Target) -> Result<Client, Failure> {
+/// and the CLI. A full URN names its own region. With `--local`, the running emulator's
+/// state stands for every variable and the environment is not read.
+fn client(
+    args: &InvokeArgs,
+    target: &Target,
+    local: Option<&Local>,
+    dry_run: Option<&DryRunTransport>,
+) -> Result<Client, Failure> {
     use fgs::config;
     let flag = |value: &Option<String>| {
         value
@@ -319,29 +398,75 @@ fn client(args: &InvokeArgs, target: &Target) -> Result<Client, Failure> {
         Target::Urn(urn) => Some(urn.region().to_owned()),
         Target::Short(_) => None,
     });
-    let overrides: Vec<(&'static str, String)> = [
-        (config::REGION, region),
-        (config::FUNCTIONGRAPH_ENDPOINT, flag(&args.endpoint)),
-        (config::PROJECT_ID, flag(&args.project_id)),
-        (config::IAM_TOKEN, flag(&args.token)),
-        (config::USE_METADATA, args.metadata.then(|| "true".to_owned())),
-    ]
-    .into_iter()
-    .filter_map(|(name, value)| Some((name, value?)))
-    .collect();
-    ClientBuilder::from_lookup(move |name| {
+    let overrides: Vec<(&'static str, String)> = match local {
+        Some(local) => {
+            if !local.has_credentials() {
+                return Err(Failure::Input(format!(
+                    "the local FunctionGraph in {} accepts no token and no AK/SK that --local could use; invoke it \
+                     with --endpoint and credentials instead",
+                    local.path.display()
+                )));
+            }
+            local.variables()
+        }
+        None => [
+            (config::REGION, region),
+            (config::FUNCTIONGRAPH_ENDPOINT, flag(&args.endpoint)),
+            (config::PROJECT_ID, flag(&args.project_id)),
+            (config::IAM_TOKEN, flag(&args.token)),
+            (config::USE_METADATA, args.metadata.then(|| "true".to_owned())),
+            (config::PROFILE, flag(&args.profile)),
+            (config::CA_FILE, flag(&args.ca_file)),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| Some((name, value?)))
+        .collect(),
+    };
+    let read_environment = local.is_none();
+    let mut builder = ClientBuilder::from_lookup(move |name| {
         overrides
             .iter()
             .find(|(flag, _)| *flag == name)
             .map(|(_, value)| value.clone())
-            .or_else(|| std::env::var(name).ok())
+            .or_else(|| {
+                if read_environment {
+                    std::env::var(name).ok()
+                } else {
+                    None
+                }
+            })
     })
-    .app_name(concat!("fgs-cli/", env!("CARGO_PKG_VERSION")))
-    // Unlike the library (opt-in), a command line follows the shell's proxy settings.
-    .proxy_from_env()
-    .build()
-    .map_err(|e| Failure::Sdk(e.into()))
+    .app_name(concat!("fgs-cli/", env!("CARGO_PKG_VERSION")));
+    match local {
+        // Unlike the library (opt-in), a command line follows the shell's proxy settings,
+        // except to the emulator on this machine.
+        None => builder = builder.proxy_from_env(),
+        // A local server that is there answers at once.
+        Some(local) => {
+            builder = builder.connect_timeout(LOCAL_CONNECT_TIMEOUT);
+            if local.no_auth() {
+                builder = builder.auth(fgs::auth::Anonymous);
+            }
+        }
+    }
+    if args.no_retry {
+        builder = builder.retry_policy(NoRetry);
+    } else if let Some(retries) = args.retries {
+        builder = builder.retry_policy(StandardRetry::new().max_attempts(retries.saturating_add(1)));
+    }
+    if let Some(dry_run) = dry_run {
+        // Nothing is sent, so nothing is retried, and the project id must be known
+        // without asking IAM.
+        builder = builder
+            .transport(dry_run.clone())
+            .retry_policy(NoRetry)
+            .discover_project_id(false);
+    }
+    builder.build().map_err(|e| Failure::Sdk(e.into()))
 }
+
+/// How long `--local` waits for the emulator to accept a connection.
+const LOCAL_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
 async fn invoke_sync(
     args: &InvokeArgs,
@@ -349,6 +474,7 @@ async fn invoke_sync(
     function: FunctionTarget,
     payload: Bytes,
     target: &Target,
+    progress: bool,
 ) -> Result<u8, Failure> {
     let mut call = client.invoke(function).body(payload).log_tail(args.log);
     if let Some(memory) = &args.memory {
@@ -357,7 +483,7 @@ async fn invoke_sync(
     if let Some(timeout) = args.timeout {
         call = call.timeout(timeout);
     }
-    let spinner = Spinner::start(target.function_name());
+    let spinner = progress.then(|| Spinner::start(target.function_name())).flatten();
     let outcome = call.send().await;
     if let Some(spinner) = spinner {
         spinner.stop().await;
@@ -395,7 +521,7 @@ async fn invoke_sync(
             (None, None) => note("summary: none was returned"),
         }
     }
-    if let Some(request_id) = output.request_id() {
+    if let (Some(request_id), false) = (output.request_id(), args.quiet) {
         note(&format!("request id: {request_id}"));
     }
     if output.is_function_error() {

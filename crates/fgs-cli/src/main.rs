@@ -2,15 +2,18 @@
 //! local FunctionGraph (the `fgs-emulator`) to invoke them against.
 //!
 //! ```text
-//! fgs local --function default/hello=./hello.sh
-//! fgs invoke default/hello --data '{"name":"fgs"}' --log --summary
+//! fgs local
+//! fgs invoke default/hello --local --data '{"name":"fgs"}' --log --summary
 //! ```
 //!
 //! The result goes to stdout; the log, the summary, the request id and errors go to
 //! stderr, so `fgs invoke ... | jq` sees only the result. Exit codes are the `EXIT_*`
 //! constants below.
 
+mod dry_run;
 mod invoke;
+mod local;
+mod logging;
 mod payload;
 mod render;
 mod spinner;
@@ -18,7 +21,7 @@ mod target;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 
 /// Success.
 const EXIT_OK: u8 = 0;
@@ -65,6 +68,11 @@ fn exit_codes_help() -> String {
 #[derive(Debug, Parser)]
 #[command(name = "fgs", version, after_help = exit_codes_help())]
 struct Cli {
+    /// Show what the client does on stderr: the fgs.invoke span with its timings, each
+    /// attempt, and each retry with its reason (credentials are never shown). RUST_LOG
+    /// (e.g. `fgs_core=trace,hyper=debug`) adds to it, or works alone.
+    #[arg(short = 'v', long = "debug", global = true)]
+    debug: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -75,16 +83,41 @@ enum Command {
     #[command(after_help = invoke::after_help())]
     Invoke(invoke::InvokeArgs),
     /// Run a local FunctionGraph (the emulator) on 127.0.0.1 with functions given as
-    /// shell commands; stop it with Ctrl-C.
+    /// shell commands (or a built-in demo, default/hello); stop it with Ctrl-C. While it
+    /// runs, `fgs invoke --local` finds it.
     Local(fgs_emulator::cli::Args),
+    /// Print a shell completion script, e.g. `fgs completions bash > ~/.local/share/bash-completion/completions/fgs`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `fgs manpage > ~/.local/share/man/man1/fgs.1`.
+    Manpage,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     // clap exits by itself: 0 for --help and --version, 2 for a usage error.
     let cli = Cli::parse();
+    let tracing = logging::install(cli.debug);
     let code = match cli.command {
-        Command::Invoke(args) => invoke::run(args).await,
+        Command::Invoke(args) => invoke::run(args, tracing).await,
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "fgs", &mut script);
+            print_or_fail(&script)
+        }
+        Command::Manpage => {
+            let mut page = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut page) {
+                Ok(()) => print_or_fail(&page),
+                Err(error) => {
+                    render::note(&format!("error: cannot render the manual page: {error}"));
+                    EXIT_FAILURE
+                }
+            }
+        }
         Command::Local(args) => match fgs_emulator::cli::run(args).await {
             Ok(()) => EXIT_OK,
             Err(error) => {
@@ -94,6 +127,17 @@ async fn main() -> ExitCode {
         },
     };
     ExitCode::from(code)
+}
+
+/// Writes generated text to stdout; the exit code.
+fn print_or_fail(bytes: &[u8]) -> u8 {
+    match render::stdout(bytes) {
+        Ok(()) => EXIT_OK,
+        Err(error) => {
+            render::note(&format!("error: cannot write to stdout: {error}"));
+            EXIT_FAILURE
+        }
+    }
 }
 
 #[cfg(test)]
@@ -131,6 +175,38 @@ mod tests {
         assert!(help.contains("  4  service or gateway error"), "{help}");
     }
 
+    /// The table of variables and flags (shared by the README and the library docs) names
+    /// real `fgs invoke` flags, each documented with the variable it stands for.
+    #[test]
+    fn the_configuration_table_names_real_flags() {
+        let table = include_str!("../../fgs-core/src/environment.md");
+        let mut command = Cli::command();
+        let invoke = command
+            .find_subcommand_mut("invoke")
+            .unwrap_or_else(|| panic!("no invoke subcommand"));
+        let mut flags = 0;
+        for row in table.lines().skip(2) {
+            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+            let (variable, flag) = (cells[1], cells[2]);
+            let Some(flag) = flag.strip_prefix("`--").and_then(|f| f.strip_suffix('`')) else {
+                assert!(flag.is_empty(), "{row}");
+                continue;
+            };
+            let variable = variable.trim_matches('`');
+            let argument = invoke
+                .get_arguments()
+                .find(|a| a.get_long() == Some(flag))
+                .unwrap_or_else(|| panic!("the table names --{flag}, which fgs invoke does not have"));
+            let help = argument.get_help().map(ToString::to_string).unwrap_or_default();
+            assert!(
+                help.contains(variable),
+                "--{flag}'s help does not name {variable}: {help}"
+            );
+            flags += 1;
+        }
+        assert_eq!(flags, 7, "{table}");
+    }
+
     #[test]
     fn local_takes_the_emulator_flags() {
         let cli = Cli::try_parse_from([
@@ -150,7 +226,7 @@ mod tests {
                 assert_eq!(args.tokens, ["T"]);
                 assert_eq!(args.functions.len(), 1);
             }
-            Command::Invoke(_) => panic!("parsed as invoke"),
+            _ => panic!("not parsed as local"),
         }
     }
 }

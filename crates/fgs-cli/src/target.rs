@@ -1,7 +1,7 @@
 //! The TARGET argument: a full function URN, or `PACKAGE/NAME[:VERSION|:!ALIAS]` completed
 //! with a region and a project id.
 
-use fgs::{FunctionRef, FunctionUrn, UrnErrorKind, UrnPart};
+use fgs::{FunctionRef, FunctionUrn, Qualifier, UrnErrorKind, UrnPart};
 
 /// A parsed TARGET, every part already checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +27,30 @@ impl Target {
             )),
             Err(e) => Err(e.to_string()),
         }
+    }
+
+    /// The target with `--version` or `--alias` applied; an error when TARGET already
+    /// names a qualifier.
+    pub(crate) fn qualified(self, version: Option<&str>, alias: Option<&str>) -> Result<Target, String> {
+        let (qualifier, flag) = match (version, alias) {
+            (Some(version), _) => (Qualifier::Version(version), "--version"),
+            (None, Some(alias)) => (Qualifier::Alias(alias.strip_prefix('!').unwrap_or(alias)), "--alias"),
+            (None, None) => return Ok(self),
+        };
+        let existing = match &self {
+            Target::Urn(urn) => urn.qualifier().map(|q| q.to_string()),
+            Target::Short(function) => function.qualifier().map(|q| q.to_string()),
+        };
+        if let Some(existing) = existing {
+            return Err(format!(
+                "the target already names {existing:?}: give the qualifier either in the target or with {flag}, not both"
+            ));
+        }
+        match self {
+            Target::Urn(urn) => urn.with_qualifier(qualifier).map(Target::Urn),
+            Target::Short(function) => function.with_qualifier(qualifier).map(Target::Short),
+        }
+        .map_err(|e| e.to_string())
     }
 
     /// `package/name`, for messages.
@@ -66,6 +90,38 @@ mod tests {
             assert!(matches!(target.function_target(), fgs::FunctionTarget::Ref(_)));
             assert_eq!(target.function_target().to_string(), canonical);
         }
+    }
+
+    #[test]
+    fn version_and_alias_flags_qualify_the_target() {
+        let qualified = |text: &str, version: Option<&str>, alias: Option<&str>| {
+            Target::parse(text)
+                .unwrap()
+                .qualified(version, alias)
+                .map(|t| t.function_target().to_string())
+        };
+        assert_eq!(
+            qualified("default/hello", Some("v1"), None).unwrap(),
+            "default/hello:v1"
+        );
+        assert_eq!(
+            qualified("default/hello", None, Some("prod")).unwrap(),
+            "default/hello:!prod"
+        );
+        assert_eq!(
+            qualified("default/hello", None, Some("!prod")).unwrap(),
+            "default/hello:!prod"
+        );
+        assert_eq!(qualified("default/hello", None, None).unwrap(), "default/hello");
+        let urn = "urn:fss:cn-north-4:0123456789abcdef0123456789abcdef:function:default:hello";
+        assert_eq!(qualified(urn, Some("v2"), None).unwrap(), format!("{urn}:v2"));
+        let twice = qualified("default/hello:v1", None, Some("prod")).unwrap_err();
+        assert!(
+            twice.contains("already names \"v1\"") && twice.contains("--alias"),
+            "{twice}"
+        );
+        assert!(qualified(&format!("{urn}:!prod"), Some("v1"), None).is_err());
+        assert!(qualified("default/hello", Some("bad version!"), None).is_err());
     }
 
     #[test]

@@ -772,3 +772,167 @@ async fn server_text_reaches_the_terminal_without_control_characters() {
     assert!(!run.stderr.contains('\u{7}'), "{run:?}");
     assert!(run.stderr.contains("bad [2J]0;ownedrequest second line"), "{run:?}");
 }
+
+#[tokio::test]
+async fn profile_reads_a_named_section_of_the_credentials_file() {
+    let emulator = Emulator::builder()
+        .access_key("AKSTAGING01234567890", "staging-secret-key")
+        .function(hello())
+        .start()
+        .await
+        .unwrap();
+    let home = scratch("home-with-profiles");
+    std::fs::create_dir_all(home.join(".huaweicloud")).unwrap();
+    std::fs::write(
+        home.join(".huaweicloud/credentials"),
+        format!(
+            "[basic]\nak = AKBASIC0123456789012\nsk = basic-secret-key\n\n[staging]\nak = AKSTAGING01234567890\nsk = staging-secret-key\nproject_id = {}\n",
+            emulator.project_id()
+        ),
+    )
+    .unwrap();
+    let with = |extra: &[&str]| {
+        let mut args = vec!["invoke", "default/hello", "--region", emulator.region()];
+        args.extend_from_slice(extra);
+        fgs(args)
+            .env("HOME", &home)
+            .env("HUAWEICLOUD_SDK_FUNCTIONGRAPH_ENDPOINT", emulator.endpoint())
+    };
+    let run = with(&["--profile", "staging"]).run().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let signature = emulator.requests()[0].headers["authorization"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(signature.contains("Access=AKSTAGING01234567890"), "{signature}");
+
+    // The variable works the same way; [basic] is the default and its keys are refused here.
+    let run = with(&[]).env("HUAWEICLOUD_SDK_PROFILE", "staging").run().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let run = with(&["--project-id", emulator.project_id()]).run().await;
+    assert_eq!(run.code, 4, "{run:?}");
+    let run = with(&["--profile", "prod"]).run().await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("there is no [prod] section"), "{run:?}");
+}
+
+#[tokio::test]
+async fn dry_run_prints_the_signed_request_and_sends_nothing() {
+    let emulator = Emulator::builder()
+        .access_key("AKDRYRUN012345678901", "dry-run-secret-key")
+        .function(hello())
+        .start()
+        .await
+        .unwrap();
+    let run = fgs([
+        "invoke",
+        "default/hello:!prod",
+        "--region",
+        emulator.region(),
+        "--project-id",
+        emulator.project_id(),
+        "--data",
+        r#"{"name":"fgs"}"#,
+        "--log",
+        "--dry-run",
+    ])
+    .env("HUAWEICLOUD_SDK_FUNCTIONGRAPH_ENDPOINT", emulator.endpoint())
+    .env("HUAWEICLOUD_SDK_AK", "AKDRYRUN012345678901")
+    .env("HUAWEICLOUD_SDK_SK", "dry-run-secret-key")
+    .run()
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let urn = emulator.urn("default", "hello", Some("!prod"));
+    let first = run.stdout.lines().next().unwrap();
+    assert_eq!(
+        first,
+        format!(
+            "POST {}/v2/{}/fgs/functions/{}/invocations",
+            emulator.endpoint(),
+            emulator.project_id(),
+            fgs_urn::encode_path_segment(&urn)
+        ),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("authorization: <redacted>\n"), "{run:?}");
+    assert!(run.stdout.contains("x-cff-log-type: tail\n"), "{run:?}");
+    assert!(
+        run.stdout.contains("(14 bytes of body, not sent: --dry-run)"),
+        "{run:?}"
+    );
+    assert!(!run.stdout.contains("dry-run-secret-key") && !run.stderr.contains("dry-run-secret-key"));
+    assert_eq!(emulator.request_count(), 0, "nothing reached the emulator");
+
+    // The project id cannot be looked up without sending: a clear error instead.
+    let run = fgs(["invoke", "default/hello", "--region", emulator.region(), "--dry-run"])
+        .env("HUAWEICLOUD_SDK_FUNCTIONGRAPH_ENDPOINT", emulator.endpoint())
+        .env("HUAWEICLOUD_SDK_AK", "AKDRYRUN012345678901")
+        .env("HUAWEICLOUD_SDK_SK", "dry-run-secret-key")
+        .run()
+        .await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("HUAWEICLOUD_SDK_PROJECT_ID"), "{run:?}");
+    assert_eq!(emulator.request_count(), 0);
+}
+
+#[tokio::test]
+async fn quiet_prints_only_the_result() {
+    let emulator = emulator().await;
+    let run = invoke(&emulator, "hello", &["--quiet", "--data", r#"{"name":"q"}"#])
+        .run()
+        .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stdout, "{\n  \"greeting\": \"hello, q\"\n}\n");
+    assert_eq!(run.stderr, "", "{run:?}");
+}
+
+#[tokio::test]
+async fn retries_and_no_retry_bound_the_attempts() {
+    // Throttled every time: sent once with --no-retry, 1 + N times with --retries N.
+    let emulator = emulator().await;
+    emulator.inject(fgs_emulator::FaultRule::always(fgs_emulator::Fault::throttled(
+        Duration::ZERO,
+    )));
+    let run = invoke(&emulator, "hello", &["--no-retry"]).run().await;
+    assert_eq!(run.code, 4, "{run:?}");
+    assert_eq!(emulator.request_count(), 1);
+    let run = invoke(&emulator, "hello", &["--retries", "2"]).run().await;
+    assert_eq!(run.code, 4, "{run:?}");
+    assert_eq!(emulator.request_count(), 4);
+    let run = invoke(&emulator, "hello", &["--retries", "11"]).run().await;
+    assert_eq!(run.code, 2, "{run:?}");
+    let run = invoke(&emulator, "hello", &["--retries", "1", "--no-retry"])
+        .run()
+        .await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(emulator.request_count(), 4);
+}
+
+#[tokio::test]
+async fn completions_and_the_manual_page_are_generated() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let run = fgs(["completions", shell]).run().await;
+        assert_eq!(run.code, 0, "{shell}: {run:?}");
+        for word in ["invoke", "local", "dry-run", "no-retry", "completions"] {
+            assert!(run.stdout.contains(word), "{shell} lacks {word}: {run:?}");
+        }
+    }
+    // Where bash is installed, its script parses.
+    let bash = fgs(["completions", "bash"]).run().await;
+    let script = scratch("completions").join("fgs.bash");
+    std::fs::write(&script, &bash.stdout).unwrap();
+    match std::process::Command::new("bash").arg("-n").arg(&script).output() {
+        Ok(out) => assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr)),
+        Err(e) => eprintln!("SKIPPED: bash -n on the completion script (bash not runnable: {e})"),
+    }
+    let run = fgs(["completions", "tcsh"]).run().await;
+    assert_eq!(run.code, 2, "{run:?}");
+
+    let man = fgs(["manpage"]).run().await;
+    assert_eq!(man.code, 0, "{man:?}");
+    assert!(
+        man.stdout.starts_with(".ie") || man.stdout.contains(".TH fgs"),
+        "{man:?}"
+    );
+    assert!(man.stdout.contains("invoke"), "{man:?}");
+}

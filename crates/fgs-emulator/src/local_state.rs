@@ -89,6 +89,20 @@ impl LocalState {
 
     /// Reads the state file at `path`: at most [`MAX_BYTES`](Self::MAX_BYTES) of JSON.
     pub fn read(path: &Path) -> Result<LocalState, LocalStateError> {
+        // Opening a FIFO or a device could block or never end: only a regular file is read.
+        match std::fs::metadata(path) {
+            Ok(metadata) if !metadata.is_file() => {
+                return Err(LocalStateError::Unreadable(
+                    path.to_owned(),
+                    io::Error::other("it is not a regular file"),
+                ));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(LocalStateError::NotFound(path.to_owned()));
+            }
+            Err(e) => return Err(LocalStateError::Unreadable(path.to_owned(), e)),
+        }
         let file = match std::fs::File::open(path) {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -371,10 +385,20 @@ mod tests {
         std::fs::write(&path, vec![b' '; too_large - 1]).unwrap();
         assert!(matches!(LocalState::read(&path), Err(LocalStateError::Malformed(..))));
 
+        // Endless devices and FIFOs (whose open would wait for a writer) are not read.
         #[cfg(unix)]
         {
             let error = LocalState::read(Path::new("/dev/zero")).unwrap_err();
-            assert!(matches!(error, LocalStateError::TooLarge(_)), "{error:?}");
+            assert!(matches!(error, LocalStateError::Unreadable(..)), "{error:?}");
+            let fifo = temp.0.join("fifo.json");
+            if std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .is_ok_and(|s| s.success())
+            {
+                let error = LocalState::read(&fifo).unwrap_err();
+                assert!(matches!(error, LocalStateError::Unreadable(..)), "{error:?}");
+            }
         }
     }
 

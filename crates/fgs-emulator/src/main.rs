@@ -1,7 +1,7 @@
 //! `fgs-emulator`: a local FunctionGraph from the terminal.
 //!
 //! ```text
-//! fgs-emulator --function default/hello=./hello.sh
+//! fgs-emulator --function 'default/hello=sh crates/fgs-cli/functions/hello.sh'
 //! ```
 
 use std::process::ExitCode;
