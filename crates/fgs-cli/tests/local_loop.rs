@@ -310,3 +310,29 @@ async fn debug_shows_the_span_and_attempts_but_no_secret() {
     assert!(!out.stderr.contains(secret_key.as_str()), "{out:?}");
     drop(local);
 }
+
+#[tokio::test]
+async fn invoke_local_trusts_the_certificate_of_fgs_local_tls() {
+    let runtime = runtime_dir("tls");
+    let local = Local::start(&runtime, &["--tls"]).await;
+    assert!(
+        local.state.endpoint.starts_with("https://127.0.0.1:"),
+        "{:?}",
+        local.state
+    );
+    let ca_file = local.state.ca_file.clone().expect("the certificate's file");
+    assert!(ca_file.exists());
+    let out = run(fgs(
+        &runtime,
+        &["invoke", "default/hello", "--local", "--data", r#"{"name":"tls"}"#],
+    ))
+    .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, "{\n  \"message\": \"Hello, tls!\"\n}\n", "{out:?}");
+    let (status, state_file) = local.stop("-INT").await;
+    assert!(status.success());
+    assert!(
+        !state_file.exists() && !ca_file.exists(),
+        "both files go with the emulator"
+    );
+}
