@@ -13,7 +13,8 @@
 //! Credentials, the first that is set:
 //! 1. `HUAWEICLOUD_SDK_IAM_TOKEN`: a static IAM token;
 //! 2. AK/SK from the credential chain ([`CredentialChain`](crate::auth::CredentialChain)): the environment
-//!    (`HUAWEICLOUD_SDK_AK`, ...), then the credentials file, then (only with
+//!    (`HUAWEICLOUD_SDK_AK`, ...), then the credentials file (its `[basic]` section, or
+//!    the one `HUAWEICLOUD_SDK_PROFILE` names), then (only with
 //!    `HUAWEICLOUD_SDK_USE_METADATA=true`) the metadata service. The chain is searched
 //!    at the first call, so a missing key is reported by that call, listing every source.
 //!
