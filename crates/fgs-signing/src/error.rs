@@ -35,6 +35,10 @@ pub enum SigningErrorKind {
     /// whitespace, `,`, a control character or non-ASCII, so it cannot be
     /// written into an `Authorization` header that a server can read.
     InvalidAccessKey,
+    /// An algorithm name is not one of [`Algorithm::ALL`](crate::Algorithm::ALL).
+    UnsupportedAlgorithm,
+    /// The secret key given to [`SigningKey::new`](crate::SigningKey::new) is empty.
+    InvalidSecretKey,
 }
 
 /// A request cannot be canonicalised, signed or checked because it (or an

@@ -11,6 +11,10 @@ pub const SDK_DATE: HeaderName = HeaderName::from_static("x-sdk-date");
 /// (usually [`UNSIGNED_PAYLOAD`](crate::UNSIGNED_PAYLOAD)).
 pub const CONTENT_SHA256: HeaderName = HeaderName::from_static("x-sdk-content-sha256");
 
+/// `X-Sdk-Content-Sm3`: what [`CONTENT_SHA256`] is to the algorithms that hash with SM3
+/// (`SDK-HMAC-SM3`, `SDK-SM2-SM3`), see [`Algorithm::content_header`](crate::Algorithm::content_header).
+pub const CONTENT_SM3: HeaderName = HeaderName::from_static("x-sdk-content-sm3");
+
 /// `X-Security-Token`: the security token of temporary credentials; its
 /// value is redacted from [`VerifyError::SignatureMismatch`](crate::VerifyError::SignatureMismatch).
 pub const SECURITY_TOKEN: HeaderName = HeaderName::from_static("x-security-token");

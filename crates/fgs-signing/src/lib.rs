@@ -75,12 +75,14 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod algorithm;
 mod authorization;
 mod canonical;
 pub mod date;
 mod digest;
 mod error;
 mod headers;
+mod key;
 mod payload;
 mod sign;
 mod signature;
@@ -89,12 +91,14 @@ mod verify;
 #[cfg(test)]
 mod tests;
 
+pub use algorithm::Algorithm;
 pub use authorization::{Authorization, authorization};
 pub use canonical::{canonical_query, canonical_request, canonical_uri, default_signed_headers};
 pub use date::{format_sdk_date, parse_sdk_date};
 pub use error::{SigningError, SigningErrorKind, VerifyError};
-pub use headers::{CONTENT_SHA256, PROJECT_ID, SDK_DATE, SECURITY_TOKEN};
-pub use payload::{EMPTY_PAYLOAD_SHA256, UNSIGNED_PAYLOAD, payload_hash, wants_unsigned_payload};
+pub use headers::{CONTENT_SHA256, CONTENT_SM3, PROJECT_ID, SDK_DATE, SECURITY_TOKEN};
+pub use key::SigningKey;
+pub use payload::{EMPTY_PAYLOAD_SHA256, EMPTY_PAYLOAD_SM3, UNSIGNED_PAYLOAD, payload_hash, wants_unsigned_payload};
 pub use sign::{Signed, sign};
 pub use signature::{ALGORITHM, signature, signatures_match, string_to_sign};
 pub use verify::{MAX_CLOCK_SKEW, VerifyInput, verify};

@@ -13,6 +13,10 @@ pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 /// Lowercase hexadecimal SHA-256 of the empty body.
 pub const EMPTY_PAYLOAD_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
+/// Lowercase hexadecimal SM3 of the empty body (the payload hash of an empty body for the
+/// algorithms that hash with SM3).
+pub const EMPTY_PAYLOAD_SM3: &str = "1ab21d8355cfa17f8e61194831e81a8f22bec8c728fefb747ed035eb5082aa2b";
+
 /// The payload hash of a request (step 1 of the algorithm).
 ///
 /// If the request has an `X-Sdk-Content-Sha256` header, its (trimmed) value

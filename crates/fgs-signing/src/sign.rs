@@ -52,21 +52,8 @@ pub fn sign(
     secret_key: &[u8],
     sdk_date: &str,
 ) -> Result<Signed, SigningError> {
-    parse_sdk_date(sdk_date)?;
-    if request_sdk_date(headers)? != sdk_date {
-        return Err(SigningError::new(
-            SigningErrorKind::DateMismatch,
-            format!("the X-Sdk-Date header differs from the signing date {sdk_date:?}"),
-        ));
-    }
-    // Only visible ASCII can be read back from a header as text (`HeaderValue::to_str`), and a
-    // control character cannot be put into one at all.
-    if access_key.is_empty() || access_key.contains(|c: char| !c.is_ascii_graphic() || c == ',') {
-        return Err(SigningError::new(
-            SigningErrorKind::InvalidAccessKey,
-            "the access key must be non-empty visible ASCII without `,`",
-        ));
-    }
+    check_sdk_date(headers, sdk_date)?;
+    check_access_key(access_key)?;
     let signed_headers = default_signed_headers(headers);
     let payload_hash = payload_hash(headers, body);
     let canonical_request = build_canonical_request(method, uri, headers, &signed_headers, &payload_hash, false)?;
@@ -80,4 +67,31 @@ pub fn sign(
         authorization,
         signed_headers,
     })
+}
+
+/// Checks that `sdk_date` is a valid `X-Sdk-Date` and that `headers` has exactly one
+/// `X-Sdk-Date`, equal to it.
+pub(crate) fn check_sdk_date(headers: &HeaderMap, sdk_date: &str) -> Result<(), SigningError> {
+    parse_sdk_date(sdk_date)?;
+    if request_sdk_date(headers)? != sdk_date {
+        return Err(SigningError::new(
+            SigningErrorKind::DateMismatch,
+            format!("the X-Sdk-Date header differs from the signing date {sdk_date:?}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that `access_key` can be written into an `Authorization` header that a server can
+/// read back.
+pub(crate) fn check_access_key(access_key: &str) -> Result<(), SigningError> {
+    // Only visible ASCII can be read back from a header as text (`HeaderValue::to_str`), and a
+    // control character cannot be put into one at all.
+    if access_key.is_empty() || access_key.contains(|c: char| !c.is_ascii_graphic() || c == ',') {
+        return Err(SigningError::new(
+            SigningErrorKind::InvalidAccessKey,
+            "the access key must be non-empty visible ASCII without `,`",
+        ));
+    }
+    Ok(())
 }

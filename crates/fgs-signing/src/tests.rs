@@ -552,3 +552,113 @@ fn sign_checks_its_arguments() {
             .starts_with("SDK-HMAC-SHA256 Access=AK, SignedHeaders=x-sdk-date, Signature=")
     );
 }
+
+// ---------------------------------------------------------------- algorithms and keys
+
+#[test]
+fn sm3_known_answers() {
+    // GB/T 32905-2016, appendix A.
+    assert_eq!(
+        Algorithm::HmacSm3.hash_hex(b"abc"),
+        "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
+    );
+    assert_eq!(
+        Algorithm::HmacSm3.hash_hex(&b"abcd".repeat(16)),
+        "debe9ff92275b8a138604889c18e5a4d6fdb70e5387e5765293dcba39c0c5732"
+    );
+    assert_eq!(Algorithm::HmacSm3.hash_hex(b""), EMPTY_PAYLOAD_SM3);
+    assert_eq!(Algorithm::HmacSha256.hash_hex(b""), EMPTY_PAYLOAD_SHA256);
+}
+
+#[test]
+fn algorithm_names_round_trip() {
+    for algorithm in Algorithm::ALL {
+        assert_eq!(Algorithm::from_name(algorithm.name()), Some(algorithm));
+        assert_eq!(algorithm.to_string().parse::<Algorithm>().unwrap(), algorithm);
+        assert_eq!(algorithm.hash_hex(b""), algorithm.empty_payload_hash());
+    }
+    assert_eq!(Algorithm::ALL[0], Algorithm::default());
+    assert_eq!(Algorithm::from_name("sdk-hmac-sm3"), None);
+    let error = "SDK-HMAC-SHA1".parse::<Algorithm>().unwrap_err();
+    assert_eq!(error.kind(), SigningErrorKind::UnsupportedAlgorithm);
+}
+
+#[test]
+fn hmac_sha256_key_signs_like_sign() {
+    let uri: Uri = "/v2/things?b=2&a=1".parse().unwrap();
+    let date = "20240101T120000Z";
+    let map = headers(&[
+        ("X-Sdk-Date", date.as_bytes()),
+        ("Content-Type", b"application/octet-stream"),
+        ("X-Sdk-Content-Sha256", b"UNSIGNED-PAYLOAD"),
+    ]);
+    let key = SigningKey::new(Algorithm::HmacSha256, "AK", b"SECRET-KEY").unwrap();
+    let with_key = key.sign(&Method::PUT, &uri, &map, b"body", date).unwrap();
+    let plain = sign(&Method::PUT, &uri, &map, b"body", "AK", b"SECRET-KEY", date).unwrap();
+    assert_eq!(with_key, plain);
+}
+
+#[test]
+fn sm3_key_uses_its_own_content_header() {
+    let uri: Uri = "/".parse().unwrap();
+    let date = "20240101T120000Z";
+    let key = SigningKey::new(Algorithm::HmacSm3, "AK", b"SECRET-KEY").unwrap();
+    let sha_header = headers(&[
+        ("X-Sdk-Date", date.as_bytes()),
+        ("X-Sdk-Content-Sha256", b"UNSIGNED-PAYLOAD"),
+    ]);
+    let signed = key.sign(&Method::POST, &uri, &sha_header, b"", date).unwrap();
+    assert!(signed.canonical_request.ends_with(EMPTY_PAYLOAD_SM3));
+    let sm3_header = headers(&[
+        ("X-Sdk-Date", date.as_bytes()),
+        ("X-Sdk-Content-Sm3", b" UNSIGNED-PAYLOAD "),
+    ]);
+    let signed = key.sign(&Method::POST, &uri, &sm3_header, b"x", date).unwrap();
+    assert!(signed.canonical_request.ends_with("\nUNSIGNED-PAYLOAD"));
+    assert!(signed.string_to_sign.starts_with("SDK-HMAC-SM3\n20240101T120000Z\n"));
+}
+
+#[test]
+fn signing_key_checks_its_arguments() {
+    let kind = |algorithm, access_key: &str, secret_key: &[u8]| {
+        SigningKey::new(algorithm, access_key, secret_key).unwrap_err().kind()
+    };
+    for algorithm in Algorithm::ALL {
+        assert_eq!(kind(algorithm, "", b"SK"), SigningErrorKind::InvalidAccessKey);
+        assert_eq!(kind(algorithm, "A K", b"SK"), SigningErrorKind::InvalidAccessKey);
+        assert_eq!(kind(algorithm, "A,K", b"SK"), SigningErrorKind::InvalidAccessKey);
+        assert_eq!(kind(algorithm, "AK", b""), SigningErrorKind::InvalidSecretKey);
+        let error = SigningKey::new(algorithm, "A K", b"TOP-SECRET").unwrap_err();
+        assert!(!error.to_string().contains("TOP-SECRET"));
+    }
+    let key = SigningKey::new(Algorithm::HmacSm3, "AK", b"SK").unwrap();
+    let uri: Uri = "/".parse().unwrap();
+    let date = "20240101T120000Z";
+    let sign_kind =
+        |map: &HeaderMap, sdk_date: &str| key.sign(&Method::GET, &uri, map, b"", sdk_date).unwrap_err().kind();
+    let with_date = headers(&[("X-Sdk-Date", date.as_bytes())]);
+    assert_eq!(sign_kind(&with_date, "2024"), SigningErrorKind::InvalidDate);
+    assert_eq!(sign_kind(&HeaderMap::new(), date), SigningErrorKind::MissingDate);
+    assert_eq!(
+        sign_kind(&with_date, "20240101T120001Z"),
+        SigningErrorKind::DateMismatch
+    );
+}
+
+#[test]
+fn signing_key_debug_hides_the_secret() {
+    for algorithm in Algorithm::ALL {
+        let key = SigningKey::new(algorithm, "AKEXAMPLE", b"TOP-SECRET-KEY").unwrap();
+        let debug = format!("{key:?}");
+        assert!(debug.contains("AKEXAMPLE"), "{debug}");
+        assert!(debug.contains(&algorithm_debug_name(algorithm)), "{debug}");
+        assert!(!debug.contains("TOP-SECRET"), "{debug}");
+        assert!(!debug.contains(&format!("{:?}", b"TOP-SECRET-KEY")), "{debug}");
+        let pretty = format!("{key:#?}");
+        assert!(!pretty.contains("TOP-SECRET"), "{pretty}");
+    }
+}
+
+fn algorithm_debug_name(algorithm: Algorithm) -> String {
+    format!("{algorithm:?}")
+}
