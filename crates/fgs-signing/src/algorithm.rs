@@ -20,6 +20,7 @@ use crate::payload::{EMPTY_PAYLOAD_SHA256, EMPTY_PAYLOAD_SM3};
 /// | --- | --- | --- |
 /// | [`HmacSha256`](Algorithm::HmacSha256) `SDK-HMAC-SHA256` | SHA-256 | HMAC-SHA256 with the secret key |
 /// | [`HmacSm3`](Algorithm::HmacSm3) `SDK-HMAC-SM3` | SM3 | HMAC-SM3 with the secret key |
+/// | [`V11HmacSha256`](Algorithm::V11HmacSha256) `V11-HMAC-SHA256` | SHA-256 | HMAC-SHA256 with a key derived for the date, region and service |
 ///
 /// Use it with a [`SigningKey`](crate::SigningKey).
 ///
@@ -43,11 +44,17 @@ pub enum Algorithm {
     /// `SDK-HMAC-SM3`: `SDK-HMAC-SHA256` with SM3 in place of SHA-256 everywhere, and
     /// `X-Sdk-Content-Sm3` in place of `X-Sdk-Content-Sha256`.
     HmacSm3,
+    /// `V11-HMAC-SHA256`, Huawei's derived AK/SK (`DerivationAKSKSigner`): HMAC-SHA256 keyed
+    /// with the lowercase hexadecimal text of HKDF-SHA256(salt = AK, ikm = SK,
+    /// info = `YYYYMMDD/region/service`, 32 bytes), a string to sign with that credential
+    /// scope as third line, and `Credential=AK/YYYYMMDD/region/service` in place of
+    /// `Access=AK`. Needs a [`Scope`](crate::Scope).
+    V11HmacSha256,
 }
 
 impl Algorithm {
     /// Every algorithm, the default first.
-    pub const ALL: [Algorithm; 2] = [Algorithm::HmacSha256, Algorithm::HmacSm3];
+    pub const ALL: [Algorithm; 3] = [Algorithm::HmacSha256, Algorithm::HmacSm3, Algorithm::V11HmacSha256];
 
     /// The algorithm's name, the first word of the `Authorization` header and of the string
     /// to sign.
@@ -56,6 +63,7 @@ impl Algorithm {
         match self {
             Algorithm::HmacSha256 => "SDK-HMAC-SHA256",
             Algorithm::HmacSm3 => "SDK-HMAC-SM3",
+            Algorithm::V11HmacSha256 => "V11-HMAC-SHA256",
         }
     }
 
@@ -129,10 +137,18 @@ impl Algorithm {
         self.hash_function().hex(data)
     }
 
+    /// Whether the algorithm signs for a credential scope (needs a [`Scope`](crate::Scope)
+    /// to sign, and its `Authorization` header has `Credential=` in place of `Access=`): true
+    /// for [`V11HmacSha256`](Algorithm::V11HmacSha256) only.
+    #[must_use]
+    pub const fn needs_scope(self) -> bool {
+        matches!(self, Algorithm::V11HmacSha256)
+    }
+
     /// The hash function used everywhere by the algorithm.
     pub(crate) const fn hash_function(self) -> HashFunction {
         match self {
-            Algorithm::HmacSha256 => HashFunction::Sha256,
+            Algorithm::HmacSha256 | Algorithm::V11HmacSha256 => HashFunction::Sha256,
             Algorithm::HmacSm3 => HashFunction::Sm3,
         }
     }

@@ -2,8 +2,10 @@
 
 use std::fmt;
 
+use crate::algorithm::Algorithm;
 use crate::canonical::signed_header_name;
 use crate::error::{SigningError, SigningErrorKind};
+use crate::scope::CredentialScope;
 use crate::signature::ALGORITHM;
 
 /// The `Authorization` header value (step 9 of the algorithm):
@@ -26,6 +28,24 @@ pub fn authorization(access_key: &str, signed_headers: &[String], signature: &st
         "{ALGORITHM} Access={access_key}, SignedHeaders={}, Signature={signature}",
         signed_headers.join(";")
     )
+}
+
+/// The `Authorization` header value of any algorithm: `ALGORITHM Access=AK, ...`, or for a
+/// credential scope (`V11-HMAC-SHA256`) `ALGORITHM Credential=AK/SCOPE, ...`.
+pub(crate) fn format_authorization(
+    algorithm: Algorithm,
+    access_key: &str,
+    credential_scope: Option<&CredentialScope>,
+    signed_headers: &[String],
+    signature: &str,
+) -> String {
+    let signed_headers = signed_headers.join(";");
+    match credential_scope {
+        Some(scope) => format!(
+            "{algorithm} Credential={access_key}/{scope}, SignedHeaders={signed_headers}, Signature={signature}"
+        ),
+        None => format!("{algorithm} Access={access_key}, SignedHeaders={signed_headers}, Signature={signature}"),
+    }
 }
 
 /// A parsed `Authorization` header.

@@ -39,6 +39,14 @@ pub enum SigningErrorKind {
     UnsupportedAlgorithm,
     /// The secret key given to [`SigningKey::new`](crate::SigningKey::new) is empty.
     InvalidSecretKey,
+    /// A `V11-HMAC-SHA256` key has no [`Scope`](crate::Scope) to sign with.
+    MissingScope,
+    /// A region, service or credential scope is empty or malformed.
+    InvalidScope,
+    /// A key cannot be derived from the access key and the secret key (for the
+    /// elliptic-curve algorithms: no candidate of Huawei's derivation was in range, which
+    /// happens with a probability below 2^-8000).
+    KeyDerivation,
 }
 
 /// A request cannot be canonicalised, signed or checked because it (or an

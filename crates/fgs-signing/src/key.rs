@@ -6,8 +6,11 @@ use http::{HeaderMap, Method, Uri};
 use zeroize::Zeroizing;
 
 use crate::algorithm::Algorithm;
+use crate::authorization::format_authorization;
 use crate::canonical::{build_canonical_request, default_signed_headers};
+use crate::digest::hex_lower;
 use crate::error::{SigningError, SigningErrorKind};
+use crate::scope::{CredentialScope, Scope};
 use crate::sign::{Signed, check_access_key, check_sdk_date};
 
 /// The key of one [`Algorithm`] for one access key: what signs requests.
@@ -39,13 +42,15 @@ use crate::sign::{Signed, check_access_key, check_sdk_date};
 pub struct SigningKey {
     algorithm: Algorithm,
     access_key: String,
+    scope: Option<Scope>,
     material: Material,
 }
 
 /// The secret part of a [`SigningKey`].
 #[derive(Clone)]
 enum Material {
-    /// The secret key itself (the HMAC algorithms).
+    /// The secret key itself (the HMAC algorithms, and `V11-HMAC-SHA256`, whose key is
+    /// derived for each date).
     Secret(Zeroizing<Vec<u8>>),
 }
 
@@ -53,13 +58,23 @@ impl SigningKey {
     /// Makes the key of `algorithm` for the access key `access_key` and the secret key
     /// `secret_key` (its bytes, usually the UTF-8 of the text Huawei Cloud gave).
     ///
+    /// A key of an algorithm that [`needs_scope`](Algorithm::needs_scope) signs only once it
+    /// has one ([`with_scope`](SigningKey::with_scope)).
+    ///
     /// # Errors
     ///
     /// A [`SigningError`] of kind [`SigningErrorKind::InvalidAccessKey`] if `access_key` is
     /// empty or cannot be written into an `Authorization` header (it must be visible ASCII
-    /// without `,`), or [`SigningErrorKind::InvalidSecretKey`] if `secret_key` is empty.
+    /// without `,`, and for `V11-HMAC-SHA256` without `/`), or
+    /// [`SigningErrorKind::InvalidSecretKey`] if `secret_key` is empty.
     pub fn new(algorithm: Algorithm, access_key: &str, secret_key: &[u8]) -> Result<SigningKey, SigningError> {
         check_access_key(access_key)?;
+        if algorithm.needs_scope() && access_key.contains('/') {
+            return Err(SigningError::new(
+                SigningErrorKind::InvalidAccessKey,
+                "the access key of a derived key must not contain `/`",
+            ));
+        }
         if secret_key.is_empty() {
             return Err(SigningError::new(
                 SigningErrorKind::InvalidSecretKey,
@@ -67,13 +82,51 @@ impl SigningKey {
             ));
         }
         let material = match algorithm {
-            Algorithm::HmacSha256 | Algorithm::HmacSm3 => Material::Secret(Zeroizing::new(secret_key.to_vec())),
+            Algorithm::HmacSha256 | Algorithm::HmacSm3 | Algorithm::V11HmacSha256 => {
+                Material::Secret(Zeroizing::new(secret_key.to_vec()))
+            }
         };
         Ok(SigningKey {
             algorithm,
             access_key: access_key.to_owned(),
+            scope: None,
             material,
         })
+    }
+
+    /// This key with the region and service it signs for. Only `V11-HMAC-SHA256`
+    /// ([`Algorithm::needs_scope`]) uses them; the other algorithms ignore them.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use fgs_signing::{Algorithm, SDK_DATE, Scope, SigningKey};
+    /// use http::{HeaderMap, HeaderValue, Method, Uri};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let key = SigningKey::new(Algorithm::V11HmacSha256, "AKEXAMPLE", b"SKEXAMPLE")?
+    ///     .with_scope(Scope::new("cn-north-4", "functiongraph")?);
+    /// let uri: Uri = "/v2/p/fgs/functions".parse()?;
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert(SDK_DATE, HeaderValue::from_static("20240101T120000Z"));
+    /// let signed = key.sign(&Method::GET, &uri, &headers, b"", "20240101T120000Z")?;
+    /// assert!(signed.authorization.starts_with(
+    ///     "V11-HMAC-SHA256 Credential=AKEXAMPLE/20240101/cn-north-4/functiongraph, SignedHeaders=x-sdk-date, Signature="
+    /// ));
+    /// assert!(signed.string_to_sign.starts_with("V11-HMAC-SHA256\n20240101T120000Z\n20240101/cn-north-4/functiongraph\n"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn with_scope(mut self, scope: Scope) -> SigningKey {
+        self.scope = Some(scope);
+        self
+    }
+
+    /// The region and service this key signs for, if it was given them.
+    #[must_use]
+    pub fn scope(&self) -> Option<&Scope> {
+        self.scope.as_ref()
     }
 
     /// The algorithm this key signs with.
@@ -102,8 +155,9 @@ impl SigningKey {
     /// A [`SigningError`] if `sdk_date` is not a valid `X-Sdk-Date`
     /// ([`SigningErrorKind::InvalidDate`]), `headers` has no `X-Sdk-Date` or more than one
     /// ([`SigningErrorKind::MissingDate`]) or one that differs from `sdk_date`
-    /// ([`SigningErrorKind::DateMismatch`]), or a header value is not UTF-8
-    /// ([`SigningErrorKind::InvalidHeaderValue`]).
+    /// ([`SigningErrorKind::DateMismatch`]), a header value is not UTF-8
+    /// ([`SigningErrorKind::InvalidHeaderValue`]), or the algorithm needs a scope and the key
+    /// has none ([`SigningErrorKind::MissingScope`]).
     pub fn sign(
         &self,
         method: &Method,
@@ -113,16 +167,18 @@ impl SigningKey {
         sdk_date: &str,
     ) -> Result<Signed, SigningError> {
         check_sdk_date(headers, sdk_date)?;
+        let credential_scope = self.credential_scope(sdk_date)?;
         let signed_headers = default_signed_headers(headers);
         let payload_hash = self.algorithm.payload_hash(headers, body);
         let canonical_request = build_canonical_request(method, uri, headers, &signed_headers, &payload_hash, false)?;
-        let string_to_sign = self.string_to_sign(sdk_date, &canonical_request);
-        let signature = self.signature(&string_to_sign)?;
-        let authorization = format!(
-            "{} Access={}, SignedHeaders={}, Signature={signature}",
+        let string_to_sign = self.string_to_sign(sdk_date, credential_scope.as_ref(), &canonical_request);
+        let signature = self.signature(&string_to_sign, credential_scope.as_ref())?;
+        let authorization = format_authorization(
             self.algorithm,
-            self.access_key,
-            signed_headers.join(";")
+            &self.access_key,
+            credential_scope.as_ref(),
+            &signed_headers,
+            &signature,
         );
         Ok(Signed {
             canonical_request,
@@ -133,22 +189,50 @@ impl SigningKey {
         })
     }
 
-    /// The string to sign: `ALGORITHM\nX-Sdk-Date\nhex(hash(canonical request))`.
-    pub(crate) fn string_to_sign(&self, sdk_date: &str, canonical_request: &str) -> String {
-        format!(
-            "{}\n{sdk_date}\n{}",
-            self.algorithm,
-            self.algorithm.hash_hex(canonical_request.as_bytes())
-        )
+    /// The credential scope of a request signed at `sdk_date`, for an algorithm that
+    /// [`needs_scope`](Algorithm::needs_scope); `None` for the others.
+    fn credential_scope(&self, sdk_date: &str) -> Result<Option<CredentialScope>, SigningError> {
+        if !self.algorithm.needs_scope() {
+            return Ok(None);
+        }
+        match &self.scope {
+            Some(scope) => Ok(Some(scope.at(sdk_date))),
+            None => Err(SigningError::new(
+                SigningErrorKind::MissingScope,
+                format!("a {} key needs a region and a service to sign", self.algorithm),
+            )),
+        }
     }
 
-    /// The lowercase hexadecimal signature of `string_to_sign`.
-    pub(crate) fn signature(&self, string_to_sign: &str) -> Result<String, SigningError> {
-        match &self.material {
-            Material::Secret(secret_key) => Ok(self
-                .algorithm
-                .hash_function()
-                .hmac_hex(secret_key, string_to_sign.as_bytes())),
+    /// The string to sign: `ALGORITHM\nX-Sdk-Date\nhex(hash(canonical request))`, with the
+    /// credential scope as third line if there is one.
+    pub(crate) fn string_to_sign(
+        &self,
+        sdk_date: &str,
+        credential_scope: Option<&CredentialScope>,
+        canonical_request: &str,
+    ) -> String {
+        let hash = self.algorithm.hash_hex(canonical_request.as_bytes());
+        match credential_scope {
+            Some(scope) => format!("{}\n{sdk_date}\n{scope}\n{hash}", self.algorithm),
+            None => format!("{}\n{sdk_date}\n{hash}", self.algorithm),
+        }
+    }
+
+    /// The lowercase hexadecimal signature of `string_to_sign`; the HMAC key of
+    /// `V11-HMAC-SHA256` is derived for `credential_scope`.
+    pub(crate) fn signature(
+        &self,
+        string_to_sign: &str,
+        credential_scope: Option<&CredentialScope>,
+    ) -> Result<String, SigningError> {
+        let hash = self.algorithm.hash_function();
+        match (&self.material, credential_scope) {
+            (Material::Secret(secret_key), None) => Ok(hash.hmac_hex(secret_key, string_to_sign.as_bytes())),
+            (Material::Secret(secret_key), Some(scope)) => {
+                let derived = derive_v11_key(&self.access_key, secret_key, &scope.to_string())?;
+                Ok(hash.hmac_hex(derived.as_bytes(), string_to_sign.as_bytes()))
+            }
         }
     }
 }
@@ -158,7 +242,24 @@ impl fmt::Debug for SigningKey {
         f.debug_struct("SigningKey")
             .field("algorithm", &self.algorithm)
             .field("access_key", &self.access_key)
+            .field("scope", &self.scope)
             .field("secret", &"<redacted>")
             .finish()
     }
+}
+
+/// The HMAC key of `V11-HMAC-SHA256` for the credential scope `info`: the lowercase
+/// hexadecimal text of HKDF-SHA256(salt = AK, ikm = SK, info, 32 bytes), as Huawei's
+/// `hkdf.get_der_key_sha256` returns it (`binascii.hexlify(...).decode()`), whose UTF-8 bytes
+/// key the HMAC.
+fn derive_v11_key(access_key: &str, secret_key: &[u8], info: &str) -> Result<Zeroizing<String>, SigningError> {
+    let hkdf = hkdf::Hkdf::<sha2::Sha256>::new(Some(access_key.as_bytes()), secret_key);
+    let mut okm = Zeroizing::new([0_u8; 32]);
+    hkdf.expand(info.as_bytes(), okm.as_mut_slice()).map_err(|_| {
+        SigningError::new(
+            SigningErrorKind::KeyDerivation,
+            "HKDF-SHA256 cannot derive the V11-HMAC-SHA256 key",
+        )
+    })?;
+    Ok(Zeroizing::new(hex_lower(okm.as_slice())))
 }

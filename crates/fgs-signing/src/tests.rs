@@ -662,3 +662,62 @@ fn signing_key_debug_hides_the_secret() {
 fn algorithm_debug_name(algorithm: Algorithm) -> String {
     format!("{algorithm:?}")
 }
+
+#[test]
+fn scope_checks_its_parts() {
+    let scope = Scope::new("cn-north-4", "functiongraph").unwrap();
+    assert_eq!((scope.region(), scope.service()), ("cn-north-4", "functiongraph"));
+    assert_eq!(
+        scope.at("20240229T235959Z").to_string(),
+        "20240229/cn-north-4/functiongraph"
+    );
+    for (region, service) in [
+        ("", "fg"),
+        ("r", ""),
+        ("a/b", "fg"),
+        ("r", "a,b"),
+        ("r e", "fg"),
+        ("r", "f\u{e9}"),
+    ] {
+        let error = Scope::new(region, service).unwrap_err();
+        assert_eq!(error.kind(), SigningErrorKind::InvalidScope, "{region:?} {service:?}");
+    }
+}
+
+#[test]
+fn v11_key_rejects_a_slash_in_the_access_key() {
+    let error = SigningKey::new(Algorithm::V11HmacSha256, "A/K", b"SK").unwrap_err();
+    assert_eq!(error.kind(), SigningErrorKind::InvalidAccessKey);
+    assert!(SigningKey::new(Algorithm::HmacSha256, "A/K", b"SK").is_ok());
+}
+
+#[test]
+fn v11_signature_depends_on_date_region_and_service() {
+    let uri: Uri = "/".parse().unwrap();
+    let sign_at = |date: &str, region: &str, service: &str| {
+        let key = SigningKey::new(Algorithm::V11HmacSha256, "AK", b"SK")
+            .unwrap()
+            .with_scope(Scope::new(region, service).unwrap());
+        let map = headers(&[("X-Sdk-Date", date.as_bytes())]);
+        key.sign(&Method::GET, &uri, &map, b"", date).unwrap()
+    };
+    let base = sign_at("20240101T120000Z", "cn-north-4", "functiongraph");
+    assert!(
+        base.authorization
+            .starts_with("V11-HMAC-SHA256 Credential=AK/20240101/cn-north-4/functiongraph, ")
+    );
+    for other in [
+        sign_at("20240102T120000Z", "cn-north-4", "functiongraph"),
+        sign_at("20240101T120000Z", "cn-north-1", "functiongraph"),
+        sign_at("20240101T120000Z", "cn-north-4", "iam"),
+    ] {
+        assert_ne!(other.signature, base.signature);
+    }
+    // Same day, another time: another string to sign, same derived key.
+    let later = sign_at("20240101T235959Z", "cn-north-4", "functiongraph");
+    assert_ne!(later.signature, base.signature);
+    let key = SigningKey::new(Algorithm::V11HmacSha256, "AK", b"SK")
+        .unwrap()
+        .with_scope(Scope::new("cn-north-4", "functiongraph").unwrap());
+    assert!(format!("{key:?}").contains("functiongraph"));
+}

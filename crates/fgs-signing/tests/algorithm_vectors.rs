@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use fgs_signing::{Algorithm, SigningKey, UNSIGNED_PAYLOAD};
+use fgs_signing::{Algorithm, Scope, SigningErrorKind, SigningKey, UNSIGNED_PAYLOAD};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use serde_json::Value;
 
@@ -106,4 +106,36 @@ fn hmac_sm3_signs_like_the_official_signer() {
         SigningKey::new(Algorithm::HmacSm3, &case.ak, case.sk.as_bytes()).unwrap()
     });
     assert_eq!(quirks, 2);
+}
+
+#[test]
+fn v11_hmac_sha256_signs_like_the_official_signer() {
+    let quirks = check_hmac_cases(Algorithm::V11HmacSha256, |case, json| {
+        let scope = Scope::new(text(json, "region"), text(json, "service")).unwrap();
+        SigningKey::new(Algorithm::V11HmacSha256, &case.ak, case.sk.as_bytes())
+            .unwrap()
+            .with_scope(scope)
+    });
+    assert_eq!(quirks, 2);
+}
+
+#[test]
+fn v11_needs_a_scope() {
+    let case = Case::from_json(&cases(Algorithm::V11HmacSha256)[0]);
+    let key = SigningKey::new(Algorithm::V11HmacSha256, &case.ak, case.sk.as_bytes()).unwrap();
+    let error = key
+        .sign(&case.method, &case.uri, &case.headers, &case.body, &case.sdk_date)
+        .unwrap_err();
+    assert_eq!(error.kind(), SigningErrorKind::MissingScope);
+    // The other algorithms ignore a scope.
+    let scope = Scope::new("cn-north-4", "functiongraph").unwrap();
+    for algorithm in [Algorithm::HmacSha256, Algorithm::HmacSm3] {
+        let plain = SigningKey::new(algorithm, &case.ak, case.sk.as_bytes()).unwrap();
+        let scoped = plain.clone().with_scope(scope.clone());
+        let sign = |key: &SigningKey| {
+            key.sign(&case.method, &case.uri, &case.headers, &case.body, &case.sdk_date)
+                .unwrap()
+        };
+        assert_eq!(sign(&plain), sign(&scoped));
+    }
 }
