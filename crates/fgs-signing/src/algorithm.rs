@@ -20,6 +20,8 @@ use crate::payload::{EMPTY_PAYLOAD_SHA256, EMPTY_PAYLOAD_SM3};
 /// | --- | --- | --- |
 /// | [`HmacSha256`](Algorithm::HmacSha256) `SDK-HMAC-SHA256` | SHA-256 | HMAC-SHA256 with the secret key |
 /// | [`HmacSm3`](Algorithm::HmacSm3) `SDK-HMAC-SM3` | SM3 | HMAC-SM3 with the secret key |
+/// | [`EcdsaP256Sha256`](Algorithm::EcdsaP256Sha256) `SDK-ECDSA-P256-SHA256` | SHA-256 | ECDSA on P-256 with a private key derived from AK and SK |
+/// | [`Sm2Sm3`](Algorithm::Sm2Sm3) `SDK-SM2-SM3` | SM3 | SM2 with a private key derived from AK and SK |
 /// | [`V11HmacSha256`](Algorithm::V11HmacSha256) `V11-HMAC-SHA256` | SHA-256 | HMAC-SHA256 with a key derived for the date, region and service |
 ///
 /// Use it with a [`SigningKey`](crate::SigningKey).
@@ -44,6 +46,17 @@ pub enum Algorithm {
     /// `SDK-HMAC-SM3`: `SDK-HMAC-SHA256` with SM3 in place of SHA-256 everywhere, and
     /// `X-Sdk-Content-Sm3` in place of `X-Sdk-Content-Sha256`.
     HmacSm3,
+    /// `SDK-ECDSA-P256-SHA256`: the string to sign of `SDK-HMAC-SHA256` (with this name),
+    /// signed with ECDSA on NIST P-256 over its SHA-256; the signature is the lowercase
+    /// hexadecimal DER of `(r, s)`. The private key is derived from the AK/SK pair (see
+    /// [`SigningKey::new`](crate::SigningKey::new)), so a server that knows the pair verifies
+    /// with the public key.
+    EcdsaP256Sha256,
+    /// `SDK-SM2-SM3`: like [`EcdsaP256Sha256`](Algorithm::EcdsaP256Sha256) with SM3 in place
+    /// of SHA-256 everywhere (also in the key derivation), SM2 signatures (GB/T 32918.2, with
+    /// the default identifier `1234567812345678`) on the SM2 curve, and `X-Sdk-Content-Sm3`
+    /// in place of `X-Sdk-Content-Sha256`.
+    Sm2Sm3,
     /// `V11-HMAC-SHA256`, Huawei's derived AK/SK (`DerivationAKSKSigner`): HMAC-SHA256 keyed
     /// with the lowercase hexadecimal text of HKDF-SHA256(salt = AK, ikm = SK,
     /// info = `YYYYMMDD/region/service`, 32 bytes), a string to sign with that credential
@@ -54,7 +67,13 @@ pub enum Algorithm {
 
 impl Algorithm {
     /// Every algorithm, the default first.
-    pub const ALL: [Algorithm; 3] = [Algorithm::HmacSha256, Algorithm::HmacSm3, Algorithm::V11HmacSha256];
+    pub const ALL: [Algorithm; 5] = [
+        Algorithm::HmacSha256,
+        Algorithm::HmacSm3,
+        Algorithm::EcdsaP256Sha256,
+        Algorithm::Sm2Sm3,
+        Algorithm::V11HmacSha256,
+    ];
 
     /// The algorithm's name, the first word of the `Authorization` header and of the string
     /// to sign.
@@ -63,6 +82,8 @@ impl Algorithm {
         match self {
             Algorithm::HmacSha256 => "SDK-HMAC-SHA256",
             Algorithm::HmacSm3 => "SDK-HMAC-SM3",
+            Algorithm::EcdsaP256Sha256 => "SDK-ECDSA-P256-SHA256",
+            Algorithm::Sm2Sm3 => "SDK-SM2-SM3",
             Algorithm::V11HmacSha256 => "V11-HMAC-SHA256",
         }
     }
@@ -145,11 +166,19 @@ impl Algorithm {
         matches!(self, Algorithm::V11HmacSha256)
     }
 
+    /// Whether the algorithm signs with a private key derived from the AK/SK pair (and a
+    /// verifier checks with the public key): true for
+    /// [`EcdsaP256Sha256`](Algorithm::EcdsaP256Sha256) and [`Sm2Sm3`](Algorithm::Sm2Sm3).
+    #[must_use]
+    pub const fn is_asymmetric(self) -> bool {
+        matches!(self, Algorithm::EcdsaP256Sha256 | Algorithm::Sm2Sm3)
+    }
+
     /// The hash function used everywhere by the algorithm.
     pub(crate) const fn hash_function(self) -> HashFunction {
         match self {
-            Algorithm::HmacSha256 | Algorithm::V11HmacSha256 => HashFunction::Sha256,
-            Algorithm::HmacSm3 => HashFunction::Sm3,
+            Algorithm::HmacSha256 | Algorithm::EcdsaP256Sha256 | Algorithm::V11HmacSha256 => HashFunction::Sha256,
+            Algorithm::HmacSm3 | Algorithm::Sm2Sm3 => HashFunction::Sm3,
         }
     }
 }

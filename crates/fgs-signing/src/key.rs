@@ -9,9 +9,11 @@ use crate::algorithm::Algorithm;
 use crate::authorization::format_authorization;
 use crate::canonical::{build_canonical_request, default_signed_headers};
 use crate::digest::hex_lower;
+use crate::ecc::{P256Key, Sm2Key};
 use crate::error::{SigningError, SigningErrorKind};
 use crate::scope::{CredentialScope, Scope};
 use crate::sign::{Signed, check_access_key, check_sdk_date};
+use crate::signature::signatures_match;
 
 /// The key of one [`Algorithm`] for one access key: what signs requests.
 ///
@@ -52,11 +54,23 @@ enum Material {
     /// The secret key itself (the HMAC algorithms, and `V11-HMAC-SHA256`, whose key is
     /// derived for each date).
     Secret(Zeroizing<Vec<u8>>),
+    /// The derived P-256 private key (`SDK-ECDSA-P256-SHA256`).
+    P256(P256Key),
+    /// The derived SM2 private key (`SDK-SM2-SM3`).
+    Sm2(Box<Sm2Key>),
 }
 
 impl SigningKey {
     /// Makes the key of `algorithm` for the access key `access_key` and the secret key
     /// `secret_key` (its bytes, usually the UTF-8 of the text Huawei Cloud gave).
+    ///
+    /// For the elliptic-curve algorithms ([`Algorithm::is_asymmetric`]) this derives the
+    /// private key exactly like Huawei's SDKs (`P256SHA256Signer._derive_key`): for `counter`
+    /// from 0 to 254, `candidate` = HMAC(key = SK, `00 00 00 01` || algorithm name || `00` ||
+    /// AK || `counter` || `00 00 01 00`) as a big-endian integer, with the algorithm's hash
+    /// (SHA-256 or SM3); the first `candidate` up to `n - 2` (`n` the order of the curve)
+    /// gives the private key `candidate + 1`. That takes a scalar multiplication, so keep the
+    /// key rather than making it for each request.
     ///
     /// A key of an algorithm that [`needs_scope`](Algorithm::needs_scope) signs only once it
     /// has one ([`with_scope`](SigningKey::with_scope)).
@@ -66,7 +80,9 @@ impl SigningKey {
     /// A [`SigningError`] of kind [`SigningErrorKind::InvalidAccessKey`] if `access_key` is
     /// empty or cannot be written into an `Authorization` header (it must be visible ASCII
     /// without `,`, and for `V11-HMAC-SHA256` without `/`), or
-    /// [`SigningErrorKind::InvalidSecretKey`] if `secret_key` is empty.
+    /// [`SigningErrorKind::InvalidSecretKey`] if `secret_key` is empty, or
+    /// [`SigningErrorKind::KeyDerivation`] if no private key can be derived (none of the 255
+    /// candidates is in range, which has a probability below 2^-8000).
     pub fn new(algorithm: Algorithm, access_key: &str, secret_key: &[u8]) -> Result<SigningKey, SigningError> {
         check_access_key(access_key)?;
         if algorithm.needs_scope() && access_key.contains('/') {
@@ -85,6 +101,8 @@ impl SigningKey {
             Algorithm::HmacSha256 | Algorithm::HmacSm3 | Algorithm::V11HmacSha256 => {
                 Material::Secret(Zeroizing::new(secret_key.to_vec()))
             }
+            Algorithm::EcdsaP256Sha256 => Material::P256(P256Key::derive(access_key, secret_key)?),
+            Algorithm::Sm2Sm3 => Material::Sm2(Box::new(Sm2Key::derive(access_key, secret_key)?)),
         };
         Ok(SigningKey {
             algorithm,
@@ -121,6 +139,51 @@ impl SigningKey {
     pub fn with_scope(mut self, scope: Scope) -> SigningKey {
         self.scope = Some(scope);
         self
+    }
+
+    /// The public key of an elliptic-curve algorithm ([`Algorithm::is_asymmetric`]), SEC1
+    /// uncompressed (`04 || x || y`, 65 bytes); `None` for the others.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use fgs_signing::{Algorithm, SigningKey};
+    ///
+    /// # fn main() -> Result<(), fgs_signing::SigningError> {
+    /// let key = SigningKey::new(Algorithm::EcdsaP256Sha256, "AKEXAMPLE", b"SKEXAMPLE")?;
+    /// let public_key = key.public_key().unwrap_or_default();
+    /// assert_eq!((public_key.len(), public_key.first()), (65, Some(&4)));
+    /// assert_eq!(SigningKey::new(Algorithm::HmacSha256, "AKEXAMPLE", b"SKEXAMPLE")?.public_key(), None);
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn public_key(&self) -> Option<Vec<u8>> {
+        match &self.material {
+            Material::Secret(_) => None,
+            Material::P256(key) => Some(key.public_key()),
+            Material::Sm2(key) => Some(key.public_key()),
+        }
+    }
+
+    /// The derived private key of an elliptic-curve algorithm, 64 lowercase hexadecimal
+    /// digits (tests only).
+    #[cfg(test)]
+    pub(crate) fn derived_private_key_hex(&self) -> Option<String> {
+        match &self.material {
+            Material::Secret(_) => None,
+            Material::P256(key) => Some(key.private_key_hex()),
+            Material::Sm2(key) => Some(key.private_key_hex()),
+        }
+    }
+
+    /// The SM2 key, for tests.
+    #[cfg(test)]
+    pub(crate) fn sm2_key(&self) -> Option<&Sm2Key> {
+        match &self.material {
+            Material::Sm2(key) => Some(key),
+            _ => None,
+        }
     }
 
     /// The region and service this key signs for, if it was given them.
@@ -233,6 +296,29 @@ impl SigningKey {
                 let derived = derive_v11_key(&self.access_key, secret_key, &scope.to_string())?;
                 Ok(hash.hmac_hex(derived.as_bytes(), string_to_sign.as_bytes()))
             }
+            (Material::P256(key), _) => key.sign(string_to_sign.as_bytes()),
+            (Material::Sm2(key), _) => key.sign(string_to_sign.as_bytes()),
+        }
+    }
+
+    /// Whether `signature` (as sent in the `Authorization` header) is this key's signature of
+    /// `string_to_sign`: recomputed and compared in constant time for the HMAC algorithms,
+    /// checked with the public key for the elliptic-curve ones (for SM2 with the `Z` of
+    /// GB/T 32918 or the one of Huawei's Python SDK).
+    #[cfg_attr(not(test), allow(dead_code))] // until the verifier uses it
+    pub(crate) fn signature_matches(
+        &self,
+        string_to_sign: &str,
+        credential_scope: Option<&CredentialScope>,
+        signature: &str,
+    ) -> Result<bool, SigningError> {
+        match &self.material {
+            Material::Secret(_) => {
+                let expected = self.signature(string_to_sign, credential_scope)?;
+                Ok(signatures_match(&expected, signature))
+            }
+            Material::P256(key) => Ok(key.verify(string_to_sign.as_bytes(), signature)),
+            Material::Sm2(key) => Ok(key.verify(string_to_sign.as_bytes(), signature)),
         }
     }
 }

@@ -80,6 +80,7 @@ mod authorization;
 mod canonical;
 pub mod date;
 mod digest;
+mod ecc;
 mod error;
 mod headers;
 mod key;

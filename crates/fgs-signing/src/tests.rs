@@ -656,6 +656,10 @@ fn signing_key_debug_hides_the_secret() {
         assert!(!debug.contains(&format!("{:?}", b"TOP-SECRET-KEY")), "{debug}");
         let pretty = format!("{key:#?}");
         assert!(!pretty.contains("TOP-SECRET"), "{pretty}");
+        if let Some(private_key) = key.derived_private_key_hex() {
+            assert!(!pretty.contains(&private_key), "{pretty}");
+            assert!(!pretty.to_lowercase().contains(&private_key[..16]), "{pretty}");
+        }
     }
 }
 
@@ -720,4 +724,129 @@ fn v11_signature_depends_on_date_region_and_service() {
         .unwrap()
         .with_scope(Scope::new("cn-north-4", "functiongraph").unwrap());
     assert!(format!("{key:?}").contains("functiongraph"));
+}
+
+// ---------------------------------------------------------------- elliptic-curve keys
+
+const ALGORITHM_VECTORS: &str = include_str!("../tests/data/algorithm-vectors.json");
+
+fn ecc_vectors(algorithm: Algorithm) -> serde_json::Value {
+    let all: serde_json::Value = serde_json::from_str(ALGORITHM_VECTORS).unwrap();
+    all[algorithm.name()].clone()
+}
+
+fn ecc_key(entry: &serde_json::Value, algorithm: Algorithm) -> SigningKey {
+    let (ak, sk) = (entry["ak"].as_str().unwrap(), entry["sk"].as_str().unwrap());
+    SigningKey::new(algorithm, ak, sk.as_bytes()).unwrap()
+}
+
+/// The private key derived from each AK/SK pair is the official signer's, byte for byte, and
+/// so is its public key.
+#[test]
+fn ecc_keys_derive_like_the_official_signer() {
+    for algorithm in [Algorithm::EcdsaP256Sha256, Algorithm::Sm2Sm3] {
+        let keys = ecc_vectors(algorithm)["keys"].as_array().unwrap().clone();
+        assert!(keys.len() >= 6, "{algorithm}");
+        for entry in &keys {
+            let key = ecc_key(entry, algorithm);
+            let label = format!("{algorithm} {}", entry["ak"]);
+            assert_eq!(
+                key.derived_private_key_hex().unwrap(),
+                entry["private_key"].as_str().unwrap(),
+                "{label}"
+            );
+            let public_key = crate::digest::hex_lower(&key.public_key().unwrap());
+            assert_eq!(public_key, entry["public_key"].as_str().unwrap(), "{label}");
+        }
+    }
+}
+
+/// Huawei's Python SDK writes the public key's coordinates into SM2's `Z` without leading zero
+/// bytes; the vectors hold a key where that differs from GB/T 32918, and fgs knows both.
+#[test]
+fn sm2_z_of_the_python_sdk_is_known() {
+    let keys = ecc_vectors(Algorithm::Sm2Sm3)["keys"].as_array().unwrap().clone();
+    let mut differing = 0;
+    for entry in &keys {
+        let key = ecc_key(entry, Algorithm::Sm2Sm3);
+        let (z, python_z) = key.sm2_key().unwrap().z_values();
+        let python_z = python_z.map(|python_z| crate::digest::hex_lower(&python_z));
+        let expected = entry["za"].as_str().unwrap();
+        match python_z {
+            Some(python_z) => {
+                differing += 1;
+                assert_eq!(python_z, expected);
+                assert_ne!(crate::digest::hex_lower(&z), expected);
+                let public_key = entry["public_key"].as_str().unwrap();
+                assert!(public_key.starts_with("0400") || public_key.get(66..68) == Some("00"));
+            }
+            None => assert_eq!(crate::digest::hex_lower(&z), expected),
+        }
+    }
+    assert_eq!(differing, 1);
+}
+
+/// The official signer's (randomised) signatures of the vector requests verify with the key
+/// fgs derives; a changed string to sign or signature does not.
+#[test]
+fn official_ecc_signatures_verify_with_the_derived_key() {
+    for algorithm in [Algorithm::EcdsaP256Sha256, Algorithm::Sm2Sm3] {
+        let section = ecc_vectors(algorithm);
+        let keys = section["keys"].as_array().unwrap();
+        let signatures = section["signatures"].as_array().unwrap();
+        assert!(signatures.len() >= 15, "{algorithm}");
+        for case in signatures {
+            let key = ecc_key(
+                &keys[usize::try_from(case["key"].as_u64().unwrap()).unwrap()],
+                algorithm,
+            );
+            let string_to_sign = case["string_to_sign"].as_str().unwrap();
+            let authorization = case["authorization"].as_str().unwrap();
+            let signature = authorization.rsplit_once("Signature=").unwrap().1;
+            let label = format!("{algorithm} {}", case["label"]);
+            assert!(
+                key.signature_matches(string_to_sign, None, signature).unwrap(),
+                "{label}"
+            );
+            let changed = string_to_sign.replace("T", "t");
+            assert!(!key.signature_matches(&changed, None, signature).unwrap(), "{label}");
+            let mut bad = signature.to_owned();
+            let last = bad.pop().unwrap();
+            bad.push(if last == '0' { '1' } else { '0' });
+            assert!(!key.signature_matches(string_to_sign, None, &bad).unwrap(), "{label}");
+            // Another key's public key does not verify it.
+            let other = SigningKey::new(algorithm, "AKOTHER", b"SKOTHER").unwrap();
+            assert!(
+                !other.signature_matches(string_to_sign, None, signature).unwrap(),
+                "{label}"
+            );
+        }
+    }
+}
+
+#[test]
+fn ecc_keys_sign_and_check_their_own_signatures() {
+    for algorithm in [Algorithm::EcdsaP256Sha256, Algorithm::Sm2Sm3] {
+        let key = SigningKey::new(algorithm, "AK", b"SK").unwrap();
+        let uri: Uri = "/v2/things?b=1&a=2".parse().unwrap();
+        let date = "20240101T120000Z";
+        let map = headers(&[("X-Sdk-Date", date.as_bytes()), ("Content-Type", b"application/json")]);
+        let signed = key.sign(&Method::POST, &uri, &map, b"{}", date).unwrap();
+        assert!(signed.authorization.starts_with(&format!(
+            "{algorithm} Access=AK, SignedHeaders=content-type;x-sdk-date, Signature=30"
+        )));
+        assert!(signed.string_to_sign.starts_with(&format!("{algorithm}\n{date}\n")));
+        assert!(signed.canonical_request.ends_with(&algorithm.hash_hex(b"{}")));
+        assert!(
+            key.signature_matches(&signed.string_to_sign, None, &signed.signature)
+                .unwrap()
+        );
+        // Deterministic (RFC 6979), and the key is reusable.
+        assert_eq!(key.sign(&Method::POST, &uri, &map, b"{}", date).unwrap(), signed);
+        assert_eq!(
+            key.clone().sign(&Method::POST, &uri, &map, b"{}", date).unwrap(),
+            signed
+        );
+        assert!(format!("{key:?}").contains("AK"));
+    }
 }

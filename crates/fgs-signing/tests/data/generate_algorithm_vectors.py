@@ -237,7 +237,9 @@ def ecc_section(signer_class, key_class, key_pairs):
     keys = [key_entry(signer_class, key_class, ak, sk) for ak, sk in key_pairs]
     signatures = []
     for index, (label, method, path, query, headers, body) in enumerate(REQUESTS):
-        if index % 3:
+        # Every third request, and both where Python hashes an empty body despite the
+        # content header.
+        if index % 3 and "Python hashes the empty body" not in label:
             continue
         key_index = (index // 3) % len(key_pairs)
         ak, sk = key_pairs[key_index]
