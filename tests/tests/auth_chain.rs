@@ -117,8 +117,8 @@ async fn the_error_lists_every_source_and_why() {
     assert_eq!(
         err.to_string(),
         format!(
-            "no credentials found: environment: HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK are not set; \
-             profile: {} does not exist; metadata: not enabled",
+            "no credentials found: oidc-sts: not enabled; environment: HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK are not set; \
+             profile: {} does not exist; metadata: not enabled; pod-identity: not enabled",
             missing.display()
         )
     );
@@ -141,8 +141,8 @@ async fn the_error_never_shows_secrets() {
     assert_eq!(
         message,
         format!(
-            "no credentials found: environment: HUAWEICLOUD_SDK_AK is not set (but HUAWEICLOUD_SDK_SK is); \
-             profile: {}: [basic] has no ak; metadata: not enabled",
+            "no credentials found: oidc-sts: not enabled; environment: HUAWEICLOUD_SDK_AK is not set (but HUAWEICLOUD_SDK_SK is); \
+             profile: {}: [basic] has no ak; metadata: not enabled; pod-identity: not enabled",
             path.display()
         )
     );
@@ -185,7 +185,7 @@ async fn an_unreachable_metadata_service_is_reported() {
         .with_metadata(MetadataCredentials::new().with_endpoint(&endpoint));
     let message = chain.provide_credentials().await.unwrap_err().to_string();
     let expected = format!(
-        "no credentials found: environment: HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK are not set; \
+        "no credentials found: oidc-sts: not enabled; environment: HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK are not set; \
          profile: not enabled; metadata: could not reach the metadata service at {endpoint}"
     );
     assert!(message.starts_with(&expected), "{message}");
@@ -279,8 +279,8 @@ async fn a_credentials_file_variable_naming_dev_zero_is_a_clear_error() {
     );
     assert_eq!(
         err.to_string(),
-        "no credentials found: environment: HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK are not set; \
+        "no credentials found: oidc-sts: not enabled; environment: HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK are not set; \
          profile: /dev/zero is larger than 1048576 bytes, which is too large for a credentials file; \
-         metadata: not enabled"
+         metadata: not enabled; pod-identity: not enabled"
     );
 }

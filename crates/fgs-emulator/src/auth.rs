@@ -243,7 +243,7 @@ fn token_issued(shared: &Shared, identity: &Identity) -> Reply {
     )
 }
 
-fn token_valid(shared: &Shared, token: &str) -> bool {
+pub(crate) fn token_valid(shared: &Shared, token: &str) -> bool {
     match token_expiry(shared, token) {
         Some(None) => true,
         Some(Some(expires_at)) => expires_at > SystemTime::now(),

@@ -108,14 +108,20 @@ pub(crate) enum FaultTarget {
     Invocations,
     /// Invocation requests of one function.
     Function(String, String),
-    /// Requests to the IAM endpoint (tokens, project lookup).
+    /// Requests to the IAM endpoint (tokens, project lookup, federation).
     Iam,
+    /// Requests to STS (`AssumeAgencyWithOIDC`).
+    Sts,
+    /// Requests to the pod identity endpoint.
+    PodIdentity,
 }
 
 /// The request a fault is looked up for.
 pub(crate) enum FaultSite<'a> {
     Invocation { package: &'a str, name: &'a str },
     Iam,
+    Sts,
+    PodIdentity,
 }
 
 impl FaultRule {
@@ -174,12 +180,27 @@ impl FaultRule {
         self
     }
 
-    /// For requests to the IAM endpoint (token requests `POST /v3/auth/tokens` and
-    /// project lookups `GET /v3/projects`) instead of invocations; `Latency`, `Error`,
-    /// `Response` and `DropBeforeRun` apply there. A fault answers before credentials
-    /// are checked, as an unreachable or failing IAM would.
+    /// For requests to the IAM endpoint (token requests `POST /v3/auth/tokens`, project
+    /// lookups `GET /v3/projects`, and federation: `POST /v3.0/OS-AUTH/id-token/tokens`,
+    /// `POST /v3.0/OS-CREDENTIAL/securitytokens`) instead of invocations; `Latency`,
+    /// `Error`, `Response` and `DropBeforeRun` apply there. A fault answers before
+    /// credentials are checked, as an unreachable or failing IAM would.
     pub fn for_iam(mut self) -> Self {
         self.target = FaultTarget::Iam;
+        self
+    }
+
+    /// For requests to STS (`POST /v5/agencies/assume-with-oidc`) instead of invocations,
+    /// as [`for_iam`](Self::for_iam) is for IAM.
+    pub fn for_sts(mut self) -> Self {
+        self.target = FaultTarget::Sts;
+        self
+    }
+
+    /// For requests to the pod identity endpoint instead of invocations, as
+    /// [`for_iam`](Self::for_iam) is for IAM.
+    pub fn for_pod_identity(mut self) -> Self {
+        self.target = FaultTarget::PodIdentity;
         self
     }
 
@@ -194,7 +215,9 @@ impl FaultRule {
         match (&self.target, site) {
             (FaultTarget::Invocations, FaultSite::Invocation { .. }) => true,
             (FaultTarget::Function(p, n), FaultSite::Invocation { package, name }) => p == package && n == name,
-            (FaultTarget::Iam, FaultSite::Iam) => true,
+            (FaultTarget::Iam, FaultSite::Iam)
+            | (FaultTarget::Sts, FaultSite::Sts)
+            | (FaultTarget::PodIdentity, FaultSite::PodIdentity) => true,
             _ => false,
         }
     }

@@ -17,7 +17,8 @@ use hyper::body::Incoming;
 use crate::auth;
 use crate::codes::{self, SentError};
 use crate::fault::{Fault, FaultSite};
-use crate::iam::{self, PROJECTS_PATH, TOKENS_PATH as IAM_TOKENS_PATH};
+use crate::federation::{self, ASSUME_WITH_OIDC_PATH, POD_IDENTITY_PATH};
+use crate::iam::{self, ID_TOKEN_TOKENS_PATH, PROJECTS_PATH, SECURITY_TOKENS_PATH, TOKENS_PATH as IAM_TOKENS_PATH};
 use crate::ids;
 use crate::invoke::{self, Call, Stop};
 use crate::record::InvokeMode;
@@ -60,6 +61,10 @@ enum Route<'a> {
     },
     IamTokens,
     IamProjects,
+    IamIdTokenTokens,
+    IamSecurityTokens,
+    StsAssumeWithOidc,
+    PodIdentity,
     MetadataToken,
     MetadataSecurityKey,
 }
@@ -75,9 +80,14 @@ impl Route<'_> {
                 mode: InvokeMode::Async,
                 ..
             } => ASYNC_BODY_LIMIT,
-            Route::IamTokens | Route::IamProjects | Route::MetadataToken | Route::MetadataSecurityKey => {
-                OTHER_BODY_LIMIT
-            }
+            Route::IamTokens
+            | Route::IamProjects
+            | Route::IamIdTokenTokens
+            | Route::IamSecurityTokens
+            | Route::StsAssumeWithOidc
+            | Route::PodIdentity
+            | Route::MetadataToken
+            | Route::MetadataSecurityKey => OTHER_BODY_LIMIT,
         }
     }
 }
@@ -88,6 +98,10 @@ fn route<'a>(method: &Method, path: &'a str) -> Option<Route<'a>> {
         (&Method::GET, METADATA_SECURITY_KEY_PATH) => Some(Route::MetadataSecurityKey),
         (&Method::POST, IAM_TOKENS_PATH) => Some(Route::IamTokens),
         (&Method::GET, PROJECTS_PATH) => Some(Route::IamProjects),
+        (&Method::POST, ID_TOKEN_TOKENS_PATH) => Some(Route::IamIdTokenTokens),
+        (&Method::POST, SECURITY_TOKENS_PATH) => Some(Route::IamSecurityTokens),
+        (&Method::POST, ASSUME_WITH_OIDC_PATH) => Some(Route::StsAssumeWithOidc),
+        (&Method::POST, POD_IDENTITY_PATH) => Some(Route::PodIdentity),
         _ => invoke_route(method, path),
     }
 }
@@ -222,13 +236,42 @@ async fn dispatch(
     match route {
         Route::IamTokens => iam_tokens(shared, &parts.headers, body, record).await,
         Route::IamProjects => {
-            if let Some(answer) = iam_fault(shared, body.len(), record).await {
+            if let Some(answer) = service_fault(shared, &FaultSite::Iam, body.len(), record).await {
                 return answer;
             }
             if let Some(reply) = refusal(shared, parts, &body, record) {
                 return Ok(reply);
             }
             Ok(iam::list_projects(shared, &parts.uri, &parts.headers))
+        }
+        // Their bodies hold ID tokens and tokens: never kept.
+        Route::IamIdTokenTokens => {
+            if let Some(answer) = service_fault(shared, &FaultSite::Iam, body.len(), record).await {
+                return answer;
+            }
+            record.not_kept(body.len());
+            Ok(federation::id_token_tokens(shared, &parts.headers, &body))
+        }
+        Route::IamSecurityTokens => {
+            if let Some(answer) = service_fault(shared, &FaultSite::Iam, body.len(), record).await {
+                return answer;
+            }
+            record.not_kept(body.len());
+            Ok(federation::security_tokens(shared, &body))
+        }
+        Route::StsAssumeWithOidc => {
+            if let Some(answer) = service_fault(shared, &FaultSite::Sts, body.len(), record).await {
+                return answer;
+            }
+            record.not_kept(body.len());
+            Ok(federation::assume_with_oidc(shared, &body))
+        }
+        Route::PodIdentity => {
+            if let Some(answer) = service_fault(shared, &FaultSite::PodIdentity, body.len(), record).await {
+                return answer;
+            }
+            record.not_kept(body.len());
+            Ok(federation::pod_identity(shared, &parts.headers))
         }
         Route::MetadataToken => {
             record.not_kept(body.len());
@@ -277,11 +320,16 @@ fn refusal(shared: &Shared, parts: &Parts, body: &Bytes, record: &BodyRecord<'_>
     }
 }
 
-/// Applies the first fault rule for IAM that fires, if any: waits out a latency (and
-/// returns `None`, to go on handling), or returns the fault's answer. A refused request's
-/// body (of `body_len` bytes) is not kept.
-async fn iam_fault(shared: &Shared, body_len: usize, record: &BodyRecord<'_>) -> Option<Result<Reply, DropConnection>> {
-    let fault = shared.lock().take_fault(&FaultSite::Iam);
+/// Applies the first fault rule for a credential service (IAM, STS, pod identity) that
+/// fires, if any: waits out a latency (and returns `None`, to go on handling), or returns
+/// the fault's answer. A refused request's body (of `body_len` bytes) is not kept.
+async fn service_fault(
+    shared: &Shared,
+    site: &FaultSite<'_>,
+    body_len: usize,
+    record: &BodyRecord<'_>,
+) -> Option<Result<Reply, DropConnection>> {
+    let fault = shared.lock().take_fault(site);
     let answer = match fault? {
         Fault::Latency(delay) => {
             tokio::time::sleep(delay).await;
@@ -305,7 +353,7 @@ async fn iam_tokens(
     body: Bytes,
     record: &BodyRecord<'_>,
 ) -> Result<Reply, DropConnection> {
-    if let Some(answer) = iam_fault(shared, body.len(), record).await {
+    if let Some(answer) = service_fault(shared, &FaultSite::Iam, body.len(), record).await {
         return answer;
     }
     let reply = auth::issue_token(shared, headers, &body);

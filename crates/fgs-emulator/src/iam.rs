@@ -22,6 +22,11 @@ use crate::state::Shared;
 
 /// `POST /v3/auth/tokens`: IAM issues a token (`X-Subject-Token`, 201).
 pub(crate) const TOKENS_PATH: &str = "/v3/auth/tokens";
+/// `POST /v3.0/OS-AUTH/id-token/tokens`: IAM exchanges an OIDC ID token (with `X-Idp-Id`)
+/// for an unscoped token (`X-Subject-Token`, 201).
+pub(crate) const ID_TOKEN_TOKENS_PATH: &str = "/v3.0/OS-AUTH/id-token/tokens";
+/// `POST /v3.0/OS-CREDENTIAL/securitytokens`: IAM issues temporary keys for a token (201).
+pub(crate) const SECURITY_TOKENS_PATH: &str = "/v3.0/OS-CREDENTIAL/securitytokens";
 /// `GET /v3/projects`: IAM lists the projects the caller may see (`KeystoneListProjects`).
 pub(crate) const PROJECTS_PATH: &str = "/v3/projects";
 /// The query parameter of [`PROJECTS_PATH`] that keeps only the projects with exactly

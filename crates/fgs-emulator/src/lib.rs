@@ -65,6 +65,7 @@ pub mod cli;
 mod codes;
 mod command;
 mod fault;
+mod federation;
 mod function;
 mod handle;
 mod headers;

@@ -18,7 +18,7 @@ use crate::fault::FaultRule;
 use crate::function::Function;
 use crate::handle;
 use crate::record::{InvocationRecord, RecordLimits, RecordedRequest};
-use crate::state::{AccessKey, Config, IamProject, IamUser, SecretKey, Shared, State};
+use crate::state::{AccessKey, Config, FederatedIdentity, IamProject, IamUser, OidcAgency, SecretKey, Shared, State};
 use crate::tls::{self, TlsIdentity};
 use crate::{ids, time};
 
@@ -91,6 +91,10 @@ impl Default for EmulatorBuilder {
                 token_lifetime: DEFAULT_TOKEN_LIFETIME,
                 observer: None,
                 metadata_lifetime: None,
+                federated_identities: Vec::new(),
+                oidc_agencies: Vec::new(),
+                pod_identity_tokens: Vec::new(),
+                temporary_lifetime: None,
                 records: RecordLimits {
                     count: Some(DEFAULT_RECORD_LIMIT),
                     body: DEFAULT_RECORD_BODY_LIMIT,
@@ -281,6 +285,53 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Lets IAM exchange `id_token` from identity provider `idp_id` for a token
+    /// (`POST /v3.0/OS-AUTH/id-token/tokens` with `X-Idp-Id`), for which
+    /// `POST /v3.0/OS-CREDENTIAL/securitytokens` issues temporary keys that invoke
+    /// requests accept: the official SDKs' federation (`HUAWEICLOUD_SDK_IDP_ID` with
+    /// `HUAWEICLOUD_SDK_ID_TOKEN_FILE`). Repeatable.
+    pub fn federated_identity(mut self, idp_id: impl Into<String>, id_token: impl Into<String>) -> Self {
+        self.config.federated_identities.push(FederatedIdentity {
+            idp_id: idp_id.into(),
+            id_token: id_token.into(),
+        });
+        self
+    }
+
+    /// Lets STS's `POST /v5/agencies/assume-with-oidc` assume `agency_urn` through
+    /// `provider_urn` with `id_token`, issuing temporary keys that invoke requests accept.
+    /// Repeatable.
+    pub fn oidc_agency(
+        mut self,
+        provider_urn: impl Into<String>,
+        agency_urn: impl Into<String>,
+        id_token: impl Into<String>,
+    ) -> Self {
+        self.config.oidc_agencies.push(OidcAgency {
+            provider_urn: provider_urn.into(),
+            agency_urn: agency_urn.into(),
+            id_token: id_token.into(),
+        });
+        self
+    }
+
+    /// Serves a CCE pod identity endpoint at [`Emulator::pod_identity_uri`] that issues
+    /// temporary keys (accepted by invoke requests) to requests whose `Authorization` is
+    /// `token`. Repeatable.
+    pub fn pod_identity(mut self, token: impl Into<String>) -> Self {
+        self.config.pod_identity_tokens.push(token.into());
+        self
+    }
+
+    /// How long the temporary keys of IAM's `securitytokens`, STS and the pod identity
+    /// endpoint live (at most [`MAX_DURATION`]), whatever the request asks: short
+    /// lifetimes test expiry. By default, what the request asks (`duration_seconds`; pod
+    /// identity: 1 hour).
+    pub fn temporary_credentials_lifetime(mut self, lifetime: Duration) -> Self {
+        self.config.temporary_lifetime = Some(time::clamp_duration(lifetime));
+        self
+    }
+
     /// Accepts every request without credentials.
     pub fn without_auth(mut self) -> Self {
         self.config.auth_required = false;
@@ -372,6 +423,12 @@ impl Emulator {
     pub fn endpoint(&self) -> String {
         let scheme = if self.tls { "https" } else { "http" };
         format!("{scheme}://{}", self.addr)
+    }
+
+    /// The URI of the pod identity endpoint ([`EmulatorBuilder::pod_identity`]), what
+    /// `HC_CONTAINER_CREDENTIALS_FULL_URI` holds for it.
+    pub fn pod_identity_uri(&self) -> String {
+        format!("{}{}", self.endpoint(), crate::federation::POD_IDENTITY_PATH)
     }
 
     /// The address it listens on.

@@ -42,6 +42,21 @@ pub(crate) struct IamProject {
     pub(crate) id: String,
 }
 
+/// An identity provider and an ID token IAM accepts from it.
+#[derive(Clone)]
+pub(crate) struct FederatedIdentity {
+    pub(crate) idp_id: String,
+    pub(crate) id_token: String,
+}
+
+/// An agency STS lets assume through a provider with an ID token.
+#[derive(Clone)]
+pub(crate) struct OidcAgency {
+    pub(crate) provider_urn: String,
+    pub(crate) agency_urn: String,
+    pub(crate) id_token: String,
+}
+
 /// Settings fixed at start.
 pub(crate) struct Config {
     pub(crate) project_id: String,
@@ -61,6 +76,15 @@ pub(crate) struct Config {
     pub(crate) observer: Option<Observer>,
     /// Lifetime of temporary credentials from the metadata endpoints; `None`: no metadata.
     pub(crate) metadata_lifetime: Option<Duration>,
+    /// ID tokens IAM exchanges for tokens (`POST /v3.0/OS-AUTH/id-token/tokens`).
+    pub(crate) federated_identities: Vec<FederatedIdentity>,
+    /// Agencies STS lets assume with OIDC (`POST /v5/agencies/assume-with-oidc`).
+    pub(crate) oidc_agencies: Vec<OidcAgency>,
+    /// `Authorization` tokens the pod identity endpoint accepts; none: no endpoint.
+    pub(crate) pod_identity_tokens: Vec<String>,
+    /// Lifetime of the temporary keys issued by IAM's `securitytokens`, STS and the pod
+    /// identity endpoint; `None`: what the request asks (pod identity: 1 hour).
+    pub(crate) temporary_lifetime: Option<Duration>,
     /// What the records keep.
     pub(crate) records: RecordLimits,
     pub(crate) header_read_timeout: Duration,

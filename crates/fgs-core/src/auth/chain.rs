@@ -8,8 +8,10 @@ use async_trait::async_trait;
 use tokio::sync::OnceCell;
 
 use crate::auth::credentials::{Credentials, ProvideCredentials};
-use crate::auth::environment::EnvironmentCredentials;
+use crate::auth::environment::{EnvironmentCredentials, Lookup, process_environment};
 use crate::auth::metadata::MetadataCredentials;
+use crate::auth::oidc::OidcStsCredentials;
+use crate::auth::pod_identity::PodIdentityCredentials;
 use crate::auth::profile::ProfileCredentials;
 
 /// A source of a [`CredentialChain`].
@@ -18,21 +20,27 @@ use crate::auth::profile::ProfileCredentials;
 pub enum CredentialSource {
     /// Given with [`CredentialChain::with_explicit`].
     Explicit,
+    /// [`OidcStsCredentials`].
+    OidcSts,
     /// [`EnvironmentCredentials`].
     Environment,
     /// [`ProfileCredentials`].
     Profile,
     /// [`MetadataCredentials`].
     Metadata,
+    /// [`PodIdentityCredentials`].
+    PodIdentity,
 }
 
 impl fmt::Display for CredentialSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             CredentialSource::Explicit => "explicit",
+            CredentialSource::OidcSts => "oidc-sts",
             CredentialSource::Environment => "environment",
             CredentialSource::Profile => "profile",
             CredentialSource::Metadata => "metadata",
+            CredentialSource::PodIdentity => "pod-identity",
         })
     }
 }
@@ -41,35 +49,51 @@ impl fmt::Display for CredentialSource {
 #[derive(Debug)]
 struct Resolved {
     source: CredentialSource,
-    /// The credentials of a source that does not renew them; `None` for metadata, which
-    /// is asked every time (it caches and refreshes on its own).
-    credentials: Option<Credentials>,
+    credentials: Found,
     project_id: Option<String>,
 }
 
+/// Credentials as a source supplies them.
+#[derive(Debug)]
+enum Found {
+    /// Read once and kept (explicit, environment and file keys).
+    Kept(Credentials),
+    /// Asked every time: temporary credentials that renew themselves (metadata, OIDC, pod
+    /// identity, federation), each source caching on its own.
+    Renewing(Arc<dyn ProvideCredentials>),
+}
+
 /// Credentials found the way Huawei's SDKs find them: the first of these sources, in
-/// this order, that has some.
+/// this order, that has some (the order of the official SDKs' `CredentialProviderChain`).
 ///
 /// 1. explicit credentials, if given ([`with_explicit`](Self::with_explicit));
-/// 2. the environment ([`EnvironmentCredentials`]: `HUAWEICLOUD_SDK_AK`,
+/// 2. an agency assumed with an OIDC ID token through STS ([`OidcStsCredentials`]), if
+///    added ([`with_oidc_sts`](Self::with_oidc_sts); the default chain adds it when
+///    `HUAWEICLOUD_OIDC_PROVIDER_URN` or `HUAWEICLOUD_OIDC_AGENCY_URN` is set);
+/// 3. the environment ([`EnvironmentCredentials`]: `HUAWEICLOUD_SDK_AK`,
 ///    `HUAWEICLOUD_SDK_SK`, ...);
-/// 3. the shared credentials file ([`ProfileCredentials`]: `[basic]` of
+/// 4. the shared credentials file ([`ProfileCredentials`]: `[basic]` of
 ///    `~/.huaweicloud/credentials`);
-/// 4. the ECS/CCE instance metadata service ([`MetadataCredentials`]), only if enabled
+/// 5. the ECS/CCE instance metadata service ([`MetadataCredentials`]), only if enabled
 ///    with [`with_metadata`](Self::with_metadata): outside Huawei Cloud its address
-///    leads nowhere, so it is never asked unless you say so.
+///    leads nowhere, so it is never asked unless you say so;
+/// 6. a CCE pod identity ([`PodIdentityCredentials`]), if added
+///    ([`with_pod_identity`](Self::with_pod_identity); the default chain adds it when
+///    `HC_CONTAINER_CREDENTIALS_FULL_URI` is set).
 ///
 /// The sources are tried at the first use ([`provide_credentials`](ProvideCredentials::provide_credentials)
 /// or [`project_id`](Self::project_id)); the one that worked is kept, and later calls go
-/// straight to it: explicit, environment and profile credentials are kept as they were
-/// read, and metadata credentials keep refreshing themselves. A failed search is not
-/// kept, so the next call searches again. Clones share what was found.
+/// straight to it: explicit, environment and profile keys are kept as they were read,
+/// and temporary credentials (OIDC, metadata, pod identity) keep renewing themselves. A
+/// failed search is not kept, so the next call searches again. Clones share what was
+/// found.
 ///
 /// When no source has credentials the error
-/// ([`Missing`](crate::auth::AuthErrorKind::Missing)) lists every source and why it
-/// had none, never a secret, e.g. `no credentials found: environment: HUAWEICLOUD_SDK_AK
-/// and HUAWEICLOUD_SDK_SK are not set; profile: /home/u/.huaweicloud/credentials does not
-/// exist; metadata: not enabled`.
+/// ([`Missing`](crate::auth::AuthErrorKind::Missing)) lists every source in order and why
+/// it had none, never a secret, e.g. `no credentials found: oidc-sts: not enabled;
+/// environment: HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK are not set; profile:
+/// /home/u/.huaweicloud/credentials does not exist; metadata: not enabled; pod-identity:
+/// not enabled`.
 ///
 /// ```no_run
 /// use fgs_core::auth::{AkSkAuth, CredentialChain, MetadataCredentials};
@@ -87,9 +111,11 @@ struct Resolved {
 pub struct CredentialChain {
     explicit: Option<Credentials>,
     project_id: Option<String>,
+    oidc_sts: Option<OidcStsCredentials>,
     environment: Option<EnvironmentCredentials>,
     profile: Option<ProfileCredentials>,
     metadata: Option<MetadataCredentials>,
+    pod_identity: Option<PodIdentityCredentials>,
     resolved: Arc<OnceCell<Resolved>>,
 }
 
@@ -106,20 +132,48 @@ impl CredentialChain {
         CredentialChain {
             explicit: None,
             project_id: None,
+            oidc_sts: None,
             environment: None,
             profile: None,
             metadata: None,
+            pod_identity: None,
             resolved: Arc::default(),
         }
     }
 
-    /// The environment of the process, then the shared credentials file where the
-    /// environment says (or `~/.huaweicloud/credentials`). No metadata: add it with
-    /// [`with_metadata`](Self::with_metadata).
+    /// The sources the process environment sets up: OIDC through STS if its variables
+    /// are set, the environment, the shared credentials file where the environment says
+    /// (or `~/.huaweicloud/credentials`), and a pod identity if its variables are set. No
+    /// metadata: add it with [`with_metadata`](Self::with_metadata).
     pub fn default_chain() -> Self {
-        Self::empty()
-            .with_environment(EnvironmentCredentials::new())
-            .with_profile(ProfileCredentials::new())
+        Self::from_shared_lookup(&process_environment())
+    }
+
+    /// [`default_chain`](Self::default_chain) with variables read through `lookup`.
+    pub(crate) fn from_shared_lookup(lookup: &Lookup) -> Self {
+        let mut chain = Self::empty()
+            .with_environment(EnvironmentCredentials::from_shared_lookup(Arc::clone(lookup)))
+            .with_profile(ProfileCredentials::from_shared_lookup(Arc::clone(lookup)));
+        if OidcStsCredentials::configured(lookup) {
+            chain = chain.with_oidc_sts(OidcStsCredentials::from_shared_lookup(lookup));
+        }
+        if PodIdentityCredentials::configured(lookup) {
+            chain = chain.with_pod_identity(PodIdentityCredentials::from_shared_lookup(lookup));
+        }
+        chain
+    }
+
+    /// Adds an agency assumed with OIDC through STS, tried first (after explicit
+    /// credentials); replaces the one there is.
+    pub fn with_oidc_sts(mut self, oidc: OidcStsCredentials) -> Self {
+        self.oidc_sts = Some(oidc);
+        self.reset()
+    }
+
+    /// Adds a CCE pod identity, tried last; replaces the one there is.
+    pub fn with_pod_identity(mut self, pod_identity: PodIdentityCredentials) -> Self {
+        self.pod_identity = Some(pod_identity);
+        self.reset()
     }
 
     /// Credentials that win over every other source.
@@ -165,9 +219,10 @@ impl CredentialChain {
 
     /// The project id that goes with the credentials: the one given to
     /// [`with_project_id`](Self::with_project_id) if any, else the one of the source that
-    /// supplied the credentials (`HUAWEICLOUD_SDK_PROJECT_ID` for the environment,
-    /// `project_id` in `[basic]` for the credentials file; explicit credentials and the
-    /// metadata source have none).
+    /// supplied the credentials (`HUAWEICLOUD_SDK_PROJECT_ID` of the environment source
+    /// for the environment and for OIDC, as in the official SDKs; `project_id` in
+    /// `[basic]` for the credentials file; explicit credentials, metadata and pod identity
+    /// have none).
     ///
     /// Asynchronous because it searches the sources if that has not happened yet (which
     /// may ask the metadata service); it fails as
@@ -193,17 +248,31 @@ impl CredentialChain {
             project_id,
         };
         if let Some(credentials) = &self.explicit {
-            return Ok(found(CredentialSource::Explicit, Some(credentials.clone()), None));
+            return Ok(found(
+                CredentialSource::Explicit,
+                Found::Kept(credentials.clone()),
+                None,
+            ));
         }
         let mut failures = Vec::new();
         let mut failed = |source: CredentialSource, why: &dyn fmt::Display| failures.push(format!("{source}: {why}"));
         let not_enabled = &"not enabled";
+        match &self.oidc_sts {
+            Some(oidc) => match renewing(oidc).await {
+                Ok(credentials) => {
+                    let project_id = self.environment.as_ref().and_then(EnvironmentCredentials::project_id);
+                    return Ok(found(CredentialSource::OidcSts, credentials, project_id));
+                }
+                Err(error) => failed(CredentialSource::OidcSts, &error),
+            },
+            None => failed(CredentialSource::OidcSts, not_enabled),
+        }
         match &self.environment {
             Some(environment) => match environment.credentials() {
                 Ok(credentials) => {
                     return Ok(found(
                         CredentialSource::Environment,
-                        Some(credentials),
+                        Found::Kept(credentials),
                         environment.project_id(),
                     ));
                 }
@@ -215,18 +284,25 @@ impl CredentialChain {
             Some(profile) => match profile.credentials() {
                 Ok(credentials) => {
                     let project_id = profile.project_id().ok().flatten();
-                    return Ok(found(CredentialSource::Profile, Some(credentials), project_id));
+                    return Ok(found(CredentialSource::Profile, Found::Kept(credentials), project_id));
                 }
                 Err(error) => failed(CredentialSource::Profile, &error),
             },
             None => failed(CredentialSource::Profile, not_enabled),
         }
         match &self.metadata {
-            Some(metadata) => match metadata.provide_credentials().await {
-                Ok(_) => return Ok(found(CredentialSource::Metadata, None, None)),
+            Some(metadata) => match renewing(metadata).await {
+                Ok(credentials) => return Ok(found(CredentialSource::Metadata, credentials, None)),
                 Err(error) => failed(CredentialSource::Metadata, &error),
             },
             None => failed(CredentialSource::Metadata, not_enabled),
+        }
+        match &self.pod_identity {
+            Some(pod_identity) => match renewing(pod_identity).await {
+                Ok(credentials) => return Ok(found(CredentialSource::PodIdentity, credentials, None)),
+                Err(error) => failed(CredentialSource::PodIdentity, &error),
+            },
+            None => failed(CredentialSource::PodIdentity, not_enabled),
         }
         Err(AuthError::missing(format!(
             "no credentials found: {}",
@@ -235,14 +311,21 @@ impl CredentialChain {
     }
 }
 
+/// A renewing source that has credentials now, kept to be asked at every use. The error
+/// keeps its causes in its text: the chain's message lists them.
+async fn renewing<P: ProvideCredentials + Clone + 'static>(source: &P) -> Result<Found, String> {
+    match source.provide_credentials().await {
+        Ok(_) => Ok(Found::Renewing(Arc::new(source.clone()))),
+        Err(error) => Err(crate::auth::renew::chain_text(&error)),
+    }
+}
+
 #[async_trait]
 impl ProvideCredentials for CredentialChain {
     async fn provide_credentials(&self) -> Result<Credentials, AuthError> {
-        let resolved = self.resolve().await?;
-        match (&resolved.credentials, &self.metadata) {
-            (Some(credentials), _) => Ok(credentials.clone()),
-            (None, Some(metadata)) => metadata.provide_credentials().await,
-            (None, None) => Err(AuthError::missing("the credential chain lost its metadata source")),
+        match &self.resolve().await?.credentials {
+            Found::Kept(credentials) => Ok(credentials.clone()),
+            Found::Renewing(source) => source.provide_credentials().await,
         }
     }
 }
@@ -293,7 +376,8 @@ mod tests {
         assert_eq!(err.kind(), AuthErrorKind::Missing);
         assert_eq!(
             err.to_string(),
-            "no credentials found: environment: not enabled; profile: not enabled; metadata: not enabled"
+            "no credentials found: oidc-sts: not enabled; environment: not enabled; profile: not enabled; \
+             metadata: not enabled; pod-identity: not enabled"
         );
     }
 
@@ -309,13 +393,25 @@ mod tests {
     fn source_names() {
         let names: Vec<String> = [
             CredentialSource::Explicit,
+            CredentialSource::OidcSts,
             CredentialSource::Environment,
             CredentialSource::Profile,
             CredentialSource::Metadata,
+            CredentialSource::PodIdentity,
         ]
         .iter()
         .map(ToString::to_string)
         .collect();
-        assert_eq!(names, ["explicit", "environment", "profile", "metadata"]);
+        assert_eq!(
+            names,
+            [
+                "explicit",
+                "oidc-sts",
+                "environment",
+                "profile",
+                "metadata",
+                "pod-identity"
+            ]
+        );
     }
 }

@@ -4,18 +4,17 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::auth::{AuthError, Secret};
+use crate::auth::AuthError;
 use crate::transport::{SendOptions, Transport, TransportErrorKind};
 use async_trait::async_trait;
 use bytes::Bytes;
-use fgs_signing::date::parse_rfc3339;
 use http::{HeaderValue, Method, StatusCode, Uri};
-use serde_json::Value;
 use tokio::sync::OwnedMutexGuard;
 
 use crate::auth::clock::{Clock, SystemClock};
 use crate::auth::credentials::{Credentials, ProvideCredentials};
 use crate::auth::renew::{FetchFuture, Policy, Renewer};
+use crate::auth::temporary::{parse_credential, quote};
 
 const TOKEN_PATH: &str = "/meta-data/latest/api/token";
 const SECURITY_KEY_PATH: &str = "/openstack/latest/securitykey";
@@ -35,8 +34,6 @@ const TOKENLESS_RECHECK: Duration = Duration::from_secs(24 * 60 * 60);
 const RETRY_DELAY: Duration = Duration::from_secs(30);
 /// The longest wait between failed fetches.
 const RETRY_DELAY_MAX: Duration = Duration::from_secs(5 * 60);
-/// The longest part of an error body quoted in a message.
-const QUOTE_LIMIT: usize = 200;
 
 /// Temporary credentials of the agency of an ECS instance or CCE node, from its instance
 /// metadata service, as Huawei's SDKs get them:
@@ -396,73 +393,13 @@ fn body_text(body: &[u8]) -> std::borrow::Cow<'_, str> {
     String::from_utf8_lossy(body)
 }
 
-/// The start of an error body, on one line, for a message. Only error answers are
-/// quoted, never an answer that carries credentials.
-fn quote(body: &[u8]) -> String {
-    let text = body_text(body);
-    let text = text.trim();
-    if text.is_empty() {
-        return "(empty body)".to_owned();
-    }
-    let mut quoted: String = text
-        .chars()
-        .take(QUOTE_LIMIT)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if text.chars().count() > QUOTE_LIMIT {
-        quoted.push_str("...");
-    }
-    quoted
-}
-
-/// The credentials of a securitykey answer and when they expire; `Err` says what is wrong
-/// with it (never a value).
-fn parse_credential(body: &[u8]) -> Result<(Credentials, SystemTime), String> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| format!("is not JSON (line {}, column {})", e.line(), e.column()))?;
-    let object = value
-        .get("credential")
-        .or_else(|| value.get("credentials"))
-        .unwrap_or(&value);
-    if !object.is_object() {
-        return Err("has no credential object".to_owned());
-    }
-    let field = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|name| object.get(*name).and_then(Value::as_str).filter(|s| !s.is_empty()))
-    };
-    let access = field(&["access", "accessKeyId", "access_key_id"]);
-    let secret = field(&["secret", "secretAccessKey", "secret_access_key"]);
-    let token = field(&["securitytoken", "securityToken", "security_token"]);
-    let expires = field(&["expires_at", "expiration"]);
-    let missing: Vec<&str> = [
-        (access.is_none(), "access"),
-        (secret.is_none(), "secret"),
-        (token.is_none(), "securitytoken"),
-        (expires.is_none(), "expires_at"),
-    ]
-    .iter()
-    .filter_map(|(missing, name)| missing.then_some(*name))
-    .collect();
-    let (Some(access), Some(secret), Some(token), Some(expires)) = (access, secret, token, expires) else {
-        return Err(format!("has no {}", missing.join(", ")));
-    };
-    let expires_at = parse_rfc3339(expires.trim())
-        .ok_or_else(|| format!("has an expires_at {expires:?} that is not a time like 2024-01-01T12:00:00.000000Z"))?;
-    Ok((
-        Credentials::temporary(access, Secret::new(secret), Secret::new(token), Some(expires_at)),
-        expires_at,
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::VecDeque;
     use std::sync::Mutex as StdMutex;
     use std::time::UNIX_EPOCH;
 
-    use crate::auth::AuthErrorKind;
+    use crate::auth::{AuthErrorKind, Secret};
     use crate::transport::TransportError;
 
     use super::*;

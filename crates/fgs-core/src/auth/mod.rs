@@ -42,9 +42,15 @@ mod iam;
 #[cfg(feature = "auth")]
 mod metadata;
 #[cfg(feature = "auth")]
+mod oidc;
+#[cfg(feature = "auth")]
+mod pod_identity;
+#[cfg(feature = "auth")]
 mod profile;
 #[cfg(feature = "auth")]
 mod renew;
+#[cfg(feature = "auth")]
+mod temporary;
 
 #[cfg(feature = "auth")]
 #[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
@@ -67,6 +73,12 @@ pub use iam::{DEFAULT_REFRESH_WINDOW, IamTokenAuth, IamTokenAuthBuilder};
 #[cfg(feature = "auth")]
 #[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
 pub use metadata::MetadataCredentials;
+#[cfg(feature = "auth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
+pub use oidc::OidcStsCredentials;
+#[cfg(feature = "auth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
+pub use pod_identity::PodIdentityCredentials;
 #[cfg(feature = "auth")]
 #[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
 pub use profile::ProfileCredentials;

@@ -336,7 +336,7 @@ where
 }
 
 /// An error and its causes, joined by ": ", as `{:#}` prints them.
-fn chain_text(error: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn chain_text(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut cause = error.source();
     while let Some(current) = cause {

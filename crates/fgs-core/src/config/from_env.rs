@@ -5,9 +5,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::auth::environment::{Lookup, non_empty, process_environment};
-use crate::auth::{
-    AkSkAuth, CredentialChain, EnvironmentCredentials, MetadataCredentials, ProfileCredentials, StaticToken,
-};
+use crate::auth::{AkSkAuth, CredentialChain, MetadataCredentials, StaticToken};
 use crate::client::{Client, ClientBuilder};
 use crate::error::ConfigError;
 
@@ -87,9 +85,9 @@ impl ClientBuilder {
         }
         // As in the official SDKs, AK/SK credentials without a project id look it up.
         builder = builder.discover_project_id(true);
-        let mut chain = CredentialChain::empty()
-            .with_environment(EnvironmentCredentials::from_shared_lookup(Arc::clone(&lookup)))
-            .with_profile(ProfileCredentials::from_shared_lookup(Arc::clone(&lookup)));
+        // The official SDKs' chain: OIDC through STS and pod identity only when their
+        // variables are set, metadata only when asked for.
+        let mut chain = CredentialChain::from_shared_lookup(&lookup);
         match flag(&lookup, USE_METADATA) {
             Ok(true) => {
                 let mut metadata = MetadataCredentials::new();
