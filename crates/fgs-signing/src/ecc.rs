@@ -296,6 +296,14 @@ impl Sm2Key {
         hex_lower(&self.secret.to_repr())
     }
 
+    /// [`Sm2Key::verify`] with the `Z` of GB/T 32918 only.
+    #[cfg(test)]
+    pub(crate) fn verify_standard_z_only(&self, message: &[u8], signature: &str) -> bool {
+        let mut key = self.clone();
+        key.python_z = None;
+        key.verify(message, signature)
+    }
+
     #[cfg(test)]
     pub(crate) fn z_values(&self) -> ([u8; 32], Option<[u8; 32]>) {
         (self.z, self.python_z)

@@ -10,8 +10,8 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SigningErrorKind {
-    /// The `Authorization` header is not a well-formed `SDK-HMAC-SHA256`
-    /// authorization.
+    /// The `Authorization` header is not a well-formed authorization of one of the
+    /// [`Algorithm`](crate::Algorithm)s.
     InvalidAuthorization,
     /// The request has no `X-Sdk-Date` header, or has it more than once.
     MissingDate,
@@ -47,6 +47,9 @@ pub enum SigningErrorKind {
     /// elliptic-curve algorithms: no candidate of Huawei's derivation was in range, which
     /// happens with a probability below 2^-8000).
     KeyDerivation,
+    /// The [`SigningKey`](crate::SigningKey) given to [`verify_with`](crate::verify_with) is
+    /// for another algorithm, access key or scope than the `Authorization` header.
+    KeyMismatch,
 }
 
 /// A request cannot be canonicalised, signed or checked because it (or an
@@ -90,7 +93,9 @@ impl Error for SigningError {}
 pub enum VerifyError {
     /// The request cannot be checked: the `X-Sdk-Date` header is missing or
     /// malformed, `x-sdk-date` is not signed, a signed header is absent from
-    /// the request, or a signed header value is not UTF-8.
+    /// the request, a signed header value is not UTF-8, the credential scope's date is not
+    /// the request's, or the key does not fit the `Authorization` header
+    /// ([`SigningErrorKind::KeyMismatch`]) or cannot be derived.
     Malformed(SigningError),
     /// The request's `X-Sdk-Date` is more than
     /// [`MAX_CLOCK_SKEW`](crate::MAX_CLOCK_SKEW) away from the verifier's

@@ -97,6 +97,16 @@ impl SigningKey {
                 "the secret key must not be empty",
             ));
         }
+        SigningKey::unchecked(algorithm, access_key, secret_key)
+    }
+
+    /// [`SigningKey::new`] without the checks of the access key and the secret key, for a
+    /// verifier, which must check whatever it was sent.
+    pub(crate) fn unchecked(
+        algorithm: Algorithm,
+        access_key: &str,
+        secret_key: &[u8],
+    ) -> Result<SigningKey, SigningError> {
         let material = match algorithm {
             Algorithm::HmacSha256 | Algorithm::HmacSm3 | Algorithm::V11HmacSha256 => {
                 Material::Secret(Zeroizing::new(secret_key.to_vec()))
@@ -254,7 +264,7 @@ impl SigningKey {
 
     /// The credential scope of a request signed at `sdk_date`, for an algorithm that
     /// [`needs_scope`](Algorithm::needs_scope); `None` for the others.
-    fn credential_scope(&self, sdk_date: &str) -> Result<Option<CredentialScope>, SigningError> {
+    pub(crate) fn credential_scope(&self, sdk_date: &str) -> Result<Option<CredentialScope>, SigningError> {
         if !self.algorithm.needs_scope() {
             return Ok(None);
         }
@@ -305,7 +315,6 @@ impl SigningKey {
     /// `string_to_sign`: recomputed and compared in constant time for the HMAC algorithms,
     /// checked with the public key for the elliptic-curve ones (for SM2 with the `Z` of
     /// GB/T 32918 or the one of Huawei's Python SDK).
-    #[cfg_attr(not(test), allow(dead_code))] // until the verifier uses it
     pub(crate) fn signature_matches(
         &self,
         string_to_sign: &str,

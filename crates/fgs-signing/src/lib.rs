@@ -1,10 +1,45 @@
-//! Huawei Cloud `SDK-HMAC-SHA256` AK/SK request signing.
+//! Huawei Cloud AK/SK request signing: `SDK-HMAC-SHA256` and every other algorithm of
+//! Huawei's official SDKs.
 //!
 //! This crate is the one implementation of the signing canonicalisation in
 //! the `fgs` workspace: the emulator uses it to *verify* signed requests and
 //! the client uses it to *sign* them, and both produce canonical requests
 //! byte-identical to those of Huawei's official Python signer
 //! (`huaweicloudsdkcore.signer.Signer`).
+//!
+//! # Algorithms
+//!
+//! [`sign`] and [`verify`] below are `SDK-HMAC-SHA256`, the default. The other
+//! [`Algorithm`]s of Huawei's SDKs share its canonical request and differ in the hash, the
+//! key, the string to sign and the `Authorization` header: `SDK-HMAC-SM3`,
+//! `SDK-ECDSA-P256-SHA256` and `SDK-SM2-SM3` (private keys derived from the AK/SK pair),
+//! and `V11-HMAC-SHA256` (a key derived per day, region and service, see [`Scope`]). A
+//! [`SigningKey`] signs with any of them ([`SigningKey::sign`]); [`Authorization::parse`]
+//! reads all of their headers, and [`verify`] (with the secret key) or [`verify_with`] (with
+//! a kept [`SigningKey`]) verifies all of them.
+//!
+//! ```
+//! use fgs_signing::{Algorithm, Authorization, SDK_DATE, Scope, SigningKey, VerifyInput, parse_sdk_date, verify};
+//! use http::{HeaderMap, HeaderValue, Method, Uri};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let uri: Uri = "/v2/0123456789abcdef0123456789abcdef/fgs/functions".parse()?;
+//! let mut headers = HeaderMap::new();
+//! headers.insert(SDK_DATE, HeaderValue::from_static("20240101T120000Z"));
+//! for algorithm in Algorithm::ALL {
+//!     let key = SigningKey::new(algorithm, "AKEXAMPLE", b"SKEXAMPLE")?
+//!         .with_scope(Scope::new("cn-north-4", "functiongraph")?);
+//!     let signed = key.sign(&Method::GET, &uri, &headers, b"", "20240101T120000Z")?;
+//!     assert!(signed.authorization.starts_with(algorithm.name()));
+//!
+//!     let authorization = Authorization::parse(&signed.authorization)?;
+//!     assert_eq!(authorization.algorithm, algorithm);
+//!     let request = VerifyInput { method: &Method::GET, uri: &uri, headers: &headers, body: b"", authorization: &authorization };
+//!     verify(&request, b"SKEXAMPLE", parse_sdk_date("20240101T120000Z")?)?;
+//! }
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! # Algorithm
 //!
@@ -104,4 +139,4 @@ pub use payload::{EMPTY_PAYLOAD_SHA256, EMPTY_PAYLOAD_SM3, UNSIGNED_PAYLOAD, pay
 pub use scope::{CredentialScope, Scope};
 pub use sign::{Signed, sign};
 pub use signature::{ALGORITHM, signature, signatures_match, string_to_sign};
-pub use verify::{MAX_CLOCK_SKEW, VerifyInput, verify};
+pub use verify::{MAX_CLOCK_SKEW, VerifyInput, verify, verify_with};

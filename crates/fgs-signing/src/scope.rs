@@ -103,6 +103,33 @@ pub struct CredentialScope {
     pub service: String,
 }
 
+impl CredentialScope {
+    /// Parses `YYYYMMDD/region/service`, as in `Credential=AK/YYYYMMDD/region/service`.
+    pub(crate) fn parse(text: &str) -> Result<CredentialScope, SigningError> {
+        let mut parts = text.split('/');
+        let (Some(date), Some(region), Some(service), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(SigningError::new(
+                SigningErrorKind::InvalidScope,
+                "the credential scope must be YYYYMMDD/region/service",
+            ));
+        };
+        if date.len() != 8 || !date.bytes().all(|byte| byte.is_ascii_digit()) {
+            return Err(SigningError::new(
+                SigningErrorKind::InvalidScope,
+                "the date of the credential scope must be YYYYMMDD",
+            ));
+        }
+        check_scope_part("region", region)?;
+        check_scope_part("service", service)?;
+        Ok(CredentialScope {
+            date: date.to_owned(),
+            region: region.to_owned(),
+            service: service.to_owned(),
+        })
+    }
+}
+
 impl fmt::Display for CredentialScope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}/{}", self.date, self.region, self.service)
