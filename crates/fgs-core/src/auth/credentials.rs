@@ -74,6 +74,11 @@ impl Credentials {
     pub fn expires_at(&self) -> Option<SystemTime> {
         self.expires_at
     }
+
+    /// Whether `other` holds the same key pair (the secret compared in constant time).
+    pub(crate) fn same_keys(&self, other: &Credentials) -> bool {
+        self.access_key == other.access_key && self.secret_key == other.secret_key
+    }
 }
 
 /// Supplies credentials; called before every signed request, so implementations cache.

@@ -67,6 +67,10 @@ pub use credentials::{Credentials, ProvideCredentials};
 #[cfg(feature = "auth")]
 #[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
 pub use environment::EnvironmentCredentials;
+/// The signing algorithms of Huawei's SDKs, for [`AkSkAuth::signing_algorithm`].
+#[cfg(feature = "auth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
+pub use fgs_signing::Algorithm as SigningAlgorithm;
 #[cfg(feature = "auth")]
 #[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
 pub use iam::{DEFAULT_REFRESH_WINDOW, IamTokenAuth, IamTokenAuthBuilder};
