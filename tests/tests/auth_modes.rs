@@ -74,6 +74,35 @@ async fn with_a_permanent_access_key() {
     );
 }
 
+/// Every signing algorithm of the official SDKs, each verified by the emulator (ECDSA and
+/// SM2 with the public key derived from its AK/SK), also with temporary credentials; a
+/// wrong secret key fails whatever the algorithm.
+#[tokio::test]
+async fn with_every_signing_algorithm() {
+    use fgs::auth::SigningAlgorithm;
+
+    let emulator = emulator().await;
+    let (ak, sk, token) = emulator.issue_temporary_credentials(Duration::from_secs(900));
+    for algorithm in SigningAlgorithm::ALL {
+        let with = |credentials: Credentials| match algorithm {
+            SigningAlgorithm::V11HmacSha256 => AkSkAuth::new(credentials).derived_auth_service("functiongraph"),
+            other => AkSkAuth::new(credentials).signing_algorithm(other),
+        };
+        let before = emulator.requests().len();
+        exercise(&emulator, &client(&emulator, with(Credentials::new(AK, SK)))).await;
+        let temporary = Credentials::temporary(ak.clone(), sk.clone(), token.clone(), None);
+        exercise(&emulator, &client(&emulator, with(temporary))).await;
+        for request in &emulator.requests()[before..] {
+            let authorization = request.headers["authorization"].to_str().unwrap();
+            assert!(authorization.starts_with(algorithm.name()), "{authorization}");
+        }
+        let wrong = client(&emulator, with(Credentials::new(AK, "not-the-secret-key")));
+        let urn: FunctionUrn = emulator.urn("default", "echo", None).parse().unwrap();
+        let error = wrong.invoke(&urn).send().await.unwrap_err();
+        assert_eq!(error.status().map(|s| s.as_u16()), Some(401), "{algorithm:?}: {error}");
+    }
+}
+
 #[tokio::test]
 async fn with_temporary_credentials_and_a_security_token() {
     let emulator = emulator().await;

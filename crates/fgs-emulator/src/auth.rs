@@ -67,7 +67,7 @@ pub(crate) fn authenticate(
         .to_str()
         .ok()
         .and_then(|value| fgs_signing::Authorization::parse(value).ok())
-        .ok_or_else(|| incorrect("the Authorization header is not an SDK-HMAC-SHA256 signature"))?;
+        .ok_or_else(|| incorrect("the Authorization header is not an AK/SK signature of a known algorithm"))?;
     let temporary = shared.lock().temporary_keys.get(&authorization.access_key).cloned();
     let key = match (shared.config.access_keys.get(&authorization.access_key), temporary) {
         (Some(key), _) => key.clone(),

@@ -100,8 +100,21 @@ fn install_sdk(python: &str) -> PathBuf {
 /// Invokes `urn` with the SDK, given the emulator's project id, or (`lookup`) its region
 /// and IAM endpoint so that the SDK looks the project id up.
 fn run_script(python: &str, sdk: &Path, emulator: &Emulator, urn: &str, lookup: bool) -> (i32, Value) {
+    run_script_with(python, sdk, emulator, urn, lookup, &[])
+}
+
+/// [`run_script`] with extra variables (the signing algorithm).
+fn run_script_with(
+    python: &str,
+    sdk: &Path,
+    emulator: &Emulator,
+    urn: &str,
+    lookup: bool,
+    vars: &[(&str, &str)],
+) -> (i32, Value) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/invoke_with_official_sdk.py");
     let mut command = Command::new(python);
+    command.envs(vars.iter().copied());
     if lookup {
         command.env_remove("FGS_PROJECT_ID");
     } else {
@@ -207,6 +220,58 @@ async fn the_official_python_sdk_invokes_with_aksk() {
     assert_eq!(code, 2, "{value}");
     assert_eq!(value["status"], 401);
     assert_eq!(value["error_code"], "APIGW.0301");
+}
+
+/// The official SDK signs with each of its algorithms (`HttpConfig.signing_algorithm`) and
+/// with derived AK/SK (V11), and the emulator verifies each: the ECDSA and SM2 signatures
+/// with the public key derived from the configured AK/SK.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_official_python_sdk_signs_with_every_algorithm() {
+    let Some((python, sdk)) = python_and_sdk().await else {
+        return;
+    };
+    let echo = Handler::from_fn(|event, _ctx| async move { Ok(event) });
+    let emulator = Emulator::builder()
+        .access_key(AK, SK)
+        .function(Function::new("default", "echo", echo))
+        .start()
+        .await
+        .unwrap();
+    let urn = emulator.urn("default", "echo", None);
+    let cases: [(&[(&str, &str)], &str); 5] = [
+        (&[("FGS_SIGNING_ALGORITHM", "HMAC_SHA256")], "SDK-HMAC-SHA256 Access="),
+        (&[("FGS_SIGNING_ALGORITHM", "HMAC_SM3")], "SDK-HMAC-SM3 Access="),
+        (
+            &[("FGS_SIGNING_ALGORITHM", "ECDSA_P256_SHA256")],
+            "SDK-ECDSA-P256-SHA256 Access=",
+        ),
+        (&[("FGS_SIGNING_ALGORITHM", "SM2_SM3")], "SDK-SM2-SM3 Access="),
+        (
+            &[("FGS_DERIVED_SERVICE", "functiongraph")],
+            "V11-HMAC-SHA256 Credential=",
+        ),
+    ];
+    for (n, (vars, prefix)) in cases.iter().enumerate() {
+        let (code, value) =
+            tokio::task::block_in_place(|| run_script_with(&python, &sdk, &emulator, &urn, false, vars));
+        assert_eq!(code, 0, "{vars:?}: {value}");
+        assert_eq!(value["status"], 200, "{vars:?}: {value}");
+        let request = &emulator.requests()[n];
+        let authorization = request.headers["authorization"].to_str().unwrap();
+        assert!(authorization.starts_with(prefix), "{vars:?}: {authorization}");
+    }
+
+    // A wrong secret key is refused whatever the algorithm.
+    let wrong = Emulator::builder()
+        .access_key(AK, "another-secret")
+        .start()
+        .await
+        .unwrap();
+    let urn = wrong.urn("default", "echo", None);
+    for (vars, _) in cases {
+        let (code, value) = tokio::task::block_in_place(|| run_script_with(&python, &sdk, &wrong, &urn, false, vars));
+        assert_eq!((code, &value["status"]), (2, &json!(401)), "{vars:?}: {value}");
+    }
 }
 
 /// Python with pip and the installed SDK, `None` when skipped on purpose.
