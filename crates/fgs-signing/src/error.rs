@@ -31,7 +31,8 @@ pub enum SigningErrorKind {
     InvalidSignedHeaderName,
     /// A signed header's value is not valid UTF-8.
     InvalidHeaderValue,
-    /// The access key given to [`sign`](crate::sign) is empty or contains
+    /// The access key given to [`sign`](crate::sign) or
+    /// [`SigningKey::new`](crate::SigningKey::new) is empty or contains
     /// whitespace, `,`, a control character or non-ASCII, so it cannot be
     /// written into an `Authorization` header that a server can read.
     InvalidAccessKey,

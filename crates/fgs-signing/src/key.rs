@@ -15,13 +15,14 @@ use crate::scope::{CredentialScope, Scope};
 use crate::sign::{Signed, check_access_key, check_sdk_date};
 use crate::signature::signatures_match;
 
-/// The key of one [`Algorithm`] for one access key: what signs requests.
+/// The key of one [`Algorithm`] for one access key: what signs requests
+/// ([`SigningKey::sign`]) and verifies them ([`verify_with`](crate::verify_with)).
 ///
 /// It is made once from an AK/SK pair and can sign any number of requests; a client keeps it
-/// for as long as its credentials do not change.
+/// (it is `Send + Sync`) for as long as its credentials do not change.
 ///
-/// The secret key never appears in [`Debug`](fmt::Debug) output and is zeroized when the key
-/// is dropped.
+/// Neither the secret key nor a derived private key appears in [`Debug`](fmt::Debug) output
+/// or in an error, and both are zeroized when the key is dropped.
 ///
 /// # Example
 ///

@@ -9,9 +9,9 @@
 //!
 //! # Algorithms
 //!
-//! [`sign`] and [`verify`] below are `SDK-HMAC-SHA256`, the default. The other
-//! [`Algorithm`]s of Huawei's SDKs share its canonical request and differ in the hash, the
-//! key, the string to sign and the `Authorization` header: `SDK-HMAC-SM3`,
+//! The steps below are those of `SDK-HMAC-SHA256`, the default, which [`sign`] implements.
+//! The other [`Algorithm`]s of Huawei's SDKs share its canonical request and differ in the
+//! hash, the key, the string to sign and the `Authorization` header: `SDK-HMAC-SM3`,
 //! `SDK-ECDSA-P256-SHA256` and `SDK-SM2-SM3` (private keys derived from the AK/SK pair),
 //! and `V11-HMAC-SHA256` (a key derived per day, region and service, see [`Scope`]). A
 //! [`SigningKey`] signs with any of them ([`SigningKey::sign`]); [`Authorization::parse`]

@@ -716,6 +716,14 @@ fn signing_key_debug_hides_the_secret() {
     }
 }
 
+#[test]
+fn signing_keys_can_be_shared_between_threads() {
+    fn shared<T: Send + Sync + Clone + 'static>() {}
+    shared::<SigningKey>();
+    shared::<Algorithm>();
+    shared::<Scope>();
+}
+
 fn algorithm_debug_name(algorithm: Algorithm) -> String {
     format!("{algorithm:?}")
 }
