@@ -1,7 +1,9 @@
 //! The official SDKs' credential sources of workloads, end to end over real TCP on
-//! 127.0.0.1 against the emulator's STS and pod identity endpoints: an agency assumed
-//! with an OIDC ID token (`HUAWEICLOUD_OIDC_*`), a CCE pod identity
-//! (`HC_CONTAINER_*`), each configured from variables (`ClientBuilder::from_lookup`,
+//! 127.0.0.1 against the emulator's IAM, STS and pod identity endpoints: an agency
+//! assumed with an OIDC ID token (`HUAWEICLOUD_OIDC_*`), a federated identity
+//! (`HUAWEICLOUD_SDK_IDP_ID` with `HUAWEICLOUD_SDK_ID_TOKEN_FILE`, or `idp_id` with
+//! `id_token_file` in the credentials file), a CCE pod identity (`HC_CONTAINER_*`), each
+//! configured from variables (`ClientBuilder::from_lookup`,
 //! never the process environment) and invoking a function with the temporary keys it
 //! got; renewal under 16 concurrent calls (a `ManualClock` decides when, so nothing races
 //! the wall clock); failures (token files missing, empty or too large, refusals, garbage,
@@ -14,7 +16,10 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
-use fgs::auth::{AkSkAuth, AuthErrorKind, ManualClock, OidcStsCredentials, PodIdentityCredentials, ProvideCredentials};
+use fgs::auth::{
+    AkSkAuth, AuthErrorKind, FederatedCredentials, ManualClock, OidcStsCredentials, PodIdentityCredentials,
+    ProvideCredentials,
+};
 use fgs::{Client, ClientBuilder};
 use fgs_emulator::{Emulator, Fault, FaultRule, Function, Handler};
 use serde_json::json;
@@ -25,12 +30,17 @@ const ID_TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.ID-TOKEN-SECRET.signature";
 const POD_TOKEN: &str = "POD-AUTHORIZATION-SECRET";
 const STS_PATH: &str = "/v5/agencies/assume-with-oidc";
 const POD_PATH: &str = "/v1/pod-identity/credentials";
+const IDP: &str = "corp-idp";
+const FEDERATED_TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.FEDERATED-SECRET.signature";
+const ID_TOKEN_PATH: &str = "/v3.0/OS-AUTH/id-token/tokens";
+const SECURITY_TOKENS_PATH: &str = "/v3.0/OS-CREDENTIAL/securitytokens";
 
 async fn emulator() -> Emulator {
     let echo = Handler::from_fn(|event, _| async move { Ok(event) });
     Emulator::builder()
         .oidc_agency(PROVIDER, AGENCY, ID_TOKEN)
         .pod_identity(POD_TOKEN)
+        .federated_identity(IDP, FEDERATED_TOKEN)
         .function(Function::new("default", "echo", echo))
         .start()
         .await
@@ -486,4 +496,157 @@ async fn no_secret_in_debug_display_or_errors() {
     ] {
         assert!(!shown.contains(secret), "{shown}");
     }
+}
+
+#[tokio::test]
+async fn a_federated_identity_from_the_environment_invokes_with_keys_from_iam() {
+    let emulator = emulator().await;
+    let path = token_file("federated-env", format!("{FEDERATED_TOKEN}\n").as_bytes());
+    let vars = variables(
+        &emulator,
+        "federated-env",
+        &[
+            ("HUAWEICLOUD_SDK_IDP_ID", IDP.to_owned()),
+            ("HUAWEICLOUD_SDK_ID_TOKEN_FILE", path.display().to_string()),
+            // The federated identity wins over keys, as in the official SDKs.
+            ("HUAWEICLOUD_SDK_AK", "AK-NOT-USED".to_owned()),
+            ("HUAWEICLOUD_SDK_SK", "SK-NOT-USED".to_owned()),
+        ],
+    );
+    let client = client(vars);
+    for n in 0..3 {
+        invoke_echo(&client, n).await;
+    }
+    assert!(last_access_key(&emulator).starts_with("TMPAK"));
+    let requests = emulator.requests();
+    let exchange: Vec<_> = requests.iter().filter(|r| r.path == ID_TOKEN_PATH).collect();
+    let keys: Vec<_> = requests.iter().filter(|r| r.path == SECURITY_TOKENS_PATH).collect();
+    assert_eq!((exchange.len(), keys.len()), (1, 1), "the keys are kept");
+    assert_eq!(exchange[0].headers["x-idp-id"], IDP);
+    assert_eq!(exchange[0].headers["content-type"], "application/json;charset=UTF-8");
+    assert!(
+        !keys[0].headers.contains_key("x-auth-token"),
+        "the token travels in the body, as the official SDKs send it"
+    );
+}
+
+#[tokio::test]
+async fn a_federated_identity_from_the_credentials_file() {
+    let emulator = emulator().await;
+    let token = token_file("federated-file-token", FEDERATED_TOKEN.as_bytes());
+    let dir = temp_dir("federated-file");
+    let credentials = dir.join("credentials");
+    std::fs::write(
+        &credentials,
+        format!(
+            "[basic]\nidp_id = {IDP}\nid_token_file = {}\niam_endpoint = {}\n",
+            token.display(),
+            emulator.endpoint()
+        ),
+    )
+    .unwrap();
+    // A closed port as the environment's IAM: the file's iam_endpoint wins.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut vars = variables(
+        &emulator,
+        "federated-file",
+        &[("HUAWEICLOUD_SDK_CREDENTIALS_FILE", credentials.display().to_string())],
+    );
+    vars.insert(
+        "HUAWEICLOUD_SDK_IAM_ENDPOINT".into(),
+        format!("http://{}", closed.local_addr().unwrap()),
+    );
+    invoke_echo(&client(vars), 1).await;
+    assert!(last_access_key(&emulator).starts_with("TMPAK"));
+    assert_eq!(requests_to(&emulator, SECURITY_TOKENS_PATH), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn federated_credentials_renew_under_concurrent_calls() {
+    let emulator = Emulator::builder()
+        .federated_identity(IDP, FEDERATED_TOKEN)
+        // An hour, like the other sources (the official SDKs ask for six).
+        .temporary_credentials_lifetime(Duration::from_secs(3600))
+        .function(Function::new(
+            "default",
+            "echo",
+            Handler::from_fn(|event, _| async move { Ok(event) }),
+        ))
+        .start()
+        .await
+        .unwrap();
+    let path = token_file("federated-renew", FEDERATED_TOKEN.as_bytes());
+    let clock = ManualClock::new(SystemTime::now());
+    let federated = FederatedCredentials::new(IDP, &path)
+        .with_iam_endpoint(emulator.endpoint())
+        .with_clock(clock.clone());
+    renews_under_16_concurrent_calls(&emulator, federated, &clock, SECURITY_TOKENS_PATH).await;
+    assert_eq!(
+        requests_to(&emulator, ID_TOKEN_PATH),
+        2,
+        "an ID token exchange per fetch"
+    );
+}
+
+#[tokio::test]
+async fn federated_failures_are_provider_errors_without_secrets() {
+    let emulator = emulator().await;
+    let federated =
+        |path: &std::path::Path| FederatedCredentials::new(IDP, path).with_iam_endpoint(emulator.endpoint());
+
+    let wrong = token_file("federated-wrong", b"WRONG-FEDERATED-TOKEN");
+    let err = federated(&wrong).provide_credentials().await.unwrap_err();
+    assert_eq!(err.kind(), AuthErrorKind::Provider);
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "IAM at {}/ refused the ID token of identity provider {IDP}: HTTP 401: \
+             The ID token is not valid for this identity provider.",
+            emulator.endpoint()
+        )
+    );
+    assert_eq!(requests_to(&emulator, SECURITY_TOKENS_PATH), 0);
+
+    let missing = temp_dir("federated-missing").join("token");
+    let err = federated(&missing).provide_credentials().await.unwrap_err();
+    assert_eq!(err.kind(), AuthErrorKind::Missing);
+
+    let good = token_file("federated-good", FEDERATED_TOKEN.as_bytes());
+    // No token in IAM's answer.
+    emulator.inject(FaultRule::once(Fault::response(201, vec![], "{}")).for_iam());
+    let err = federated(&good).provide_credentials().await.unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("but without an X-Subject-Token header (the token)"),
+        "{err}"
+    );
+    // The exchange goes through (a zero latency uses up the first rule), the keys answer
+    // is garbage, then refused.
+    let cases: [(Fault, &str); 3] = [
+        (Fault::response(201, vec![], "not json"), "is not JSON"),
+        (
+            Fault::response(
+                201,
+                vec![],
+                r#"{"credential":{"access":"AK","secret":"SECRET-IN-ANSWER"}}"#,
+            ),
+            "has no securitytoken, expires_at",
+        ),
+        (
+            Fault::error(403, "IAM.0001", "denied"),
+            "refused temporary keys for the federated token: HTTP 403",
+        ),
+    ];
+    for (fault, expected) in cases {
+        emulator.inject(FaultRule::once(Fault::Latency(Duration::ZERO)).for_iam());
+        emulator.inject(FaultRule::once(fault).for_iam());
+        let err = federated(&good).provide_credentials().await.unwrap_err();
+        let text = format!("{:#}", anyhow::Error::from(err));
+        assert!(text.contains(expected), "{text}");
+        for secret in ["SECRET-IN-ANSWER", FEDERATED_TOKEN, "MIIemu"] {
+            assert!(!text.contains(secret), "{text}");
+        }
+    }
+    let shown = format!("{:?}", federated(&good));
+    assert!(!shown.contains(FEDERATED_TOKEN), "{shown}");
 }

@@ -13,6 +13,7 @@ use crate::auth::metadata::MetadataCredentials;
 use crate::auth::oidc::OidcStsCredentials;
 use crate::auth::pod_identity::PodIdentityCredentials;
 use crate::auth::profile::ProfileCredentials;
+use crate::auth::renew;
 
 /// A source of a [`CredentialChain`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -70,10 +71,11 @@ enum Found {
 /// 2. an agency assumed with an OIDC ID token through STS ([`OidcStsCredentials`]), if
 ///    added ([`with_oidc_sts`](Self::with_oidc_sts); the default chain adds it when
 ///    `HUAWEICLOUD_OIDC_PROVIDER_URN` or `HUAWEICLOUD_OIDC_AGENCY_URN` is set);
-/// 3. the environment ([`EnvironmentCredentials`]: `HUAWEICLOUD_SDK_AK`,
-///    `HUAWEICLOUD_SDK_SK`, ...);
+/// 3. the environment ([`EnvironmentCredentials`]: a federated identity,
+///    `HUAWEICLOUD_SDK_IDP_ID` with `HUAWEICLOUD_SDK_ID_TOKEN_FILE`, else
+///    `HUAWEICLOUD_SDK_AK`, `HUAWEICLOUD_SDK_SK`, ...);
 /// 4. the shared credentials file ([`ProfileCredentials`]: `[basic]` of
-///    `~/.huaweicloud/credentials`);
+///    `~/.huaweicloud/credentials`, a federated identity or keys);
 /// 5. the ECS/CCE instance metadata service ([`MetadataCredentials`]), only if enabled
 ///    with [`with_metadata`](Self::with_metadata): outside Huawei Cloud its address
 ///    leads nowhere, so it is never asked unless you say so;
@@ -84,7 +86,8 @@ enum Found {
 /// The sources are tried at the first use ([`provide_credentials`](ProvideCredentials::provide_credentials)
 /// or [`project_id`](Self::project_id)); the one that worked is kept, and later calls go
 /// straight to it: explicit, environment and profile keys are kept as they were read,
-/// and temporary credentials (OIDC, metadata, pod identity) keep renewing themselves. A
+/// and temporary credentials (OIDC, federated identities, metadata, pod identity) keep
+/// renewing themselves. A
 /// failed search is not kept, so the next call searches again. Clones share what was
 /// found.
 ///
@@ -268,25 +271,46 @@ impl CredentialChain {
             None => failed(CredentialSource::OidcSts, not_enabled),
         }
         match &self.environment {
-            Some(environment) => match environment.credentials() {
-                Ok(credentials) => {
-                    return Ok(found(
-                        CredentialSource::Environment,
-                        Found::Kept(credentials),
-                        environment.project_id(),
-                    ));
-                }
-                Err(error) => failed(CredentialSource::Environment, &error),
+            // A federated identity first, as in the official SDKs, then keys.
+            Some(environment) => match environment.federated().map_err(|e| renew::chain_text(&e)) {
+                Ok(Some(federated)) => match renewing(&federated).await {
+                    Ok(credentials) => {
+                        let project_id = environment.project_id();
+                        return Ok(found(CredentialSource::Environment, credentials, project_id));
+                    }
+                    Err(why) => failed(CredentialSource::Environment, &why),
+                },
+                Ok(None) => match environment.credentials() {
+                    Ok(credentials) => {
+                        return Ok(found(
+                            CredentialSource::Environment,
+                            Found::Kept(credentials),
+                            environment.project_id(),
+                        ));
+                    }
+                    Err(error) => failed(CredentialSource::Environment, &error),
+                },
+                Err(why) => failed(CredentialSource::Environment, &why),
             },
             None => failed(CredentialSource::Environment, not_enabled),
         }
         match &self.profile {
-            Some(profile) => match profile.credentials() {
-                Ok(credentials) => {
-                    let project_id = profile.project_id().ok().flatten();
-                    return Ok(found(CredentialSource::Profile, Found::Kept(credentials), project_id));
-                }
-                Err(error) => failed(CredentialSource::Profile, &error),
+            Some(profile) => match profile.federated().map_err(|e| renew::chain_text(&e)) {
+                Ok(Some(federated)) => match renewing(&federated).await {
+                    Ok(credentials) => {
+                        let project_id = profile.project_id().ok().flatten();
+                        return Ok(found(CredentialSource::Profile, credentials, project_id));
+                    }
+                    Err(why) => failed(CredentialSource::Profile, &why),
+                },
+                Ok(None) => match profile.credentials() {
+                    Ok(credentials) => {
+                        let project_id = profile.project_id().ok().flatten();
+                        return Ok(found(CredentialSource::Profile, Found::Kept(credentials), project_id));
+                    }
+                    Err(error) => failed(CredentialSource::Profile, &error),
+                },
+                Err(why) => failed(CredentialSource::Profile, &why),
             },
             None => failed(CredentialSource::Profile, not_enabled),
         }
@@ -316,7 +340,7 @@ impl CredentialChain {
 async fn renewing<P: ProvideCredentials + Clone + 'static>(source: &P) -> Result<Found, String> {
     match source.provide_credentials().await {
         Ok(_) => Ok(Found::Renewing(Arc::new(source.clone()))),
-        Err(error) => Err(crate::auth::renew::chain_text(&error)),
+        Err(error) => Err(renew::chain_text(&error)),
     }
 }
 

@@ -1,12 +1,13 @@
 //! Credentials from the environment variables Huawei's SDKs read.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::auth::AuthError;
 use async_trait::async_trait;
 
 use crate::auth::credentials::{Credentials, ProvideCredentials};
+use crate::auth::federated::FederatedCredentials;
 
 /// Looks up one variable; `None` when it is unset.
 pub(crate) type Lookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -33,13 +34,22 @@ pub(crate) fn non_empty(lookup: &Lookup, name: &str) -> Option<String> {
 /// | `HUAWEICLOUD_SDK_SECURITY_TOKEN` | security token of temporary credentials (optional) |
 /// | `HUAWEICLOUD_SDK_PROJECT_ID` | project id (optional, see [`project_id`](Self::project_id)) |
 ///
+/// | `HUAWEICLOUD_SDK_IDP_ID` | identity provider of a federated identity (with the next) |
+/// | `HUAWEICLOUD_SDK_ID_TOKEN_FILE` | file holding its OIDC ID token |
+/// | `HUAWEICLOUD_SDK_IAM_ENDPOINT` | IAM, for a federated identity (default `https://iam.myhuaweicloud.com`) |
+///
 /// Values are trimmed, and an empty variable counts as unset. The variables are read on
 /// every call of [`credentials`](Self::credentials) (a
 /// [`CredentialChain`](crate::auth::CredentialChain) reads them once and keeps the result).
 ///
-/// Not supported: federated identities (`HUAWEICLOUD_SDK_IDP_ID` with
-/// `HUAWEICLOUD_SDK_ID_TOKEN_FILE`) and the domain id of global services
-/// (`HUAWEICLOUD_SDK_DOMAIN_ID`); they are ignored.
+/// With `HUAWEICLOUD_SDK_IDP_ID` and `HUAWEICLOUD_SDK_ID_TOKEN_FILE` set, the identity is
+/// federated, as in the official SDKs (whatever `HUAWEICLOUD_SDK_AK` says): its
+/// temporary keys come from IAM ([`federated`](Self::federated), a
+/// [`FederatedCredentials`]), and [`provide_credentials`](ProvideCredentials::provide_credentials)
+/// returns them, renewed before they expire.
+///
+/// Not supported: the domain id of global services (`HUAWEICLOUD_SDK_DOMAIN_ID`); it is
+/// ignored.
 ///
 /// ```
 /// use fgs_core::auth::EnvironmentCredentials;
@@ -58,6 +68,9 @@ pub(crate) fn non_empty(lookup: &Lookup, name: &str) -> Option<String> {
 #[derive(Clone)]
 pub struct EnvironmentCredentials {
     lookup: Lookup,
+    /// The federated identity, once asked for: kept, so that its credentials are renewed
+    /// rather than fetched at every call.
+    federated: Arc<OnceLock<FederatedCredentials>>,
 }
 
 impl fmt::Debug for EnvironmentCredentials {
@@ -81,12 +94,14 @@ impl EnvironmentCredentials {
     pub const SECURITY_TOKEN_VAR: &'static str = crate::config::SECURITY_TOKEN;
     /// The project id variable.
     pub const PROJECT_ID_VAR: &'static str = crate::config::PROJECT_ID;
+    /// The identity provider variable of a federated identity.
+    pub const IDP_ID_VAR: &'static str = crate::config::IDP_ID;
+    /// The ID token file variable of a federated identity.
+    pub const ID_TOKEN_FILE_VAR: &'static str = crate::config::ID_TOKEN_FILE;
 
     /// Reads the process environment.
     pub fn new() -> Self {
-        EnvironmentCredentials {
-            lookup: process_environment(),
-        }
+        Self::from_shared_lookup(process_environment())
     }
 
     /// Reads variables through `lookup` (`None`: unset) instead of the process
@@ -96,7 +111,46 @@ impl EnvironmentCredentials {
     }
 
     pub(crate) fn from_shared_lookup(lookup: Lookup) -> Self {
-        EnvironmentCredentials { lookup }
+        EnvironmentCredentials {
+            lookup,
+            federated: Arc::default(),
+        }
+    }
+
+    /// The federated identity the variables name (`HUAWEICLOUD_SDK_IDP_ID` with
+    /// `HUAWEICLOUD_SDK_ID_TOKEN_FILE`, exchanged at `HUAWEICLOUD_SDK_IAM_ENDPOINT`), if
+    /// they name one; the same one (sharing its cache) on every call once found. Fails
+    /// ([`Missing`](crate::auth::AuthErrorKind::Missing)) when only one of the two is set.
+    pub fn federated(&self) -> Result<Option<FederatedCredentials>, AuthError> {
+        if let Some(federated) = self.federated.get() {
+            return Ok(Some(federated.clone()));
+        }
+        let idp_id = non_empty(&self.lookup, Self::IDP_ID_VAR);
+        let file = non_empty(&self.lookup, Self::ID_TOKEN_FILE_VAR);
+        let (idp_id, file) = match (idp_id, file) {
+            (Some(idp_id), Some(file)) => (idp_id, file),
+            (None, None) => return Ok(None),
+            (Some(_), None) => {
+                return Err(AuthError::missing(format!(
+                    "{} is not set (but {} is)",
+                    Self::ID_TOKEN_FILE_VAR,
+                    Self::IDP_ID_VAR
+                )));
+            }
+            (None, Some(_)) => {
+                return Err(AuthError::missing(format!(
+                    "{} is not set (but {} is)",
+                    Self::IDP_ID_VAR,
+                    Self::ID_TOKEN_FILE_VAR
+                )));
+            }
+        };
+        let mut federated = FederatedCredentials::new(idp_id, file);
+        if let Some(iam) = non_empty(&self.lookup, crate::config::IAM_ENDPOINT) {
+            federated = federated.with_iam_endpoint_from(&iam, crate::config::IAM_ENDPOINT);
+        }
+        // Another caller may have stored one first: that one is used.
+        Ok(Some(self.federated.get_or_init(|| federated).clone()))
     }
 
     /// The credentials the variables hold now.
@@ -145,8 +199,13 @@ impl EnvironmentCredentials {
 
 #[async_trait]
 impl ProvideCredentials for EnvironmentCredentials {
+    /// The federated identity's credentials if the variables name one, else
+    /// [`credentials`](Self::credentials).
     async fn provide_credentials(&self) -> Result<Credentials, AuthError> {
-        self.credentials()
+        match self.federated()? {
+            Some(federated) => federated.provide_credentials().await,
+            None => self.credentials(),
+        }
     }
 }
 

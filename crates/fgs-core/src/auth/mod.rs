@@ -38,6 +38,8 @@ mod credentials;
 #[cfg(feature = "auth")]
 pub(crate) mod environment;
 #[cfg(feature = "auth")]
+mod federated;
+#[cfg(feature = "auth")]
 mod iam;
 #[cfg(feature = "auth")]
 mod metadata;
@@ -67,6 +69,9 @@ pub use credentials::{Credentials, ProvideCredentials};
 #[cfg(feature = "auth")]
 #[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
 pub use environment::EnvironmentCredentials;
+#[cfg(feature = "auth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
+pub use federated::FederatedCredentials;
 /// The signing algorithms of Huawei's SDKs, for [`AkSkAuth::signing_algorithm`].
 #[cfg(feature = "auth")]
 #[cfg_attr(docsrs, doc(cfg(feature = "auth")))]

@@ -14,7 +14,7 @@ use crate::auth::clock::Clock;
 use crate::auth::credentials::{Credentials, ProvideCredentials};
 use crate::auth::environment::{Lookup, non_empty, process_environment};
 use crate::auth::temporary::{
-    ConfigProblem, MAX_ANSWER_BYTES, Renewing, join, json_post, parse_credential, read_token_file, send,
+    ConfigProblem, MAX_ANSWER_BYTES, Renewing, join, json_post, parse_credential, read_token_file, secret_json, send,
     service_endpoint, service_message,
 };
 use crate::auth::{AuthError, Secret};
@@ -338,12 +338,7 @@ impl OidcStsCredentials {
         if !settings.policy_ids.is_empty() {
             body["policy_ids"] = json!(settings.policy_ids);
         }
-        let bytes = body.to_string().into_bytes();
-        // The JSON value holds a copy of the token: cleared before it is dropped.
-        if let Some(Value::String(text)) = body.get_mut("id_token") {
-            zeroize::Zeroize::zeroize(text);
-        }
-        Ok(bytes)
+        Ok(secret_json(body))
     }
 }
 

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 
 use crate::auth::credentials::{Credentials, ProvideCredentials};
 use crate::auth::environment::{Lookup, non_empty, process_environment};
+use crate::auth::federated::FederatedCredentials;
 
 /// The section the official SDKs read for project-scoped ("basic") credentials.
 const BASIC_SECTION: &str = "basic";
@@ -38,9 +39,20 @@ const DEFAULT_SECTION: &str = "DEFAULT";
 /// configparser, values are taken literally (no `%(name)s` interpolation, `%%` stays
 /// `%%`); `#` inside a value is part of the value, as in configparser.
 ///
-/// Not supported, and ignored: `domain_id` and the `[global]` section (global services),
-/// `iam_endpoint`, and federated identities (`idp_id` with `id_token_file`; a `[basic]`
-/// section that has only those is reported as such).
+/// A section with `idp_id` and `id_token_file` is a federated identity, as in the official
+/// SDKs (whatever its `ak` and `sk` say): its temporary keys come from IAM
+/// ([`federated`](Self::federated), a [`FederatedCredentials`]) at `iam_endpoint` of the
+/// section, else `$HUAWEICLOUD_SDK_IAM_ENDPOINT`, else `https://iam.myhuaweicloud.com`,
+/// and [`provide_credentials`](ProvideCredentials::provide_credentials) returns them,
+/// renewed before they expire:
+///
+/// ```ini
+/// [basic]
+/// idp_id = my-idp
+/// id_token_file = /var/run/secrets/tokens/oidc-token
+/// ```
+///
+/// Not supported, and ignored: `domain_id` and the `[global]` section (global services).
 ///
 /// The file is read at the first successful use and kept; failures are not kept, so a
 /// file created later is found on the next call.
@@ -67,6 +79,8 @@ pub struct ProfileCredentials {
     path: Result<PathBuf, String>,
     /// The section read.
     section: String,
+    /// IAM of a federated identity when the section names none.
+    iam_endpoint: Option<String>,
     loaded: Arc<OnceLock<Profile>>,
 }
 
@@ -88,8 +102,17 @@ impl Default for ProfileCredentials {
 /// What the section holds.
 #[derive(Clone)]
 struct Profile {
-    credentials: Credentials,
+    keys: Keys,
     project_id: Option<String>,
+}
+
+/// The keys of a section.
+#[derive(Clone)]
+enum Keys {
+    /// `ak`, `sk` (and `security_token`).
+    Static(Credentials),
+    /// `idp_id` and `id_token_file`.
+    Federated(FederatedCredentials),
 }
 
 impl ProfileCredentials {
@@ -123,6 +146,7 @@ impl ProfileCredentials {
         ProfileCredentials {
             path: Ok(path.into()),
             section: BASIC_SECTION.to_owned(),
+            iam_endpoint: None,
             loaded: Arc::default(),
         }
     }
@@ -165,6 +189,7 @@ impl ProfileCredentials {
         ProfileCredentials {
             path,
             section,
+            iam_endpoint: non_empty(lookup, crate::config::IAM_ENDPOINT),
             loaded: Arc::default(),
         }
     }
@@ -181,8 +206,29 @@ impl ProfileCredentials {
     /// (`Missing`), a line that is not INI
     /// ([`Invalid`](crate::auth::AuthErrorKind::Invalid)), or a read failure
     /// ([`Provider`](crate::auth::AuthErrorKind::Provider)).
+    ///
+    /// A federated section has no keys of its own: this fails
+    /// ([`Invalid`](crate::auth::AuthErrorKind::Invalid)) saying so; use
+    /// [`provide_credentials`](ProvideCredentials::provide_credentials) or
+    /// [`federated`](Self::federated).
     pub fn credentials(&self) -> Result<Credentials, AuthError> {
-        Ok(self.load()?.credentials)
+        match self.load()?.keys {
+            Keys::Static(credentials) => Ok(credentials),
+            Keys::Federated(_) => Err(AuthError::invalid(format!(
+                "[{}] is a federated identity (idp_id, id_token_file), whose keys come from IAM",
+                self.section
+            ))),
+        }
+    }
+
+    /// The federated identity of the section, if it is one (`idp_id` with
+    /// `id_token_file`), reading the file if it has not been read yet; the same one
+    /// (sharing its cache) on every call.
+    pub fn federated(&self) -> Result<Option<FederatedCredentials>, AuthError> {
+        Ok(match self.load()?.keys {
+            Keys::Federated(federated) => Some(federated),
+            Keys::Static(_) => None,
+        })
     }
 
     /// The `project_id` of the section, if it has one (reading the file if it
@@ -212,8 +258,8 @@ impl ProfileCredentials {
         };
         let text = String::from_utf8(bytes).map_err(|_| AuthError::invalid(format!("{shown} is not UTF-8 text")))?;
         let ini = Ini::parse(&text).map_err(|e| AuthError::invalid(format!("{shown}, line {}: {}", e.line, e.what)))?;
-        let profile =
-            profile_from(&ini, &self.section).map_err(|what| AuthError::missing(format!("{shown}: {what}")))?;
+        let profile = profile_from(&ini, &self.section, self.iam_endpoint.as_deref())
+            .map_err(|what| AuthError::missing(format!("{shown}: {what}")))?;
         // Another caller may have stored the same file's contents first; either is fine.
         let _ = self.loaded.set(profile.clone());
         Ok(profile)
@@ -230,36 +276,56 @@ fn read_limited(path: &Path, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
     Ok((bytes.len() as u64 <= limit).then_some(bytes))
 }
 
-/// The credentials of section `[section]`, or what is missing.
-fn profile_from(ini: &Ini, section: &str) -> Result<Profile, String> {
+/// The credentials of section `[section]`, or what is missing. `iam_endpoint` is IAM for
+/// a federated identity when the section names none.
+fn profile_from(ini: &Ini, section: &str, iam_endpoint: Option<&str>) -> Result<Profile, String> {
     if !ini.has_section(section) {
         return Err(format!("there is no [{section}] section"));
     }
     let get = |key: &str| ini.get(section, key).map(str::trim).filter(|value| !value.is_empty());
+    let project_id = get("project_id").map(str::to_owned);
+    // As in the official SDKs, a federated identity wins over keys.
+    if let (Some(idp_id), Some(file)) = (get("idp_id"), get("id_token_file")) {
+        let mut federated = FederatedCredentials::new(idp_id, file);
+        match (get("iam_endpoint"), iam_endpoint) {
+            (Some(url), _) => {
+                federated = federated.with_iam_endpoint_from(url, &format!("iam_endpoint of [{section}]"))
+            }
+            (None, Some(url)) => federated = federated.with_iam_endpoint_from(url, crate::config::IAM_ENDPOINT),
+            (None, None) => {}
+        }
+        return Ok(Profile {
+            keys: Keys::Federated(federated),
+            project_id,
+        });
+    }
     let credentials = match (get("ak"), get("sk")) {
         (Some(ak), Some(sk)) => match get("security_token") {
             Some(token) => Credentials::temporary(ak, sk, token, None),
             None => Credentials::new(ak, sk),
         },
-        (None, None) if get("idp_id").is_some() && get("id_token_file").is_some() => {
-            return Err(format!(
-                "[{section}] has idp_id and id_token_file (a federated identity), which fgs does not support; set ak and sk"
-            ));
+        (None, None) if get("idp_id").is_some() => return Err(format!("[{section}] has idp_id but no id_token_file")),
+        (None, None) if get("id_token_file").is_some() => {
+            return Err(format!("[{section}] has id_token_file but no idp_id"));
         }
         (None, None) => return Err(format!("[{section}] has no ak and no sk")),
         (None, Some(_)) => return Err(format!("[{section}] has no ak")),
         (Some(_), None) => return Err(format!("[{section}] has no sk")),
     };
     Ok(Profile {
-        credentials,
-        project_id: get("project_id").map(str::to_owned),
+        keys: Keys::Static(credentials),
+        project_id,
     })
 }
 
 #[async_trait]
 impl ProvideCredentials for ProfileCredentials {
+    /// The keys of the section, or the federated identity's temporary keys.
     async fn provide_credentials(&self) -> Result<Credentials, AuthError> {
-        self.credentials()
+        match self.load()?.keys {
+            Keys::Static(credentials) => Ok(credentials),
+            Keys::Federated(federated) => federated.provide_credentials().await,
+        }
     }
 }
 
@@ -442,12 +508,15 @@ mod tests {
 
     #[test]
     fn profile_needs_ak_and_sk() {
-        let profile = |text: &str| profile_from(&parse(text), BASIC_SECTION);
+        let profile = |text: &str| profile_from(&parse(text), BASIC_SECTION, None);
         let ok = profile("[basic]\nak = a\nsk = b\nproject_id = p\nsecurity_token = t\ndomain_id = d\n")
             .ok()
             .unwrap();
-        assert_eq!(ok.credentials.access_key(), "a");
-        assert_eq!(ok.credentials.security_token().map(Secret::expose), Some("t"));
+        let Keys::Static(credentials) = &ok.keys else {
+            panic!("keys expected")
+        };
+        assert_eq!(credentials.access_key(), "a");
+        assert_eq!(credentials.security_token().map(Secret::expose), Some("t"));
         assert_eq!(ok.project_id.as_deref(), Some("p"));
         assert_eq!(
             profile("[global]\nak = a\n").err().unwrap(),
@@ -459,11 +528,42 @@ mod tests {
             profile("[basic]\nproject_id = p\n").err().unwrap(),
             "[basic] has no ak and no sk"
         );
+        assert_eq!(
+            profile("[basic]\nidp_id = i\n").err().unwrap(),
+            "[basic] has idp_id but no id_token_file"
+        );
+        assert_eq!(
+            profile("[basic]\nid_token_file = /f\n").err().unwrap(),
+            "[basic] has id_token_file but no idp_id"
+        );
+    }
+
+    #[test]
+    fn a_federated_identity_wins_over_keys_and_names_its_iam() {
+        let profile = |text: &str, iam| profile_from(&parse(text), BASIC_SECTION, iam);
+        let federated = profile(
+            "[basic]\nak = a\nsk = b\nidp_id = my-idp\nid_token_file = /t\nproject_id = p\n",
+            None,
+        )
+        .ok()
+        .unwrap();
+        let Keys::Federated(identity) = &federated.keys else {
+            panic!("a federated identity expected")
+        };
+        assert_eq!(identity.idp_id(), "my-idp");
+        assert_eq!(identity.id_token_file(), Path::new("/t"));
+        assert_eq!(federated.project_id.as_deref(), Some("p"));
+        let debug = |text: &str, iam| match profile(text, iam).ok().unwrap().keys {
+            Keys::Federated(identity) => format!("{identity:?}"),
+            Keys::Static(_) => panic!("a federated identity expected"),
+        };
+        let text = "[basic]\nidp_id = i\nid_token_file = /t\n";
+        assert!(debug(text, None).contains("iam.myhuaweicloud.com"));
+        assert!(debug(text, Some("http://127.0.0.1:9")).contains("127.0.0.1:9"));
+        let own = "[basic]\nidp_id = i\nid_token_file = /t\niam_endpoint = http://127.0.0.2:9\n";
         assert!(
-            profile("[basic]\nidp_id = i\nid_token_file = /f\n")
-                .err()
-                .unwrap()
-                .contains("federated")
+            debug(own, Some("http://127.0.0.1:9")).contains("127.0.0.2:9"),
+            "the file's wins"
         );
     }
 

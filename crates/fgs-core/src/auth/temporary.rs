@@ -293,6 +293,23 @@ pub(crate) fn read_token_file(path: &Path, what: &str) -> Result<Secret, AuthErr
     Ok(Secret::new(token))
 }
 
+/// `value` as JSON bytes; the strings of `value` (which hold a token) are cleared before
+/// it is dropped.
+pub(crate) fn secret_json(mut value: Value) -> Vec<u8> {
+    let bytes = value.to_string().into_bytes();
+    clear_strings(&mut value);
+    bytes
+}
+
+fn clear_strings(value: &mut Value) {
+    match value {
+        Value::String(text) => zeroize::Zeroize::zeroize(text),
+        Value::Array(items) => items.iter_mut().for_each(clear_strings),
+        Value::Object(map) => map.values_mut().for_each(clear_strings),
+        _ => {}
+    }
+}
+
 /// The start of an error answer, on one line, for a message. Only error answers are
 /// quoted, never one that carries credentials.
 pub(crate) fn quote(body: &[u8]) -> String {
@@ -416,6 +433,12 @@ mod tests {
     fn an_endless_token_file_is_refused_after_the_limit() {
         let err = read_token_file(Path::new("/dev/zero"), "the token file").unwrap_err();
         assert!(err.to_string().contains("is larger than"), "{err}");
+    }
+
+    #[test]
+    fn secret_json_clears_its_strings() {
+        let bytes = secret_json(serde_json::json!({ "a": ["x", { "b": "y" }], "n": 1 }));
+        assert_eq!(bytes, br#"{"a":["x",{"b":"y"}],"n":1}"#);
     }
 
     #[test]

@@ -55,7 +55,8 @@ pub const FUNCTIONGRAPH_ENDPOINT: &str = "HUAWEICLOUD_SDK_FUNCTIONGRAPH_ENDPOINT
 /// `HUAWEICLOUD_SDK_REGION_FUNCTIONGRAPH_`: prefix of the official SDKs' per-region
 /// endpoint variable, followed by the region in upper case with `_` for `-`.
 pub const REGION_ENDPOINT_PREFIX: &str = "HUAWEICLOUD_SDK_REGION_FUNCTIONGRAPH_";
-/// `HUAWEICLOUD_SDK_IAM_ENDPOINT`: the IAM endpoint of the project lookup.
+/// `HUAWEICLOUD_SDK_IAM_ENDPOINT`: the IAM endpoint of the project lookup and of
+/// federated identities.
 pub const IAM_ENDPOINT: &str = "HUAWEICLOUD_SDK_IAM_ENDPOINT";
 
 /// `HUAWEICLOUD_SDK_IDP_ID`: the identity provider of a federated identity (with
@@ -127,6 +128,8 @@ mod tests {
             &per_region,
             IAM_ENDPOINT,
             CA_FILE,
+            IDP_ID,
+            ID_TOKEN_FILE,
             STS_ENDPOINT,
             OIDC_PROVIDER_URN,
             OIDC_AGENCY_URN,
