@@ -11,8 +11,13 @@
 //! - [`IamTokenAuth`]: an IAM token obtained from `POST /v3/auth/tokens`, cached, renewed
 //!   ahead of expiry in the background (no caller holding a valid token waits), backing off
 //!   after a failed renewal, and renewed once more when the service says it expired.
-//! - [`CredentialChain`]: credentials found the way Huawei's SDKs find them: explicit
-//!   values, environment variables, the shared credentials file, ECS/CCE metadata.
+//! - [`CredentialChain`]: credentials found the way Huawei's SDKs find them, in their
+//!   order: explicit values, an agency assumed with OIDC through STS
+//!   ([`OidcStsCredentials`]), environment variables (keys, or a federated identity:
+//!   [`FederatedCredentials`]), the shared credentials file, ECS/CCE metadata
+//!   ([`MetadataCredentials`]), a CCE pod identity ([`PodIdentityCredentials`]). The
+//!   temporary credentials of these sources renew themselves ahead of expiry, as IAM
+//!   tokens do.
 //!
 //! ```no_run
 //! # #[cfg(feature = "auth")] {
