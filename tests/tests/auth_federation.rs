@@ -17,8 +17,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use fgs::auth::{
-    AkSkAuth, AuthErrorKind, FederatedCredentials, ManualClock, OidcStsCredentials, PodIdentityCredentials,
-    ProvideCredentials,
+    AkSkAuth, AuthErrorKind, Credentials, FederatedCredentials, ManualClock, OidcStsCredentials,
+    PodIdentityCredentials, ProvideCredentials,
 };
 use fgs::{Client, ClientBuilder};
 use fgs_emulator::{Emulator, Fault, FaultRule, Function, Handler};
@@ -649,4 +649,50 @@ async fn federated_failures_are_provider_errors_without_secrets() {
     }
     let shown = format!("{:?}", federated(&good));
     assert!(!shown.contains(FEDERATED_TOKEN), "{shown}");
+}
+
+#[tokio::test]
+async fn expired_keys_are_refused_and_the_source_gets_new_ones() {
+    // Keys that live two seconds: the emulator refuses them once expired, and the source
+    // (on the system clock) renews them halfway, or fetches new ones once they expired.
+    let emulator = Emulator::builder()
+        .pod_identity(POD_TOKEN)
+        .temporary_credentials_lifetime(Duration::from_secs(2))
+        .function(Function::new(
+            "default",
+            "echo",
+            Handler::from_fn(|event, _| async move { Ok(event) }),
+        ))
+        .start()
+        .await
+        .unwrap();
+    let path = token_file("pod-expiry", POD_TOKEN.as_bytes());
+    let pod = PodIdentityCredentials::new(emulator.pod_identity_uri(), &path);
+    let first = pod.provide_credentials().await.unwrap();
+    let client = |auth: AkSkAuth| {
+        Client::builder()
+            .endpoint_url(emulator.endpoint())
+            .project_id(emulator.project_id())
+            .region("cn-north-4")
+            .auth(auth)
+            .build()
+            .unwrap()
+    };
+    let kept = Credentials::temporary(
+        first.access_key(),
+        first.secret_key().clone(),
+        first.security_token().unwrap().clone(),
+        None,
+    );
+    invoke_echo(&client(AkSkAuth::new(kept.clone())), 1).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let err = client(AkSkAuth::new(kept))
+        .invoke("default/echo")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(http::StatusCode::UNAUTHORIZED), "{err}");
+    invoke_echo(&client(AkSkAuth::new(pod)), 2).await;
+    assert_ne!(last_access_key(&emulator), first.access_key());
+    assert_eq!(requests_to(&emulator, POD_PATH), 2);
 }

@@ -441,5 +441,22 @@ mod tests {
         assert!(matches!(route(&Method::GET, PROJECTS_PATH), Some(Route::IamProjects)));
         assert!(route(&Method::POST, PROJECTS_PATH).is_none());
         assert!(route(&Method::GET, "/v3/projects/").is_none());
+        assert!(matches!(
+            route(&Method::POST, "/v3.0/OS-AUTH/id-token/tokens"),
+            Some(Route::IamIdTokenTokens)
+        ));
+        assert!(matches!(
+            route(&Method::POST, "/v3.0/OS-CREDENTIAL/securitytokens"),
+            Some(Route::IamSecurityTokens)
+        ));
+        assert!(matches!(
+            route(&Method::POST, "/v5/agencies/assume-with-oidc"),
+            Some(Route::StsAssumeWithOidc)
+        ));
+        assert!(matches!(
+            route(&Method::POST, "/v1/pod-identity/credentials"),
+            Some(Route::PodIdentity)
+        ));
+        assert!(route(&Method::GET, "/v5/agencies/assume-with-oidc").is_none());
     }
 }
