@@ -696,3 +696,21 @@ async fn expired_keys_are_refused_and_the_source_gets_new_ones() {
     assert_ne!(last_access_key(&emulator), first.access_key());
     assert_eq!(requests_to(&emulator, POD_PATH), 2);
 }
+
+#[tokio::test]
+async fn without_a_project_id_the_agencys_keys_look_it_up_at_iam() {
+    let emulator = emulator().await;
+    let path = token_file("oidc-project", ID_TOKEN.as_bytes());
+    let mut vars = oidc_variables(&emulator, "oidc-project", &path);
+    vars.remove("HUAWEICLOUD_SDK_PROJECT_ID");
+    invoke_echo(&client(vars), 1).await;
+    let lookup = emulator
+        .requests()
+        .into_iter()
+        .find(|r| r.path.starts_with("/v3/projects"))
+        .expect("a project lookup");
+    assert!(
+        lookup.headers.contains_key("x-security-token"),
+        "signed with the temporary keys"
+    );
+}

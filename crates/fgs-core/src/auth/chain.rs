@@ -413,6 +413,29 @@ mod tests {
         assert!(chain.project_id().await.is_err());
     }
 
+    #[tokio::test]
+    async fn a_failing_oidc_source_falls_through_to_the_environment_and_is_reported() {
+        let chain = CredentialChain::empty()
+            .with_oidc_sts(OidcStsCredentials::from_lookup(|name| {
+                (name == "HUAWEICLOUD_OIDC_PROVIDER_URN").then(|| "p".to_owned())
+            }))
+            .with_environment(env(Some("AK-ENV")))
+            .with_pod_identity(PodIdentityCredentials::from_lookup(|_| None));
+        assert_eq!(chain.provide_credentials().await.unwrap().access_key(), "AK-ENV");
+        assert_eq!(chain.resolved_source(), Some(CredentialSource::Environment));
+
+        let chain = CredentialChain::empty()
+            .with_oidc_sts(OidcStsCredentials::from_lookup(|name| {
+                (name == "HUAWEICLOUD_OIDC_PROVIDER_URN").then(|| "p".to_owned())
+            }))
+            .with_pod_identity(PodIdentityCredentials::from_lookup(|_| None));
+        assert_eq!(
+            chain.provide_credentials().await.unwrap_err().to_string(),
+            "no credentials found: oidc-sts: HUAWEICLOUD_OIDC_AGENCY_URN is not set; environment: not enabled; \
+             profile: not enabled; metadata: not enabled; pod-identity: HC_CONTAINER_CREDENTIALS_FULL_URI is not set"
+        );
+    }
+
     #[test]
     fn source_names() {
         let names: Vec<String> = [
