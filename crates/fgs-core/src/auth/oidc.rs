@@ -36,6 +36,8 @@ enum IdToken {
 /// What STS is asked.
 #[derive(Clone)]
 struct Settings {
+    /// A required URN variable that is not set, reported before anything else.
+    problem: Option<ConfigProblem>,
     endpoint: Result<Uri, ConfigProblem>,
     provider_urn: String,
     agency_urn: String,
@@ -138,6 +140,7 @@ impl OidcStsCredentials {
     /// [`with_id_token`](Self::with_id_token) or [`with_id_token_file`](Self::with_id_token_file).
     pub fn new(provider_urn: impl Into<String>, agency_urn: impl Into<String>) -> Self {
         Self::from_settings(Settings {
+            problem: None,
             endpoint: service_endpoint(Self::DEFAULT_ENDPOINT, "STS endpoint"),
             provider_urn: provider_urn.into(),
             agency_urn: agency_urn.into(),
@@ -201,23 +204,16 @@ impl OidcStsCredentials {
         };
         let endpoint = var(config::STS_ENDPOINT).unwrap_or_else(|| Self::DEFAULT_ENDPOINT.to_owned());
         let endpoint = service_endpoint(&endpoint, config::STS_ENDPOINT);
-        // The first problem is the one reported; the others wait for it to be fixed.
-        let first_problem = [
-            provider_urn.as_ref().err(),
-            agency_urn.as_ref().err(),
-            id_token.as_ref().err(),
-            duration.as_ref().err(),
-            endpoint.as_ref().err(),
-        ]
-        .into_iter()
-        .flatten()
-        .next()
-        .cloned();
+        // The URNs have no setter to fix them later: their problem is kept on its own (the
+        // others are checked where they are kept).
+        let first_problem = [provider_urn.as_ref().err(), agency_urn.as_ref().err()]
+            .into_iter()
+            .flatten()
+            .next()
+            .cloned();
         let settings = Settings {
-            endpoint: match first_problem {
-                Some(problem) => Err(problem),
-                None => endpoint,
-            },
+            problem: first_problem,
+            endpoint,
             provider_urn: provider_urn.unwrap_or_default(),
             agency_urn: agency_urn.unwrap_or_default(),
             id_token,
@@ -346,8 +342,15 @@ impl OidcStsCredentials {
 impl ProvideCredentials for OidcStsCredentials {
     async fn provide_credentials(&self) -> Result<Credentials, AuthError> {
         let settings = Arc::clone(&self.settings);
+        if let Some(problem) = &settings.problem {
+            return Err(problem.error());
+        }
         let endpoint = settings.endpoint.clone().map_err(|problem| problem.error())?;
-        if let Err(problem) = &settings.id_token {
+        if let Some(problem) = [settings.id_token.as_ref().err(), settings.duration.as_ref().err()]
+            .into_iter()
+            .flatten()
+            .next()
+        {
             return Err(problem.error());
         }
         self.renewing
@@ -388,6 +391,17 @@ mod tests {
         let err = from(&[]).provide_credentials().await.unwrap_err();
         assert_eq!(err.kind(), AuthErrorKind::Missing);
         assert_eq!(err.to_string(), "HUAWEICLOUD_OIDC_PROVIDER_URN is not set");
+        let err = from(&[])
+            .with_endpoint("http://127.0.0.1:1")
+            .with_id_token("t")
+            .provide_credentials()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "HUAWEICLOUD_OIDC_PROVIDER_URN is not set",
+            "later settings do not hide it"
+        );
         let err = from(&[
             ("HUAWEICLOUD_OIDC_PROVIDER_URN", "p"),
             ("HUAWEICLOUD_OIDC_AGENCY_URN", "a"),
