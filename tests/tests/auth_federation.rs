@@ -714,3 +714,24 @@ async fn without_a_project_id_the_agencys_keys_look_it_up_at_iam() {
         "signed with the temporary keys"
     );
 }
+
+#[tokio::test]
+async fn a_service_that_never_answers_is_a_timeout_error() {
+    // Bound and listening, but never accepted: a connection waits in the backlog and no
+    // answer comes. The listener is held for the whole test.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", silent.local_addr().unwrap());
+    let err = OidcStsCredentials::new(PROVIDER, AGENCY)
+        .with_id_token(ID_TOKEN)
+        .with_endpoint(&endpoint)
+        .with_timeout(Duration::from_millis(300))
+        .provide_credentials()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), AuthErrorKind::Provider);
+    assert_eq!(
+        err.to_string(),
+        format!("STS at {endpoint}/ did not answer POST /v5/agencies/assume-with-oidc within 300 ms")
+    );
+    drop(silent);
+}

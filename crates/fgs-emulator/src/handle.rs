@@ -1,6 +1,6 @@
 //! Request handling: reading the body under its limit, recording, routing, and handing
-//! each request to its endpoint (the invoke API, IAM's tokens and project lookup,
-//! metadata).
+//! each request to its endpoint (the invoke API, IAM's tokens, project lookup and
+//! federation, STS, pod identity, metadata).
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -14,6 +14,13 @@
 //!   when given AK/SK and a region but no project id (by default the region's project,
 //!   whose id is the emulator's project id; see
 //!   [`EmulatorBuilder::iam_project`]);
+//! - the credential services of workloads, issuing temporary keys that invokes accept
+//!   (with a configurable lifetime, [`EmulatorBuilder::temporary_credentials_lifetime`]):
+//!   IAM's federation (`POST /v3.0/OS-AUTH/id-token/tokens` with `X-Idp-Id`, then
+//!   `POST /v3.0/OS-CREDENTIAL/securitytokens`; [`EmulatorBuilder::federated_identity`]),
+//!   STS's `POST /v5/agencies/assume-with-oidc` ([`EmulatorBuilder::oidc_agency`]), a
+//!   CCE pod identity endpoint ([`EmulatorBuilder::pod_identity`]), and the ECS metadata
+//!   service ([`EmulatorBuilder::metadata_credentials`]);
 //! - the gateway's 404 `APIGW.0101` for anything else.
 //!
 //! Authentication is on by default, as on the service: an `X-Auth-Token` the emulator
