@@ -23,9 +23,9 @@ pub enum CredentialSource {
     Explicit,
     /// [`OidcStsCredentials`].
     OidcSts,
-    /// [`EnvironmentCredentials`].
+    /// [`EnvironmentCredentials`]: keys, or a federated identity.
     Environment,
-    /// [`ProfileCredentials`].
+    /// [`ProfileCredentials`]: keys, or a federated identity.
     Profile,
     /// [`MetadataCredentials`].
     Metadata,
