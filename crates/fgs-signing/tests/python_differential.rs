@@ -1,13 +1,19 @@
-//! Differential test against Huawei's official Python SDK core, run only when
-//! `FGS_SIGNING_PYTHON` names the directory holding `huaweicloudsdkcore` (it prints
-//! `SKIPPED ...` otherwise):
+//! Differential test against Huawei's official Python SDK core.
+//!
+//! The SDK is pip-installed by this test (pinned in
+//! `crates/fgs-emulator/tests/python/requirements.txt`, the interop test's pins) into
+//! cargo's per-target temporary directory, once; `FGS_SIGNING_PYTHON` names another
+//! directory holding `huaweicloudsdkcore` instead. As for the interop test, Python 3.8+ with
+//! pip is a prerequisite: without it the test fails saying so, and `FGS_SKIP_PYTHON=1`
+//! skips it on purpose (printing `SKIPPED`). `FGS_SIGNING_CASES` sets the number of
+//! requests per algorithm (60 by default, so that CI runs it in about a minute; 200 for a
+//! longer run):
 //!
 //! ```text
-//! FGS_SIGNING_PYTHON=target/tmp/official-python-sdk \
-//!     cargo test -p fgs-signing --test python_differential -- --nocapture
+//! FGS_SIGNING_CASES=200 cargo test -p fgs-signing --test python_differential -- --nocapture
 //! ```
 //!
-//! fgs signs 200 generated requests per algorithm (paths and queries with reserved, encoded
+//! fgs signs the generated requests of each algorithm (paths and queries with reserved, encoded
 //! and non-ASCII characters, random headers with padded and non-ASCII values, unsigned
 //! payloads, empty and non-ASCII bodies, dates from 1970 to 2099, several AK/SK pairs);
 //! `tests/data/python_differential.py` has the official signer sign the same requests and,
@@ -24,6 +30,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -34,7 +41,10 @@ use fgs_signing::{
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use serde_json::{Value, json};
 
-const PER_ALGORITHM: usize = 200;
+/// Requests per algorithm unless `FGS_SIGNING_CASES` says otherwise.
+const DEFAULT_PER_ALGORITHM: usize = 60;
+/// The opt-out shared with the interop test: `1` skips this test on purpose.
+const SKIP_VAR: &str = "FGS_SKIP_PYTHON";
 
 /// xorshift64*: deterministic, so a failure can be replayed.
 struct Rng(u64);
@@ -286,9 +296,57 @@ fn generate(rng: &mut Rng, algorithm: Algorithm) -> Generated {
     }
 }
 
-fn run_python(directory: &str, input: &Value) -> Vec<Value> {
+/// The first of `python3` and `python` that is Python 3.8+ with pip, or why there is none.
+fn python() -> Result<String, String> {
+    let runs = |program: &str, args: &[&str]| {
+        Command::new(program)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let version_ok = ["-c", "import sys; assert sys.version_info >= (3, 8)"];
+    ["python3", "python"]
+        .into_iter()
+        .find(|candidate| runs(candidate, &version_ok) && runs(candidate, &["-m", "pip", "--version"]))
+        .map(str::to_owned)
+        .ok_or_else(|| "no Python 3.8+ with pip on PATH (tried python3 and python)".to_owned())
+}
+
+/// Installs the pinned SDK once into a directory of this test's own (the interop test
+/// installs into another, so two test binaries never install over each other).
+fn install_sdk(python: &str) -> PathBuf {
+    let requirements = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fgs-emulator/tests/python/requirements.txt");
+    let pins = std::fs::read_to_string(&requirements).unwrap();
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("official-python-sdk-signing");
+    let marker = target.join(".installed-requirements.txt");
+    if std::fs::read_to_string(&marker).ok().as_deref() == Some(pins.as_str()) {
+        return target;
+    }
+    let _ = std::fs::remove_dir_all(&target);
+    let status = Command::new(python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-input",
+            "--target",
+        ])
+        .arg(&target)
+        .arg("-r")
+        .arg(&requirements)
+        .status()
+        .expect("run pip");
+    assert!(status.success(), "pip could not install {}", requirements.display());
+    std::fs::write(&marker, pins).unwrap();
+    target
+}
+
+fn run_python(python: &str, directory: &Path, input: &Value) -> Vec<Value> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/python_differential.py");
-    let python = std::env::var("FGS_SIGNING_PYTHON_BIN").unwrap_or_else(|_| "python3".to_owned());
     let mut child = Command::new(python)
         .arg(script)
         .env("PYTHONPATH", directory)
@@ -308,21 +366,33 @@ fn run_python(directory: &str, input: &Value) -> Vec<Value> {
 
 #[test]
 fn fgs_and_the_official_python_signer_agree() {
-    let Ok(directory) = std::env::var("FGS_SIGNING_PYTHON") else {
-        println!(
-            "SKIPPED python_differential: set FGS_SIGNING_PYTHON to the directory holding huaweicloudsdkcore \
-             (e.g. target/tmp/official-python-sdk) to compare with Huawei's official Python signer"
-        );
-        return;
+    let python = match python() {
+        Ok(python) => python,
+        Err(missing) if std::env::var(SKIP_VAR).is_ok_and(|v| v == "1") => {
+            println!("SKIPPED ({SKIP_VAR}=1): the differential test against the official Python signer: {missing}");
+            return;
+        }
+        Err(missing) => panic!(
+            "{missing}: this test compares fgs with Huawei's official Python signer; install Python 3.8+ with pip, \
+             or set {SKIP_VAR}=1 to skip it on purpose"
+        ),
     };
+    let directory = match std::env::var_os("FGS_SIGNING_PYTHON") {
+        Some(directory) => PathBuf::from(directory),
+        None => install_sdk(&python),
+    };
+    let per_algorithm = std::env::var("FGS_SIGNING_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(DEFAULT_PER_ALGORITHM);
     let mut rng = Rng(0x05EE_DF95_0000_0001);
     let generated: Vec<Generated> = Algorithm::ALL
         .iter()
-        .flat_map(|algorithm| (0..PER_ALGORITHM).map(|_| *algorithm).collect::<Vec<_>>())
+        .flat_map(|algorithm| (0..per_algorithm).map(|_| *algorithm).collect::<Vec<_>>())
         .map(|algorithm| generate(&mut rng, algorithm))
         .collect();
     let input = Value::Array(generated.iter().map(|case| case.json.clone()).collect());
-    let results = run_python(&directory, &input);
+    let results = run_python(&python, &directory, &input);
     assert_eq!(results.len(), generated.len());
 
     let (mut python_empty_body, mut leading_zero, mut verified_by_python) = (0, 0, 0);
