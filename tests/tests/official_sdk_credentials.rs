@@ -20,13 +20,15 @@ use std::process::Command;
 use fgs_emulator::{Emulator, Function, Handler};
 use serde_json::Value;
 
+#[path = "../../crates/fgs-emulator/tests/python/support.rs"]
+mod python_support;
+
 const PROVIDER: &str = "iam::0123456789:identity-provider:ci-oidc";
 const AGENCY: &str = "iam::0123456789:agency:deployer";
 const ID_TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.PYTHON-OIDC.signature";
 const IDP: &str = "corp-idp";
 const FEDERATED_TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.PYTHON-FEDERATED.signature";
 const POD_TOKEN: &str = "PYTHON-POD-TOKEN";
-const SKIP_VAR: &str = "FGS_SKIP_PYTHON";
 
 /// Gets credentials from the provider named by FGS_PROVIDER and invokes FGS_URN with them.
 const SCRIPT: &str = r#"
@@ -46,60 +48,13 @@ response = client.invoke_function(request)
 print(json.dumps({"status": response.status_code, "result": response.result}))
 "#;
 
-fn runs(program: &str, args: &[&str]) -> bool {
-    Command::new(program)
-        .args(args)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// Python 3.8+ with pip, `None` when skipped on purpose; fails the test otherwise.
-fn python_or_skip() -> Option<String> {
-    let found = ["python3", "python"].into_iter().find(|candidate| {
-        runs(candidate, &["-c", "import sys; assert sys.version_info >= (3, 8)"])
-            && runs(candidate, &["-m", "pip", "--version"])
-    });
-    match found {
-        Some(python) => Some(python.to_owned()),
-        None if std::env::var(SKIP_VAR).is_ok_and(|v| v == "1") => {
-            println!("SKIPPED ({SKIP_VAR}=1): no Python 3.8+ with pip for the official SDK's credential providers");
-            None
-        }
-        None => panic!("this test needs Python 3.8+ with pip; install them, or set {SKIP_VAR}=1 to skip it on purpose"),
-    }
-}
-
-/// The pinned SDK, installed once (shared with the emulator's interop test).
+/// The pinned SDK, installed once (into the emulator's interop test's directory).
 fn install_sdk(python: &str) -> PathBuf {
-    let requirements =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/fgs-emulator/tests/python/requirements.txt");
-    let pins = std::fs::read_to_string(&requirements).unwrap();
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("official-python-sdk");
-    let marker = target.join(".installed-requirements.txt");
-    if std::fs::read_to_string(&marker).ok().as_deref() == Some(pins.as_str()) {
-        return target;
-    }
-    let _ = std::fs::remove_dir_all(&target);
-    let status = Command::new(python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-input",
-            "--target",
-        ])
-        .arg(&target)
-        .arg("-r")
-        .arg(&requirements)
-        .status()
-        .expect("run pip");
-    assert!(status.success(), "pip could not install {}", requirements.display());
-    std::fs::write(&marker, pins).unwrap();
-    target
+    python_support::install_sdk(
+        python,
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/fgs-emulator/tests/python/requirements.txt"),
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("official-python-sdk"),
+    )
 }
 
 fn token_file(name: &str, contents: &str) -> PathBuf {
@@ -136,7 +91,7 @@ fn run(python: &str, sdk: &Path, emulator: &Emulator, provider: &str, vars: &[(&
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_official_sdks_providers_get_keys_from_the_emulator_and_invoke() {
-    let Some(python) = python_or_skip() else {
+    let Some(python) = python_support::python_or_skip("the official SDK credential-provider test") else {
         return;
     };
     let sdk = tokio::task::spawn_blocking({

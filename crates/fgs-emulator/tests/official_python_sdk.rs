@@ -19,82 +19,20 @@ use std::process::Command;
 use fgs_emulator::{Emulator, Function, FunctionError, Handler};
 use serde_json::{Value, json};
 
+#[path = "python/support.rs"]
+mod python_support;
+use python_support::python_or_skip;
+
 const AK: &str = "AKPYTHONSDKTEST000001";
 const SK: &str = "SKpythonSdkTest0123456789abcdefghijklmn";
 
-/// The opt-out: set to `1` to skip this test on purpose.
-const SKIP_VAR: &str = "FGS_SKIP_PYTHON";
-
-/// The first of `python3` and `python` that is Python 3.8+ with pip, or why there is none.
-fn python() -> Result<String, String> {
-    let runs = |program: &str, args: &[&str]| {
-        Command::new(program)
-            .args(args)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    let version_ok = ["-c", "import sys; assert sys.version_info >= (3, 8)"];
-    let candidates: Vec<&str> = ["python3", "python"]
-        .into_iter()
-        .filter(|candidate| runs(candidate, &version_ok))
-        .collect();
-    match candidates
-        .iter()
-        .find(|candidate| runs(candidate, &["-m", "pip", "--version"]))
-    {
-        Some(python) => Ok((*python).to_owned()),
-        None if candidates.is_empty() => Err("no Python 3.8+ on PATH (tried python3 and python)".to_owned()),
-        None => Err(format!("{} has no pip (`{0} -m pip --version` failed)", candidates[0])),
-    }
-}
-
-/// Python with pip, `None` when the test is skipped on purpose; fails the test otherwise.
-fn python_or_skip() -> Option<String> {
-    match python() {
-        Ok(python) => Some(python),
-        Err(missing) if std::env::var(SKIP_VAR).is_ok_and(|v| v == "1") => {
-            println!("SKIPPED ({SKIP_VAR}=1): the official Python SDK interop test did not run: {missing}");
-            None
-        }
-        Err(missing) => panic!(
-            "the official Python SDK interop test needs Python 3.8+ with pip: {missing}. \
-             Install them (e.g. `apt-get install python3 python3-pip`), or set {SKIP_VAR}=1 to skip this test \
-             on purpose."
-        ),
-    }
-}
-
-/// Installs the pinned SDK into a directory of its own, once per requirements file.
+/// The pinned SDK, installed once into cargo's per-target temporary directory.
 fn install_sdk(python: &str) -> PathBuf {
-    let python_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python");
-    let requirements = python_dir.join("requirements.txt");
-    let pins = std::fs::read_to_string(&requirements).unwrap();
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("official-python-sdk");
-    let marker = target.join(".installed-requirements.txt");
-    if std::fs::read_to_string(&marker).ok().as_deref() == Some(pins.as_str()) {
-        return target;
-    }
-    let _ = std::fs::remove_dir_all(&target);
-    let status = Command::new(python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-input",
-            "--target",
-        ])
-        .arg(&target)
-        .arg("-r")
-        .arg(&requirements)
-        .status()
-        .expect("run pip");
-    assert!(status.success(), "pip could not install {}", requirements.display());
-    std::fs::write(&marker, pins).unwrap();
-    target
+    python_support::install_sdk(
+        python,
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/requirements.txt"),
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("official-python-sdk"),
+    )
 }
 
 /// Invokes `urn` with the SDK, given the emulator's project id, or (`lookup`) its region
@@ -144,7 +82,7 @@ fn run_script_with(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_official_python_sdk_invokes_with_aksk() {
-    let Some(python) = python_or_skip() else {
+    let Some(python) = python_or_skip("the official Python SDK interop test") else {
         return;
     };
     let sdk = tokio::task::spawn_blocking({
@@ -276,7 +214,7 @@ async fn the_official_python_sdk_signs_with_every_algorithm() {
 
 /// Python with pip and the installed SDK, `None` when skipped on purpose.
 async fn python_and_sdk() -> Option<(String, PathBuf)> {
-    let python = python_or_skip()?;
+    let python = python_or_skip("the official Python SDK interop test")?;
     let sdk = tokio::task::spawn_blocking({
         let python = python.clone();
         move || install_sdk(&python)

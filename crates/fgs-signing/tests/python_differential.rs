@@ -41,10 +41,11 @@ use fgs_signing::{
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use serde_json::{Value, json};
 
+#[path = "../../fgs-emulator/tests/python/support.rs"]
+mod python_support;
+
 /// Requests per algorithm unless `FGS_SIGNING_CASES` says otherwise.
 const DEFAULT_PER_ALGORITHM: usize = 60;
-/// The opt-out shared with the interop test: `1` skips this test on purpose.
-const SKIP_VAR: &str = "FGS_SKIP_PYTHON";
 
 /// xorshift64*: deterministic, so a failure can be replayed.
 struct Rng(u64);
@@ -296,53 +297,14 @@ fn generate(rng: &mut Rng, algorithm: Algorithm) -> Generated {
     }
 }
 
-/// The first of `python3` and `python` that is Python 3.8+ with pip, or why there is none.
-fn python() -> Result<String, String> {
-    let runs = |program: &str, args: &[&str]| {
-        Command::new(program)
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    let version_ok = ["-c", "import sys; assert sys.version_info >= (3, 8)"];
-    ["python3", "python"]
-        .into_iter()
-        .find(|candidate| runs(candidate, &version_ok) && runs(candidate, &["-m", "pip", "--version"]))
-        .map(str::to_owned)
-        .ok_or_else(|| "no Python 3.8+ with pip on PATH (tried python3 and python)".to_owned())
-}
-
-/// Installs the pinned SDK once into a directory of this test's own (the interop test
+/// The pinned SDK, installed once into a directory of this test's own (the interop test
 /// installs into another, so two test binaries never install over each other).
 fn install_sdk(python: &str) -> PathBuf {
-    let requirements = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fgs-emulator/tests/python/requirements.txt");
-    let pins = std::fs::read_to_string(&requirements).unwrap();
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("official-python-sdk-signing");
-    let marker = target.join(".installed-requirements.txt");
-    if std::fs::read_to_string(&marker).ok().as_deref() == Some(pins.as_str()) {
-        return target;
-    }
-    let _ = std::fs::remove_dir_all(&target);
-    let status = Command::new(python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-input",
-            "--target",
-        ])
-        .arg(&target)
-        .arg("-r")
-        .arg(&requirements)
-        .status()
-        .expect("run pip");
-    assert!(status.success(), "pip could not install {}", requirements.display());
-    std::fs::write(&marker, pins).unwrap();
-    target
+    python_support::install_sdk(
+        python,
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../fgs-emulator/tests/python/requirements.txt"),
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("official-python-sdk-signing"),
+    )
 }
 
 fn run_python(python: &str, directory: &Path, input: &Value) -> Vec<Value> {
@@ -366,16 +328,9 @@ fn run_python(python: &str, directory: &Path, input: &Value) -> Vec<Value> {
 
 #[test]
 fn fgs_and_the_official_python_signer_agree() {
-    let python = match python() {
-        Ok(python) => python,
-        Err(missing) if std::env::var(SKIP_VAR).is_ok_and(|v| v == "1") => {
-            println!("SKIPPED ({SKIP_VAR}=1): the differential test against the official Python signer: {missing}");
-            return;
-        }
-        Err(missing) => panic!(
-            "{missing}: this test compares fgs with Huawei's official Python signer; install Python 3.8+ with pip, \
-             or set {SKIP_VAR}=1 to skip it on purpose"
-        ),
+    let Some(python) = python_support::python_or_skip("the differential test against the official Python signer")
+    else {
+        return;
     };
     let directory = match std::env::var_os("FGS_SIGNING_PYTHON") {
         Some(directory) => PathBuf::from(directory),
