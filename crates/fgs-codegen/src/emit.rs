@@ -347,13 +347,17 @@ impl Emitter<'_> {
         let reads = set.headers.iter().map(|h| {
             let ident = field_ident(&h.rust_name);
             let wire = &h.name;
+            // Built at compile time: a lookup by `&str` would lower-case and hash the
+            // name on every response.
+            let key = header_name_tokens(wire);
+            let key = quote!(&const { #key });
             let read = match &h.ty {
-                HeaderType::String => quote!(#rt::header_string(headers, #wire)),
-                HeaderType::Bool => quote!(#rt::header_bool(headers, #wire)),
-                HeaderType::Integer => quote!(#rt::header_integer(headers, #wire)),
-                HeaderType::Number => quote!(#rt::header_number(headers, #wire)),
-                HeaderType::Enum(_) => quote!(#rt::header_enum(headers, #wire)),
-                HeaderType::Json(_) => quote!(#rt::header_json(headers, #wire)),
+                HeaderType::String => quote!(#rt::header_string(headers, #key, #wire)),
+                HeaderType::Bool => quote!(#rt::header_bool(headers, #key, #wire)),
+                HeaderType::Integer => quote!(#rt::header_integer(headers, #key, #wire)),
+                HeaderType::Number => quote!(#rt::header_number(headers, #key, #wire)),
+                HeaderType::Enum(_) => quote!(#rt::header_enum(headers, #key, #wire)),
+                HeaderType::Json(_) => quote!(#rt::header_json(headers, #key, #wire)),
             };
             if h.required {
                 quote!(#ident: #rt::required_header(#wire, #read?)?,)

@@ -42,7 +42,9 @@ fn a_new_response_header_becomes_a_typed_field() {
         json!({ "schema": { "type": "boolean" } });
     let after = file(&changed, "operations.rs");
     assert!(after.contains("pub x_cff_cold_start: Option<bool>,"), "{after}");
-    assert!(after.contains(r#"header_bool(headers, "X-Cff-Cold-Start")"#), "{after}");
+    assert!(after.contains("header_bool("), "{after}");
+    assert!(after.contains(r#"from_static("x-cff-cold-start")"#), "{after}");
+    assert!(after.contains(r#""X-Cff-Cold-Start","#), "{after}");
 }
 
 #[test]

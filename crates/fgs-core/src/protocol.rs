@@ -138,8 +138,13 @@ pub fn json_header_text<T: Serialize>(name: HeaderName, value: &T) -> Result<Str
     serde_json::to_string(value).map_err(|_| InvalidHeaderValue { header: name })
 }
 
-fn header_text<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<Option<&'a str>, HeaderDecodeError> {
-    match headers.get(name) {
+fn header_text<'a>(
+    headers: &'a HeaderMap,
+    key: &HeaderName,
+    name: &'static str,
+) -> Result<Option<&'a str>, HeaderDecodeError> {
+    // Looked up by the prepared name: a `&str` would be lower-cased and hashed anew.
+    match headers.get(key) {
         None => Ok(None),
         Some(value) => std::str::from_utf8(value.as_bytes())
             .map(|text| Some(text.trim()))
@@ -151,13 +156,21 @@ fn header_text<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<Option<
 }
 
 /// Reads a text header.
-pub fn header_string(headers: &HeaderMap, name: &'static str) -> Result<Option<String>, HeaderDecodeError> {
-    Ok(header_text(headers, name)?.map(str::to_owned))
+pub fn header_string(
+    headers: &HeaderMap,
+    key: &HeaderName,
+    name: &'static str,
+) -> Result<Option<String>, HeaderDecodeError> {
+    Ok(header_text(headers, key, name)?.map(str::to_owned))
 }
 
 /// Reads a boolean header: `true`/`false` in any case, or `1`/`0`.
-pub fn header_bool(headers: &HeaderMap, name: &'static str) -> Result<Option<bool>, HeaderDecodeError> {
-    header_text(headers, name)?
+pub fn header_bool(
+    headers: &HeaderMap,
+    key: &HeaderName,
+    name: &'static str,
+) -> Result<Option<bool>, HeaderDecodeError> {
+    header_text(headers, key, name)?
         .map(|text| {
             if text.eq_ignore_ascii_case("true") || text == "1" {
                 Ok(true)
@@ -174,8 +187,12 @@ pub fn header_bool(headers: &HeaderMap, name: &'static str) -> Result<Option<boo
 }
 
 /// Reads an integer header.
-pub fn header_integer(headers: &HeaderMap, name: &'static str) -> Result<Option<i64>, HeaderDecodeError> {
-    header_text(headers, name)?
+pub fn header_integer(
+    headers: &HeaderMap,
+    key: &HeaderName,
+    name: &'static str,
+) -> Result<Option<i64>, HeaderDecodeError> {
+    header_text(headers, key, name)?
         .map(|text| {
             text.parse().map_err(|_| HeaderDecodeError {
                 header: name,
@@ -186,8 +203,12 @@ pub fn header_integer(headers: &HeaderMap, name: &'static str) -> Result<Option<
 }
 
 /// Reads a number header.
-pub fn header_number(headers: &HeaderMap, name: &'static str) -> Result<Option<f64>, HeaderDecodeError> {
-    header_text(headers, name)?
+pub fn header_number(
+    headers: &HeaderMap,
+    key: &HeaderName,
+    name: &'static str,
+) -> Result<Option<f64>, HeaderDecodeError> {
+    header_text(headers, key, name)?
         .map(|text| {
             text.parse().map_err(|_| HeaderDecodeError {
                 header: name,
@@ -200,17 +221,19 @@ pub fn header_number(headers: &HeaderMap, name: &'static str) -> Result<Option<f
 /// Reads an enumeration header; unknown values are kept, not rejected.
 pub fn header_enum<T: for<'a> From<&'a str>>(
     headers: &HeaderMap,
+    key: &HeaderName,
     name: &'static str,
 ) -> Result<Option<T>, HeaderDecodeError> {
-    Ok(header_text(headers, name)?.map(T::from))
+    Ok(header_text(headers, key, name)?.map(T::from))
 }
 
 /// Reads a header holding a JSON document.
 pub fn header_json<T: DeserializeOwned>(
     headers: &HeaderMap,
+    key: &HeaderName,
     name: &'static str,
 ) -> Result<Option<T>, HeaderDecodeError> {
-    header_text(headers, name)?
+    header_text(headers, key, name)?
         .map(|text| {
             serde_json::from_str(text).map_err(|e| HeaderDecodeError {
                 header: name,
@@ -251,23 +274,35 @@ mod tests {
             ("x-num", "1.5"),
             ("x-json", r#"{"a":1}"#),
         ]);
-        assert_eq!(header_bool(&map, "X-Flag"), Ok(Some(true)));
-        assert_eq!(header_integer(&map, "X-Int"), Ok(Some(42)));
-        assert_eq!(header_number(&map, "X-Num"), Ok(Some(1.5)));
-        assert_eq!(header_string(&map, "X-Missing"), Ok(None));
-        let json: Option<serde_json::Value> = header_json(&map, "X-Json").unwrap();
+        assert_eq!(
+            header_bool(&map, &HeaderName::from_static("x-flag"), "X-Flag"),
+            Ok(Some(true))
+        );
+        assert_eq!(
+            header_integer(&map, &HeaderName::from_static("x-int"), "X-Int"),
+            Ok(Some(42))
+        );
+        assert_eq!(
+            header_number(&map, &HeaderName::from_static("x-num"), "X-Num"),
+            Ok(Some(1.5))
+        );
+        assert_eq!(
+            header_string(&map, &HeaderName::from_static("x-missing"), "X-Missing"),
+            Ok(None)
+        );
+        let json: Option<serde_json::Value> = header_json(&map, &HeaderName::from_static("x-json"), "X-Json").unwrap();
         assert_eq!(json, Some(serde_json::json!({"a": 1})));
     }
 
     #[test]
     fn reports_bad_headers_by_name() {
         let map = headers(&[("x-flag", "yes"), ("x-json", "{")]);
-        let err = header_bool(&map, "X-Flag").unwrap_err();
+        let err = header_bool(&map, &HeaderName::from_static("x-flag"), "X-Flag").unwrap_err();
         assert_eq!(
             err.to_string(),
             r#"response header `X-Flag` is "yes", expected true, false, 1 or 0"#
         );
-        assert!(header_json::<serde_json::Value>(&map, "X-Json").is_err());
+        assert!(header_json::<serde_json::Value>(&map, &HeaderName::from_static("x-json"), "X-Json").is_err());
         assert_eq!(
             required_header::<String>("X-Id", None).unwrap_err().problem,
             "is missing"

@@ -118,31 +118,59 @@ impl FromHeaderMap for InvokeFunctionResponseHeaders {
     ) -> Result<Self, HeaderDecodeError> {
         Ok(Self {
             billing_duration_header: crate::protocol::optional_header(
-                crate::protocol::header_string(headers, "X-CFF-Billing-Duration"),
+                crate::protocol::header_string(
+                    headers,
+                    &const { http::HeaderName::from_static("x-cff-billing-duration") },
+                    "X-CFF-Billing-Duration",
+                ),
                 problems,
             ),
             function_log: crate::protocol::optional_header(
-                crate::protocol::header_string(headers, "X-Cff-Function-Log"),
+                crate::protocol::header_string(
+                    headers,
+                    &const { http::HeaderName::from_static("x-cff-function-log") },
+                    "X-Cff-Function-Log",
+                ),
                 problems,
             ),
             invoke_summary: crate::protocol::optional_header(
-                crate::protocol::header_json(headers, "X-Cff-Invoke-Summary"),
+                crate::protocol::header_json(
+                    headers,
+                    &const { http::HeaderName::from_static("x-cff-invoke-summary") },
+                    "X-Cff-Invoke-Summary",
+                ),
                 problems,
             ),
             request_id: crate::protocol::optional_header(
-                crate::protocol::header_string(headers, "X-Cff-Request-Id"),
+                crate::protocol::header_string(
+                    headers,
+                    &const { http::HeaderName::from_static("x-cff-request-id") },
+                    "X-Cff-Request-Id",
+                ),
                 problems,
             ),
             response_version: crate::protocol::optional_header(
-                crate::protocol::header_enum(headers, "X-Cff-Response-Version"),
+                crate::protocol::header_enum(
+                    headers,
+                    &const { http::HeaderName::from_static("x-cff-response-version") },
+                    "X-Cff-Response-Version",
+                ),
                 problems,
             ),
             function_error_code: crate::protocol::optional_header(
-                crate::protocol::header_string(headers, "X-Func-Err-Code"),
+                crate::protocol::header_string(
+                    headers,
+                    &const { http::HeaderName::from_static("x-func-err-code") },
+                    "X-Func-Err-Code",
+                ),
                 problems,
             ),
             is_function_error: crate::protocol::optional_header(
-                crate::protocol::header_bool(headers, "X-Is-Func-Err"),
+                crate::protocol::header_bool(
+                    headers,
+                    &const { http::HeaderName::from_static("x-is-func-err") },
+                    "X-Is-Func-Err",
+                ),
                 problems,
             ),
         })
@@ -164,11 +192,19 @@ impl FromHeaderMap for ErrorHeaders {
     ) -> Result<Self, HeaderDecodeError> {
         Ok(Self {
             cff_request_id: crate::protocol::optional_header(
-                crate::protocol::header_string(headers, "X-Cff-Request-Id"),
+                crate::protocol::header_string(
+                    headers,
+                    &const { http::HeaderName::from_static("x-cff-request-id") },
+                    "X-Cff-Request-Id",
+                ),
                 problems,
             ),
             request_id: crate::protocol::optional_header(
-                crate::protocol::header_string(headers, "X-Request-Id"),
+                crate::protocol::header_string(
+                    headers,
+                    &const { http::HeaderName::from_static("x-request-id") },
+                    "X-Request-Id",
+                ),
                 problems,
             ),
         })
