@@ -10,11 +10,11 @@
 //!    reuse it while the pins are unchanged. Without Python or pip it prints `SKIPPED: ...`
 //!    and exits 0.
 //! 2. runs the emulator in a child process (this binary, re-executed with
-//!    `FGS_BENCH_EMULATOR_CHILD=1`), so that the server's CPU time is not mixed into the
-//!    fgs client's process: AK/SK credentials only (an unsigned call is refused) and one
-//!    function, `default/echo`, which returns its event. The child prints its endpoint on
-//!    stdout and serves until its stdin closes. It keeps the emulator's default bounded
-//!    window of records, the same for both sides.
+//!    `FGS_BENCH_EMULATOR_CHILD=1` by `support/child_emulator.rs`), so that the server's
+//!    CPU time is not mixed into the fgs client's process: AK/SK credentials only (an
+//!    unsigned call is refused) and one function, `default/echo`, which returns its event.
+//!    The child prints its endpoint on stdout and serves until its stdin closes. It keeps
+//!    the emulator's default bounded window of records, the same for both sides.
 //! 3. measures, at concurrency 1 and 16, for `FGS_BENCH_ROUNDS` (default 3) rounds of
 //!    `FGS_BENCH_SECONDS` (default 5) each after `FGS_BENCH_WARMUP_SECONDS` (default 1)
 //!    of warm-up, alternating which side goes first in each round:
@@ -49,22 +49,23 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a benchmark: a failure should stop it
 
+#[path = "support/child_emulator.rs"]
+mod child_emulator;
+
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use child_emulator::{EmulatorProcess, cpu_time};
 use fgs::auth::{AkSkAuth, Credentials};
 use fgs::{Client, FunctionUrn, ResponseVersion};
-use fgs_emulator::{Emulator, Function, Handler};
+use fgs_emulator::{Emulator, EmulatorBuilder, Function, Handler};
 use serde_json::{Value, json};
 
 const AK: &str = "AKPYTHONSDKBENCH00001";
 const SK: &str = "SKpythonSdkBench0123456789abcdefghijklmn";
-
-/// Set to `1` in the re-executed child that runs the emulator.
-const CHILD_VAR: &str = "FGS_BENCH_EMULATOR_CHILD";
 
 const CONCURRENCY: [usize; 2] = [1, 16];
 const EVENT_BYTES: usize = 1024;
@@ -92,99 +93,12 @@ const MARKER: &str = ".installed-requirements.txt";
 // The emulator, in a child process
 // ---------------------------------------------------------------------------------------
 
-/// The child: an emulator with `default/echo` until stdin closes.
-fn emulator_child() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        let echo = Handler::from_fn(|event: Value, _ctx| async move { Ok(event) });
-        let emulator = Emulator::builder()
-            .access_key(AK, SK)
-            .function(Function::new("default", "echo", echo))
-            .start()
-            .await
-            .expect("start the emulator");
-        let ready = json!({
-            "endpoint": emulator.endpoint(),
-            "urn": emulator.urn("default", "echo", None),
-            "project_id": emulator.project_id(),
-        });
-        {
-            let mut stdout = std::io::stdout().lock();
-            writeln!(stdout, "{ready}").expect("stdout");
-            stdout.flush().expect("stdout");
-        }
-        // Serve until the parent closes our stdin (or exits).
-        tokio::task::spawn_blocking(|| {
-            let mut sink = Vec::new();
-            let _ = std::io::stdin().read_to_end(&mut sink);
-        })
-        .await
-        .expect("stdin reader");
-        emulator.shutdown().await;
-    });
-}
-
-/// The parent's handle on the child; dropping it closes the child's stdin and waits.
-struct EmulatorProcess {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    endpoint: String,
-    urn: String,
-    project_id: String,
-}
-
-impl EmulatorProcess {
-    fn start() -> EmulatorProcess {
-        let exe = std::env::current_exe().expect("current_exe");
-        let mut child = Command::new(exe)
-            .env(CHILD_VAR, "1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the emulator process");
-        let stdin = child.stdin.take();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("child stdout"))
-            .read_line(&mut line)
-            .expect("read the emulator's endpoint");
-        let ready: Value = serde_json::from_str(line.trim())
-            .unwrap_or_else(|e| panic!("the emulator process printed {line:?} instead of its endpoint: {e}"));
-        let text = |key: &str| ready[key].as_str().expect(key).to_owned();
-        EmulatorProcess {
-            endpoint: text("endpoint"),
-            urn: text("urn"),
-            project_id: text("project_id"),
-            stdin,
-            child,
-        }
-    }
-
-    /// The child's CPU time so far.
-    fn cpu(&self) -> Option<Duration> {
-        cpu_time(&self.child.id().to_string())
-    }
-}
-
-impl Drop for EmulatorProcess {
-    fn drop(&mut self) {
-        drop(self.stdin.take());
-        let _ = self.child.wait();
-    }
-}
-
-/// User plus system CPU time of a process (`self` or a pid) from `/proc/{pid}/stat`, in
-/// clock ticks of 10 ms (`USER_HZ` is 100 on Linux); `None` without `/proc`.
-fn cpu_time(pid: &str) -> Option<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // utime and stime are fields 14 and 15: 12 and 13 after the name, which is in
-    // parentheses and may hold spaces.
-    let (_, after) = stat.rsplit_once(')')?;
-    let fields: Vec<u64> = after.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect();
-    Some(Duration::from_millis((fields.get(11)? + fields.get(12)?) * 10))
+/// The child's emulator: AK/SK only, `default/echo` returning its event.
+fn emulator_builder() -> EmulatorBuilder {
+    let echo = Handler::from_fn(|event: Value, _ctx| async move { Ok(event) });
+    Emulator::builder()
+        .access_key(AK, SK)
+        .function(Function::new(child_emulator::PACKAGE, child_emulator::NAME, echo))
 }
 
 fn since(before: Option<Duration>, after: Option<Duration>) -> Option<Duration> {
@@ -630,8 +544,7 @@ fn env_seconds(name: &str, default: f64) -> Duration {
 // ---------------------------------------------------------------------------------------
 
 fn main() {
-    if std::env::var(CHILD_VAR).is_ok_and(|v| v == "1") {
-        emulator_child();
+    if child_emulator::serve_if_child(emulator_builder) {
         return;
     }
     let bench = std::env::args().any(|a| a == "--bench");
