@@ -785,7 +785,10 @@ impl Client {
         // The transport bounds the exchange itself (and knows best whether anything was
         // sent when time runs out); this guard, a little later, holds the deadline for a
         // transport that does not.
-        let guard = clock.at.map(|at| at.checked_add(TRANSPORT_GRACE).unwrap_or(at));
+        let guard = match inner.transport.enforces_timeout() {
+            true => None,
+            false => clock.at.map(|at| at.checked_add(TRANSPORT_GRACE).unwrap_or(at)),
+        };
         match until(guard, send).await {
             Some(sent) => sent.map_err(Error::from_transport),
             None => Err(clock.expired("waiting for the response", Delivery::MaybeSent)),

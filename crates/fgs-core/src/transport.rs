@@ -64,6 +64,17 @@ pub trait Transport: Send + Sync + fmt::Debug {
         request: http::Request<Bytes>,
         options: &SendOptions,
     ) -> Result<http::Response<Bytes>, TransportError>;
+
+    /// Whether [`send`](Self::send) always ends by [`SendOptions::timeout`] on its own.
+    ///
+    /// The client bounds every call by its deadline. For a transport that says `false`
+    /// (the default, always safe) it also runs a timer of its own around `send`, a little
+    /// after the timeout, in case the transport ignores it. A transport that enforces the
+    /// timeout itself can say `true` and spare each call that second timer; the
+    /// transports of this SDK do.
+    fn enforces_timeout(&self) -> bool {
+        false
+    }
 }
 
 /// Per-request options a transport must honour.

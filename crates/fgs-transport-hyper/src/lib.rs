@@ -389,13 +389,18 @@ impl Transport for HyperTransport {
         options: &SendOptions,
     ) -> Result<http::Response<Bytes>, TransportError> {
         check_request(&request)?;
-        let host = request.uri().host().map(str::to_owned);
+        // Shares the client's authority (no copy); the host is only named in a TLS error.
+        let authority = request.uri().authority().cloned();
         // `Full` takes the `Bytes` as they are: the body is not copied.
         let mut request = request.map(Full::new);
         let connection = capture_connection(&mut request);
         let stage = AtomicU8::new(Stage::Connecting as u8);
         let exchange = async {
-            let response = self.client.request(request).await.map_err(|e| classify(e, host))?;
+            let response = self
+                .client
+                .request(request)
+                .await
+                .map_err(|e| classify(e, authority.as_ref().map(|a| a.host())))?;
             stage.store(Stage::ReadingBody as u8, Ordering::Relaxed);
             let (head, body) = response.into_parts();
             let body = collect_body(&head, body, options.max_response_bytes).await?;
@@ -421,6 +426,11 @@ impl Transport for HyperTransport {
                 ))
             }
         }
+    }
+
+    /// The whole exchange, body included, runs under `SendOptions::timeout`.
+    fn enforces_timeout(&self) -> bool {
+        true
     }
 }
 
@@ -448,10 +458,10 @@ fn check_request(request: &http::Request<Bytes>) -> Result<(), TransportError> {
 }
 
 /// Sorts a failure to get a response head by whether the request may have been sent.
-fn classify(error: hyper_util::client::legacy::Error, host: Option<String>) -> TransportError {
+fn classify(error: hyper_util::client::legacy::Error, host: Option<&str>) -> TransportError {
     if error.is_connect() {
         if let Some(failure) = tls::failure(&error) {
-            tls::handshake_error(failure, host, error)
+            tls::handshake_error(failure, host.map(str::to_owned), error)
         } else if is_timed_out(&error) {
             TransportError::timeout(Delivery::NotSent, error)
         } else {

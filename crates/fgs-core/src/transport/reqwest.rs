@@ -243,11 +243,16 @@ impl Transport for ReqwestTransport {
                 "this build has no TLS: enable the feature rustls-aws-lc, rustls-ring or native-tls for https",
             ));
         }
-        let host = request.uri().host().map(str::to_owned);
+        // Shares the client's authority (no copy); the host is only named in a TLS error.
+        let authority = request.uri().authority().cloned();
         let mut request = reqwest::Request::try_from(request)
             .map_err(|e| TransportError::other(Delivery::NotSent, e.without_url()))?;
         *request.timeout_mut() = options.timeout;
-        let response = self.client.execute(request).await.map_err(|e| classify(e, host))?;
+        let response = self
+            .client
+            .execute(request)
+            .await
+            .map_err(|e| classify(e, authority.as_ref().map(|a| a.host())))?;
         // Move the head over as it is: no copy of the headers.
         let (parts, body) = http::Response::from(response).into_parts();
         // Once a status line has arrived the request certainly reached the server.
@@ -255,6 +260,11 @@ impl Transport for ReqwestTransport {
             .await
             .map_err(body_error)?;
         Ok(http::Response::from_parts(parts, body))
+    }
+
+    /// reqwest's request timeout covers connecting, the exchange and the body.
+    fn enforces_timeout(&self) -> bool {
+        true
     }
 }
 
@@ -272,11 +282,11 @@ fn body_error(error: TransportError) -> TransportError {
 
 /// Sorts a reqwest failure. The request URL (project id, function URN) is stripped from
 /// the error text, so that logs and traces of errors never carry it.
-fn classify(error: reqwest::Error, host: Option<String>) -> TransportError {
+fn classify(error: reqwest::Error, host: Option<&str>) -> TransportError {
     let error = error.without_url();
     if error.is_connect() {
         if let Some(failure) = tls::failure(&error) {
-            TransportError::tls(TlsError::new(failure, host, Some(Box::new(error))))
+            TransportError::tls(TlsError::new(failure, host.map(str::to_owned), Some(Box::new(error))))
         } else if proxy_refused_credentials(&error) {
             // Not `Connect`: wrong credentials do not fix themselves, so no retry.
             TransportError::other(Delivery::NotSent, ProxyAuthRequired { source: error })
