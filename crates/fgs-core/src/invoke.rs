@@ -433,9 +433,9 @@ impl InvokeOutput {
             });
         let (request_id, result, body_log, function_status) = match version {
             ResponseVersion::V0 => (None, body, None, None),
-            _ => match read_envelope(&body, &mut problems) {
+            _ => match read_envelope(body, &mut problems) {
                 Ok(envelope) => envelope,
-                Err((what, source)) => {
+                Err(((what, source), body)) => {
                     return Err(Error::Decode(Box::new(DecodeError::new(
                         "invokeFunction",
                         Some(status),
@@ -785,80 +785,12 @@ impl fmt::Display for ResponseProblem {
 #[derive(Default)]
 struct Envelope<'a> {
     /// `None`: absent.
-    result: Option<ResultText<'a>>,
+    result: Option<&'a RawValue>,
     results: usize,
     request_id: Option<&'a RawValue>,
     log: Option<&'a RawValue>,
     status: Option<&'a RawValue>,
     repeated: Vec<&'static str>,
-}
-
-/// The envelope's `result`, unescaped while the envelope is parsed (one pass over the
-/// bytes): borrowed when it holds no escapes.
-enum ResultText<'a> {
-    Borrowed(&'a str),
-    Owned(String),
-    Null,
-    /// Some other JSON value; read again as raw text (rare).
-    NotAString,
-}
-
-impl<'de: 'a, 'a> serde::Deserialize<'de> for ResultText<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Text<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Text<'a> {
-            type Value = ResultText<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("the function's result")
-            }
-            fn visit_borrowed_str<E: serde::de::Error>(self, text: &'de str) -> Result<ResultText<'a>, E> {
-                Ok(ResultText::Borrowed(text))
-            }
-            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<ResultText<'a>, E> {
-                Ok(ResultText::Owned(text.to_owned()))
-            }
-            fn visit_string<E: serde::de::Error>(self, text: String) -> Result<ResultText<'a>, E> {
-                Ok(ResultText::Owned(text))
-            }
-            fn visit_unit<E: serde::de::Error>(self) -> Result<ResultText<'a>, E> {
-                Ok(ResultText::Null)
-            }
-            fn visit_none<E: serde::de::Error>(self) -> Result<ResultText<'a>, E> {
-                Ok(ResultText::Null)
-            }
-            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<ResultText<'a>, E> {
-                Ok(ResultText::NotAString)
-            }
-            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<ResultText<'a>, E> {
-                Ok(ResultText::NotAString)
-            }
-            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<ResultText<'a>, E> {
-                Ok(ResultText::NotAString)
-            }
-            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<ResultText<'a>, E> {
-                Ok(ResultText::NotAString)
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<ResultText<'a>, A::Error> {
-                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Ok(ResultText::NotAString)
-            }
-            fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<ResultText<'a>, M::Error> {
-                while map
-                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(ResultText::NotAString)
-            }
-        }
-        deserializer.deserialize_any(Text(std::marker::PhantomData))
-    }
-}
-
-/// Only the raw `result`, for the rare envelope whose result is not a string.
-#[derive(serde::Deserialize)]
-struct RawResult<'a> {
-    #[serde(borrow)]
-    result: &'a RawValue,
 }
 
 /// The envelope's field names, read without allocating.
@@ -905,7 +837,7 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for Envelope<'a> {
                 while let Some(field) = map.next_key::<EnvelopeField>()? {
                     let (slot, name) = match field {
                         EnvelopeField::Result => {
-                            envelope.result = Some(map.next_value::<ResultText<'de>>()?);
+                            envelope.result = Some(map.next_value::<&'de RawValue>()?);
                             envelope.results = envelope.results.saturating_add(1);
                             continue;
                         }
@@ -933,8 +865,41 @@ type Envelope4 = (Option<String>, Bytes, Option<String>, Option<i32>);
 type EnvelopeError = (String, Option<Box<dyn std::error::Error + Send + Sync>>);
 
 /// Reads `{request_id, result, log, status}` from a v1 body. The result is sliced out of
-/// `body` without a copy when it holds no escapes.
-fn read_envelope(body: &Bytes, problems: &mut Vec<ResponseProblem>) -> Result<Envelope4, EnvelopeError> {
+/// `body` without a copy when it holds no escapes, and unescaped in place when the body is
+/// not shared; otherwise it is unescaped once into a buffer of its own. On an error the
+/// body comes back untouched, as evidence.
+fn read_envelope(body: Bytes, problems: &mut Vec<ResponseProblem>) -> Result<Envelope4, (EnvelopeError, Bytes)> {
+    let (fields, result) = match read_fields(&body, problems) {
+        Ok(read) => read,
+        Err(error) => return Err((error, body)),
+    };
+    let result = match result {
+        ResultPlace::Null => Bytes::new(),
+        ResultPlace::Raw(range) if range.end <= body.len() && range.start <= range.end => body.slice(range),
+        ResultPlace::Raw(_) => return Err((("the v1 response body's result".to_owned(), None), body)),
+        ResultPlace::Escaped(range) => unescape_result(body, range)?,
+    };
+    let (request_id, log, status) = fields;
+    Ok((request_id, result, log, status))
+}
+
+/// Where the result is, once the envelope has been read.
+enum ResultPlace {
+    Null,
+    /// In the body as it is: a string without escapes (its text), or not a string (its
+    /// JSON text).
+    Raw(std::ops::Range<usize>),
+    /// A string's text in the body, with escapes.
+    Escaped(std::ops::Range<usize>),
+}
+
+type EnvelopeFields = (Option<String>, Option<String>, Option<i32>);
+
+/// The envelope's informational fields, and where its result is.
+fn read_fields(
+    body: &Bytes,
+    problems: &mut Vec<ResponseProblem>,
+) -> Result<(EnvelopeFields, ResultPlace), EnvelopeError> {
     let envelope: Envelope<'_> =
         serde_json::from_slice(body).map_err(|e| ("the v1 response body".to_owned(), Some(e.into())))?;
     if envelope.results > 1 {
@@ -946,21 +911,25 @@ fn read_envelope(body: &Bytes, problems: &mut Vec<ResponseProblem>) -> Result<En
             "is repeated; the last value is kept",
         ));
     }
-    let result = match envelope.result {
+    // Offsets into the body: the raw value is borrowed from it.
+    let range_of = |text: &str| {
+        let start = (text.as_ptr() as usize).wrapping_sub(body.as_ptr() as usize);
+        start..start.saturating_add(text.len())
+    };
+    let result = match envelope.result.map(RawValue::get) {
         None => return Err(("the v1 response body: it has no `result`".to_owned(), None)),
-        Some(ResultText::Null) => Bytes::new(),
-        // Without escapes the result is sliced out of the body: no copy.
-        Some(ResultText::Borrowed(text)) => body.slice_ref(text.as_bytes()),
-        Some(ResultText::Owned(text)) => Bytes::from(text),
-        Some(ResultText::NotAString) => {
-            let raw: RawResult<'_> = serde_json::from_slice(body)
-                .map_err(|e| ("the v1 response body's result".to_owned(), Some(e.into())))?;
-            problems.push(ResponseProblem::new(
-                "body field result",
-                "is not a string; kept as its JSON text",
-            ));
-            body.slice_ref(raw.result.get().as_bytes())
-        }
+        Some("null") => ResultPlace::Null,
+        Some(raw) => match raw.strip_prefix('"').and_then(|quoted| quoted.strip_suffix('"')) {
+            None => {
+                problems.push(ResponseProblem::new(
+                    "body field result",
+                    "is not a string; kept as its JSON text",
+                ));
+                ResultPlace::Raw(range_of(raw))
+            }
+            Some(text) if !text.contains('\\') => ResultPlace::Raw(range_of(text)),
+            Some(text) => ResultPlace::Escaped(range_of(text)),
+        },
     };
     let text_field = |name: &str, raw: Option<&RawValue>, problems: &mut Vec<ResponseProblem>| match raw {
         None => None,
@@ -992,7 +961,46 @@ fn read_envelope(body: &Bytes, problems: &mut Vec<ResponseProblem>) -> Result<En
             }
         },
     };
-    Ok((request_id, result, log, status))
+    Ok(((request_id, log, status), result))
+}
+
+/// The result's text at `range` of `body`, unescaped: in place when the body is not
+/// shared (no copy at all), else into a buffer of its own. An escape the fast path does
+/// not decode (a lone surrogate, say) is left to serde_json, which reports it or decodes it.
+fn unescape_result(body: Bytes, range: std::ops::Range<usize>) -> Result<Bytes, (EnvelopeError, Bytes)> {
+    use crate::json_text::{unescape, unescape_in_place, unescaped_len};
+    let text = body.get(range.clone()).unwrap_or_default();
+    let in_place = unescaped_len(text).is_some() && body.is_unique();
+    if !in_place {
+        if let Some(unescaped) = unescape(text) {
+            return Ok(Bytes::from(unescaped));
+        }
+        // The string with its quotes, for serde_json.
+        let quoted = range.start.checked_sub(1).zip(range.end.checked_add(1));
+        let parsed = quoted
+            .and_then(|(start, end)| body.get(start..end))
+            .map(serde_json::from_slice::<String>);
+        return match parsed {
+            Some(Ok(text)) => Ok(Bytes::from(text)),
+            Some(Err(e)) => Err((("the v1 response body's result".to_owned(), Some(e.into())), body)),
+            None => Err((("the v1 response body's result".to_owned(), None), body)),
+        };
+    }
+    match body.try_into_mut() {
+        Ok(mut buffer) => {
+            let start = range.start;
+            let unescaped = buffer.get_mut(range).and_then(unescape_in_place);
+            let body = buffer.freeze();
+            match unescaped.and_then(|len| start.checked_add(len)) {
+                Some(end) if end <= body.len() => Ok(body.slice(start..end)),
+                _ => Err((("the v1 response body's result".to_owned(), None), body)),
+            }
+        }
+        Err(body) => match body.get(range).and_then(unescape) {
+            Some(text) => Ok(Bytes::from(text)),
+            None => Err((("the v1 response body's result".to_owned(), None), body)),
+        },
+    }
 }
 
 fn decode_log(encoded: &str) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
@@ -1121,5 +1129,51 @@ impl AsyncInvokeOutput {
     /// All response headers.
     pub fn headers(&self) -> &HeaderMap {
         &self.headers
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result_of(body: Bytes) -> Result<Bytes, String> {
+        read_envelope(body, &mut Vec::new())
+            .map(|(_, result, _, _)| result)
+            .map_err(|((what, _), _)| what)
+    }
+
+    /// The result is the same whether the body is unescaped in place (nothing else holds
+    /// it) or copied (a clone holds it), and in place it stays inside the body's buffer.
+    #[test]
+    fn in_place_and_copied_results_agree() {
+        let value = r#"{"text":"a \"quoted\" \\ word","emoji":"😀","list":[1,2]}"#;
+        let envelope = serde_json::json!({"request_id": "r", "result": value, "log": "", "status": 200});
+        let bytes = serde_json::to_vec(&envelope).unwrap();
+
+        let unique = Bytes::from(bytes.clone());
+        let start = unique.as_ptr() as usize;
+        let in_place = result_of(unique).unwrap();
+        assert_eq!(in_place, value.as_bytes());
+        let at = in_place.as_ptr() as usize;
+        assert!(at >= start && at < start + bytes.len(), "unescaped in place");
+
+        let shared = Bytes::from(bytes.clone());
+        let _holder = shared.clone();
+        assert_eq!(result_of(shared).unwrap(), value.as_bytes());
+    }
+
+    /// What the fast path does not decode goes to serde_json: a lone surrogate fails the
+    /// way serde_json fails it, with the body kept as evidence.
+    #[test]
+    fn a_lone_surrogate_is_serde_jsons_to_judge() {
+        for shared in [false, true] {
+            let body = Bytes::from_static(br#"{"result":"ab\ud800cd"}"#);
+            let body = if shared { body } else { Bytes::from(body.to_vec()) };
+            let _holder = shared.then(|| body.clone());
+            let error = read_envelope(body, &mut Vec::new()).unwrap_err();
+            assert_eq!(error.0.0, "the v1 response body's result");
+            assert!(error.0.1.is_some(), "serde_json's error is the cause");
+            assert_eq!(&error.1[..], br#"{"result":"ab\ud800cd"}"#, "the body is untouched");
+        }
     }
 }

@@ -51,6 +51,7 @@ mod service_error;
 pub mod generated;
 pub mod hooks;
 mod invoke;
+mod json_text;
 pub mod network;
 mod project;
 pub mod protocol;
