@@ -80,6 +80,8 @@ struct Inner {
     sleep: Arc<dyn Sleep>,
     hooks: Vec<Arc<dyn Hook>>,
     trace_urn: bool,
+    /// Request URIs of recent calls, by operation and URN.
+    uris: UriCache,
 }
 
 impl fmt::Debug for Client {
@@ -400,6 +402,7 @@ impl ClientBuilder {
                 sleep: self.sleep.unwrap_or_else(|| Arc::new(TokioSleep)),
                 hooks: self.hooks,
                 trace_urn: self.trace_urn,
+                uris: UriCache::default(),
             }),
         })
     }
@@ -435,6 +438,10 @@ pub(crate) struct CallTarget<'a> {
     pub idempotent: bool,
     pub retry: Option<Arc<dyn RetryPolicy>>,
     pub max_response_bytes: Option<u64>,
+    /// What alone decides the request path of this operation (the URN, for the invoke
+    /// operations, whose path is the URN's project id and the URN), so that the URI can
+    /// be reused; `None` builds it every time.
+    pub uri_key: Option<&'a str>,
 }
 
 /// A successful response: the typed headers, and the raw parts for the caller to decode.
@@ -565,7 +572,20 @@ impl Client {
         O: Operation<ErrorBody = ErrorResponse, ErrorHeaders = ErrorHeaders>,
     {
         let info = &O::INFO;
-        let uri = self.checked_uri::<O>(params, &body)?;
+        let uri = match target.uri_key {
+            Some(key) => match self.inner.uris.get(info.id, key) {
+                Some(uri) => {
+                    check_body_size(info, &body)?;
+                    uri
+                }
+                None => {
+                    let uri = self.checked_uri::<O>(params, &body)?;
+                    self.inner.uris.insert(info.id, key, &uri);
+                    uri
+                }
+            },
+            None => self.checked_uri::<O>(params, &body)?,
+        };
         let inner = &self.inner;
         let build = || self.build_request::<O>(params, &uri, &body);
         let context = AuthContext::new(info, target.project_id, target.region);
@@ -689,17 +709,7 @@ impl Client {
     /// The request URI, after the checks that send nothing when they fail (the body limit
     /// of the operation).
     fn checked_uri<O: Operation>(&self, params: &O::Request, body: &Bytes) -> Result<Uri, Error> {
-        let info = &O::INFO;
-        if let Some(limit) = info.max_body_bytes {
-            if body.len() as u64 > limit {
-                return Err(InvalidInput::PayloadTooLarge {
-                    operation: info.id,
-                    size: body.len(),
-                    limit,
-                }
-                .into());
-            }
-        }
+        check_body_size(&O::INFO, body)?;
         let inner = &self.inner;
         let path = params.path();
         let mut path_and_query = String::with_capacity(inner.base_path.len() + path.len());
@@ -793,6 +803,51 @@ impl Client {
             Some(sent) => sent.map_err(Error::from_transport),
             None => Err(clock.expired("waiting for the response", Delivery::MaybeSent)),
         }
+    }
+}
+
+/// Refuses a body over the operation's limit, before anything is sent.
+fn check_body_size(info: &OperationInfo, body: &Bytes) -> Result<(), Error> {
+    match info.max_body_bytes {
+        Some(limit) if body.len() as u64 > limit => Err(InvalidInput::PayloadTooLarge {
+            operation: info.id,
+            size: body.len(),
+            limit,
+        }
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+/// The request URIs of the last few (operation, URN) pairs a client called. Building one
+/// percent-encodes the project id and the URN and has `http` parse the path again; a
+/// client mostly calls a few functions, so a handful of entries serve nearly every call.
+#[derive(Default)]
+struct UriCache {
+    entries: std::sync::Mutex<std::collections::VecDeque<(&'static str, Box<str>, Uri)>>,
+}
+
+impl UriCache {
+    /// Entries kept; the oldest goes first.
+    const CAPACITY: usize = 16;
+
+    fn get(&self, operation: &'static str, key: &str) -> Option<Uri> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .iter()
+            .find(|(op, k, _)| *op == operation && **k == *key)
+            .map(|(_, _, uri)| uri.clone())
+    }
+
+    fn insert(&self, operation: &'static str, key: &str, uri: &Uri) {
+        // A poisoned lock only costs the cache.
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        if entries.len() >= Self::CAPACITY {
+            entries.pop_front();
+        }
+        entries.push_back((operation, key.into(), uri.clone()));
     }
 }
 
@@ -1053,6 +1108,21 @@ mod tests {
     fn base_path_is_kept_without_trailing_slash() {
         let client = builder().endpoint_url("https://gw.example.com/fgs/").build().unwrap();
         assert_eq!(client.inner.base_path, "/fgs");
+    }
+
+    #[test]
+    fn uri_cache_keeps_the_latest_entries_per_operation_and_key() {
+        let cache = UriCache::default();
+        let uri = |n: usize| -> Uri { format!("http://127.0.0.1/{n}").parse().unwrap() };
+        for n in 0..UriCache::CAPACITY + 2 {
+            cache.insert("invoke", &format!("urn-{n}"), &uri(n));
+        }
+        assert_eq!(cache.get("invoke", "urn-0"), None, "the oldest went first");
+        assert_eq!(cache.get("invoke", "urn-1"), None);
+        assert_eq!(cache.get("invoke", "urn-2"), Some(uri(2)));
+        let last = UriCache::CAPACITY + 1;
+        assert_eq!(cache.get("invoke", &format!("urn-{last}")), Some(uri(last)));
+        assert_eq!(cache.get("invokeAsync", "urn-2"), None, "keyed by operation too");
     }
 
     #[test]

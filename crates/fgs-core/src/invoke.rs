@@ -312,7 +312,9 @@ impl Invoke {
     pub async fn send(self) -> Result<InvokeOutput, Error> {
         let span = invoke_span("sync", &self.function, &self.client);
         let started = Instant::now();
-        let result = self.send_inner().instrument(span.clone()).await;
+        // Boxed: the call's state machine is several KB, and unboxed every move of this
+        // future (into a task, into `Instrumented`) would copy all of it.
+        let result = Box::pin(self.send_inner()).instrument(span.clone()).await;
         record_outcome(&span, started, &result, |output| {
             span.record("status", output.status().as_u16());
             span.record("request_id", output.request_id().unwrap_or_default());
@@ -341,6 +343,7 @@ impl Invoke {
             idempotent: self.idempotent,
             retry: self.retry,
             max_response_bytes: self.max_response_bytes,
+            uri_key: Some(urn.as_str()),
         };
         let raw = self.client.execute::<InvokeFunction>(&params, body, target).await?;
         InvokeOutput::decode(
@@ -1059,7 +1062,8 @@ impl InvokeAsync {
     pub async fn send(self) -> Result<AsyncInvokeOutput, Error> {
         let span = invoke_span("async", &self.function, &self.client);
         let started = Instant::now();
-        let result = self.send_inner().instrument(span.clone()).await;
+        // Boxed, as `Invoke::send`.
+        let result = Box::pin(self.send_inner()).instrument(span.clone()).await;
         record_outcome(&span, started, &result, |output| {
             span.record("status", output.status().as_u16());
             span.record("request_id", output.request_id());
@@ -1084,6 +1088,7 @@ impl InvokeAsync {
             retry: None,
             // The answer is a request id: a small cap, whatever results may need.
             max_response_bytes: Some(self.client.max_response_bytes().min(ASYNC_MAX_RESPONSE_BYTES)),
+            uri_key: Some(urn.as_str()),
         };
         let raw = self
             .client
