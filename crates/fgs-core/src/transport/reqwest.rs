@@ -48,6 +48,37 @@ pub struct ReqwestTransport {
     client: reqwest::Client,
     /// The settings it was built with; `None` for a reqwest builder brought by the caller.
     settings: Option<NetworkSettings>,
+    /// reqwest takes a `url::Url`, and parsing one from the request's URI is the largest
+    /// part of what reqwest costs per call; a client calls a few URIs over and over.
+    urls: std::sync::Arc<UrlCache>,
+}
+
+/// The `Url`s of the last few request URIs.
+#[derive(Default)]
+struct UrlCache {
+    entries: std::sync::Mutex<std::collections::VecDeque<(http::Uri, reqwest::Url)>>,
+}
+
+impl UrlCache {
+    const CAPACITY: usize = 16;
+
+    fn url(&self, uri: &http::Uri) -> Option<reqwest::Url> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .iter()
+            .find(|(known, _)| known == uri)
+            .map(|(_, url)| url.clone())
+    }
+
+    fn insert(&self, uri: &http::Uri, url: &reqwest::Url) {
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        if entries.len() >= Self::CAPACITY {
+            entries.pop_front();
+        }
+        entries.push_back((uri.clone(), url.clone()));
+    }
 }
 
 impl fmt::Debug for ReqwestTransport {
@@ -110,6 +141,7 @@ impl ReqwestTransport {
         Ok(ReqwestTransport {
             client,
             settings: Some(settings),
+            urls: Default::default(),
         })
     }
 
@@ -127,7 +159,11 @@ impl ReqwestTransport {
     /// policy cannot be read or changed.
     pub fn from_builder(builder: reqwest::ClientBuilder) -> Result<Self, TransportError> {
         let client = finish(builder).map_err(|e| TransportError::other(Delivery::NotSent, e))?;
-        Ok(ReqwestTransport { client, settings: None })
+        Ok(ReqwestTransport {
+            client,
+            settings: None,
+            urls: Default::default(),
+        })
     }
 }
 
@@ -245,8 +281,7 @@ impl Transport for ReqwestTransport {
         }
         // Shares the client's authority (no copy); the host is only named in a TLS error.
         let authority = request.uri().authority().cloned();
-        let mut request = reqwest::Request::try_from(request)
-            .map_err(|e| TransportError::other(Delivery::NotSent, e.without_url()))?;
+        let mut request = self.reqwest_request(request)?;
         *request.timeout_mut() = options.timeout;
         let response = self
             .client
@@ -269,6 +304,34 @@ impl Transport for ReqwestTransport {
 }
 
 /// reqwest reports its own timeout while the body streams; keep it a timeout.
+impl ReqwestTransport {
+    /// reqwest's form of `request`, with the `Url` of a URI seen before taken from the
+    /// cache (parsed once per URI, not per call).
+    fn reqwest_request(&self, request: http::Request<Bytes>) -> Result<reqwest::Request, TransportError> {
+        let invalid = |e: reqwest::Error| TransportError::other(Delivery::NotSent, e.without_url());
+        // reqwest's own conversion carries extensions over; `Request::new` cannot.
+        if !request.extensions().is_empty() {
+            return reqwest::Request::try_from(request).map_err(invalid);
+        }
+        let cached = self.urls.url(request.uri());
+        let (parts, body) = request.into_parts();
+        let url = match cached {
+            Some(url) => url,
+            None => {
+                let uri = parts.uri.clone();
+                let converted = reqwest::Request::try_from(http::Request::from_parts(parts, body)).map_err(invalid)?;
+                self.urls.insert(&uri, converted.url());
+                return Ok(converted);
+            }
+        };
+        let mut converted = reqwest::Request::new(parts.method, url);
+        *converted.headers_mut() = parts.headers;
+        *converted.version_mut() = parts.version;
+        *converted.body_mut() = Some(body.into());
+        Ok(converted)
+    }
+}
+
 fn body_error(error: TransportError) -> TransportError {
     if error.kind() != TransportErrorKind::Io {
         return error;
