@@ -56,12 +56,12 @@ pub(crate) fn sha256_hex(data: &[u8]) -> String {
 /// Lowercase hexadecimal form of `bytes`.
 pub(crate) fn hex_lower(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
+    let mut out = Vec::with_capacity(bytes.len().saturating_mul(2));
     for &byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0x0F)]));
+        out.extend_from_slice(&[DIGITS[usize::from(byte >> 4)], DIGITS[usize::from(byte & 0x0F)]]);
     }
-    out
+    // Only ASCII digits were written, so this never falls back.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Lowercase hexadecimal HMAC-SHA256 of `data` keyed with `key`.

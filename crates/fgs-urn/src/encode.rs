@@ -63,7 +63,15 @@ pub fn encode_path_segment_into(segment: &str, out: &mut String) {
     out.push_str(segment.get(run_start..).unwrap_or_default());
 }
 
-fn is_unreserved(byte: u8) -> bool {
+/// Whether `byte` is in the RFC 3986 *unreserved* set (`A-Z a-z 0-9 - _ . ~`), which
+/// [`encode_path_segment`] leaves as it is.
+///
+/// ```
+/// assert!(fgs_urn::is_unreserved(b'~'));
+/// assert!(!fgs_urn::is_unreserved(b':'));
+/// ```
+#[must_use]
+pub fn is_unreserved(byte: u8) -> bool {
     UNRESERVED[usize::from(byte)]
 }
 

@@ -113,7 +113,7 @@ mod urn;
 mod tests;
 
 pub use decode::{percent_decode, percent_decode_strict, percent_escape_at};
-pub use encode::{encode_path_segment, encode_path_segment_into};
+pub use encode::{encode_path_segment, encode_path_segment_into, is_unreserved};
 pub use error::UrnError;
 pub use function_ref::FunctionRef;
 pub use rules::{UrnErrorKind, UrnPart};
