@@ -844,6 +844,10 @@ impl UriCache {
         let Ok(mut entries) = self.entries.lock() else {
             return;
         };
+        // Concurrent first calls to one function all miss; one entry is enough.
+        if entries.iter().any(|(op, k, _)| *op == operation && **k == *key) {
+            return;
+        }
         if entries.len() >= Self::CAPACITY {
             entries.pop_front();
         }
@@ -1123,6 +1127,10 @@ mod tests {
         let last = UriCache::CAPACITY + 1;
         assert_eq!(cache.get("invoke", &format!("urn-{last}")), Some(uri(last)));
         assert_eq!(cache.get("invokeAsync", "urn-2"), None, "keyed by operation too");
+        // A key already there is not added again (and so evicts nothing).
+        cache.insert("invoke", "urn-2", &uri(99));
+        assert_eq!(cache.get("invoke", "urn-2"), Some(uri(2)));
+        assert_eq!(cache.get("invoke", "urn-3"), Some(uri(3)));
     }
 
     #[test]

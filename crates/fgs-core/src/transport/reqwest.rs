@@ -74,6 +74,10 @@ impl UrlCache {
         let Ok(mut entries) = self.entries.lock() else {
             return;
         };
+        // Concurrent first calls to one URI all miss; one entry is enough.
+        if entries.iter().any(|(known, _)| known == uri) {
+            return;
+        }
         if entries.len() >= Self::CAPACITY {
             entries.pop_front();
         }
