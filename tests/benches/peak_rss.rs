@@ -51,21 +51,24 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a benchmark: a failure should stop it
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::io::Write as _;
+use std::process::{Command, Stdio};
 
 use bytes::Bytes;
 use fgs::auth::{AkSkAuth, Credentials, StaticToken};
 use fgs::{Client, FunctionUrn, ResponseVersion};
-use fgs_emulator::{Emulator, Function, Handler};
+use fgs_emulator::{Emulator, EmulatorBuilder, Function, Handler};
 use serde_json::{Value, json};
+
+#[path = "support/child_emulator.rs"]
+#[allow(dead_code)] // the project id and the child's CPU time are not reported here
+mod child_emulator;
+use child_emulator::EmulatorProcess;
 
 const TOKEN: &str = "peak-rss-bench-token";
 const AK: &str = "AKPEAKRSSBENCH000001";
 const SK: &str = "SKpeakRssBench0123456789abcdefghijklmnop";
 
-/// Set to `1` in the re-executed child that runs the emulator.
-const EMULATOR_VAR: &str = "FGS_BENCH_EMULATOR_CHILD";
 /// Set to `1` in a re-executed client child; the case is in the variables below.
 const CLIENT_VAR: &str = "FGS_BENCH_RSS_CLIENT";
 const SIZE_VAR: &str = "FGS_BENCH_RSS_SIZE";
@@ -87,79 +90,14 @@ const TARGET: f64 = 2.5;
 // The emulator, in a child process
 // ---------------------------------------------------------------------------------------
 
-/// The child: an emulator with `default/echo` until stdin closes.
-fn emulator_child() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        let echo = Handler::from_fn(|event: Value, _ctx| async move { Ok(event) });
-        let emulator = Emulator::builder()
-            .token(TOKEN)
-            .access_key(AK, SK)
-            .function(Function::new("default", "echo", echo))
-            .start()
-            .await
-            .expect("start the emulator");
-        let ready = json!({ "endpoint": emulator.endpoint(), "urn": emulator.urn("default", "echo", None) });
-        {
-            let mut stdout = std::io::stdout().lock();
-            writeln!(stdout, "{ready}").expect("stdout");
-            stdout.flush().expect("stdout");
-        }
-        // Serve until the parent closes our stdin (or exits).
-        tokio::task::spawn_blocking(|| {
-            let mut sink = Vec::new();
-            let _ = std::io::stdin().read_to_end(&mut sink);
-        })
-        .await
-        .expect("stdin reader");
-        emulator.shutdown().await;
-    });
-}
-
-/// The parent's handle on the emulator child; dropping it closes the child's stdin and waits.
-struct EmulatorProcess {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    endpoint: String,
-    urn: String,
-}
-
-impl EmulatorProcess {
-    fn start() -> EmulatorProcess {
-        let exe = std::env::current_exe().expect("current_exe");
-        let mut child = Command::new(exe)
-            .env(EMULATOR_VAR, "1")
-            .env_remove(CLIENT_VAR)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the emulator process");
-        let stdin = child.stdin.take();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("child stdout"))
-            .read_line(&mut line)
-            .expect("read the emulator's endpoint");
-        let ready: Value = serde_json::from_str(line.trim())
-            .unwrap_or_else(|e| panic!("the emulator process printed {line:?} instead of its endpoint: {e}"));
-        let text = |key: &str| ready[key].as_str().expect(key).to_owned();
-        EmulatorProcess {
-            endpoint: text("endpoint"),
-            urn: text("urn"),
-            stdin,
-            child,
-        }
-    }
-}
-
-impl Drop for EmulatorProcess {
-    fn drop(&mut self) {
-        drop(self.stdin.take());
-        let _ = self.child.wait();
-    }
+/// The emulator the child serves: `default/echo`, which returns its event, accepting the
+/// token and the AK/SK pair.
+fn emulator_builder() -> EmulatorBuilder {
+    let echo = Handler::from_fn(|event: Value, _ctx| async move { Ok(event) });
+    Emulator::builder()
+        .token(TOKEN)
+        .access_key(AK, SK)
+        .function(Function::new(child_emulator::PACKAGE, child_emulator::NAME, echo))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -420,7 +358,7 @@ fn measure(emulator: &EmulatorProcess, size: usize, way: Way, auth: AuthKind) ->
     let exe = std::env::current_exe().expect("current_exe");
     let output = Command::new(exe)
         .env(CLIENT_VAR, "1")
-        .env_remove(EMULATOR_VAR)
+        .env_remove(child_emulator::CHILD_VAR)
         .env(SIZE_VAR, size.to_string())
         .env(WAY_VAR, way.name())
         .env(AUTH_VAR, auth.name())
@@ -520,8 +458,7 @@ fn memory() -> String {
 // ---------------------------------------------------------------------------------------
 
 fn main() {
-    if std::env::var(EMULATOR_VAR).is_ok_and(|v| v == "1") {
-        emulator_child();
+    if child_emulator::serve_if_child(emulator_builder) {
         return;
     }
     if std::env::var(CLIENT_VAR).is_ok_and(|v| v == "1") {
