@@ -973,7 +973,9 @@ fn read_fields(
 fn unescape_result(body: Bytes, range: std::ops::Range<usize>) -> Result<Bytes, (EnvelopeError, Bytes)> {
     use crate::json_text::{unescape, unescape_in_place, unescaped_len};
     let text = body.get(range.clone()).unwrap_or_default();
-    let in_place = unescaped_len(text).is_some() && body.is_unique();
+    // Uniqueness first: a shared body (a small response, sliced from the read buffer)
+    // skips the validating pass that only the in-place path needs.
+    let in_place = body.is_unique() && unescaped_len(text).is_some();
     if !in_place {
         if let Some(unescaped) = unescape(text) {
             return Ok(Bytes::from(unescaped));
