@@ -5,7 +5,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 use syn::spanned::Spanned as _;
-use syn::{FnArg, ForeignItemFn, ItemTrait, Pat, ReturnType, Signature, TraitItem, TraitItemFn, Type};
+use syn::{FnArg, ForeignItemFn, ItemTrait, Pat, ReceiverKind, ReturnType, Signature, TraitItem, TraitItemFn, Type};
 
 use crate::options::{self, Errors, Options, Output, Target};
 
@@ -353,7 +353,8 @@ fn check_method_signature(sig: &Signature, errors: &mut Errors) -> Option<Shape>
     check_common(sig, errors);
     let mut args = sig.inputs.iter();
     match args.next() {
-        Some(FnArg::Receiver(receiver)) if receiver.reference.is_some() && receiver.mutability.is_none() => {}
+        Some(FnArg::Receiver(receiver))
+            if receiver.mutability.is_none() && matches!(receiver.kind, ReceiverKind::Reference(_, _, None)) => {}
         Some(other) => {
             errors.push_spanned(other, "wrong receiver: a function method takes `&self`");
         }

@@ -137,3 +137,37 @@ fn trait_errors_keep_the_client() {
     assert!(text.contains("impl Greetings for GreetingsClient"), "{text}");
     insta::assert_snapshot!(pretty(expanded));
 }
+
+/// Only `&self` (with or without a lifetime) is a function method's receiver; syn 3 models
+/// receivers as a kind, so each other form is checked to be refused.
+#[test]
+fn only_a_shared_reference_receiver_is_accepted() {
+    let expand = |receiver: TokenStream| {
+        crate::expand::functions(
+            TokenStream::new(),
+            quote! {
+                pub trait Greetings {
+                    #[function(function = "default/hello")]
+                    async fn hello(#receiver, input: HelloIn) -> Result<HelloOut, fgs::Error>;
+                }
+            },
+        )
+        .to_string()
+    };
+    let refused = "wrong receiver: a function method takes `&self`";
+    for accepted in [quote!(&self), quote!(&'a self)] {
+        let expanded = expand(accepted.clone());
+        assert!(!expanded.contains(refused), "{accepted} was refused: {expanded}");
+    }
+    for wrong in [
+        quote!(self),
+        quote!(mut self),
+        quote!(&mut self),
+        quote!(&'a mut self),
+        quote!(self: &Self),
+        quote!(self: Box<Self>),
+    ] {
+        let expanded = expand(wrong.clone());
+        assert!(expanded.contains(refused), "{wrong} was accepted: {expanded}");
+    }
+}
