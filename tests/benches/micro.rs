@@ -1,6 +1,6 @@
 //! Micro-benchmarks (divan) of the CPU work the fgs client does per invoke, without a
 //! network: building the request, AK/SK signing, decoding a v1 response, and the whole
-//! `send()` path on an in-memory transport.
+//! `send()` path on an in-memory transport, each with the allocations it makes per call.
 //!
 //! `cargo bench -p fgs-tests --bench micro`. Run without `--bench` (as
 //! `cargo test --all-targets` does) every benchmark runs once, as a test.
@@ -22,6 +22,10 @@ use fgs::transport::{SendOptions, Transport, TransportError};
 use fgs::{Client, FunctionUrn};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, header};
 use serde_json::{Value, json};
+
+/// Counts allocations, so that each benchmark also reports what it allocates per call.
+#[global_allocator]
+static ALLOC: divan::AllocProfiler = divan::AllocProfiler::system();
 
 fn main() {
     divan::main();
