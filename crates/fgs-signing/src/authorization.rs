@@ -3,7 +3,7 @@
 use std::fmt;
 
 use crate::algorithm::Algorithm;
-use crate::canonical::signed_header_name;
+use crate::canonical::{push_joined, signed_header_name};
 use crate::error::{SigningError, SigningErrorKind};
 use crate::scope::CredentialScope;
 use crate::signature::ALGORITHM;
@@ -32,20 +32,24 @@ pub fn authorization(access_key: &str, signed_headers: &[String], signature: &st
 
 /// The `Authorization` header value of any algorithm: `ALGORITHM Access=AK, ...`, or for a
 /// credential scope (`V11-HMAC-SHA256`) `ALGORITHM Credential=AK/SCOPE, ...`.
-pub(crate) fn format_authorization(
+pub(crate) fn format_authorization<N: AsRef<str>>(
     algorithm: Algorithm,
     access_key: &str,
     credential_scope: Option<&CredentialScope>,
-    signed_headers: &[String],
+    signed_headers: &[N],
     signature: &str,
 ) -> String {
-    let signed_headers = signed_headers.join(";");
-    match credential_scope {
-        Some(scope) => format!(
-            "{algorithm} Credential={access_key}/{scope}, SignedHeaders={signed_headers}, Signature={signature}"
-        ),
-        None => format!("{algorithm} Access={access_key}, SignedHeaders={signed_headers}, Signature={signature}"),
-    }
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(160);
+    // Writing into a `String` cannot fail.
+    let _ = match credential_scope {
+        Some(scope) => write!(out, "{algorithm} Credential={access_key}/{scope}, SignedHeaders="),
+        None => write!(out, "{algorithm} Access={access_key}, SignedHeaders="),
+    };
+    push_joined(signed_headers, &mut out);
+    out.push_str(", Signature=");
+    out.push_str(signature);
+    out
 }
 
 /// A parsed `Authorization` header, of any [`Algorithm`].

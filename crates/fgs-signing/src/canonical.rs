@@ -214,11 +214,16 @@ pub fn canonical_query(query: Option<&str>) -> String {
 /// ```
 #[must_use]
 pub fn default_signed_headers(headers: &HeaderMap) -> Vec<String> {
-    let mut names: Vec<String> = headers
+    signed_header_names(headers).into_iter().map(str::to_owned).collect()
+}
+
+/// [`default_signed_headers`], borrowed from `headers`: a `HeaderName` is always lowercase,
+/// so the names need no copy.
+pub(crate) fn signed_header_names(headers: &HeaderMap) -> Vec<&str> {
+    let mut names: Vec<&str> = headers
         .keys()
         .map(HeaderName::as_str)
         .filter(|name| !name.contains('_'))
-        .map(str::to_ascii_lowercase)
         .collect();
     names.sort_unstable();
     names.dedup();
@@ -265,29 +270,41 @@ pub fn canonical_request(
 
 /// [`canonical_request`], optionally with every `X-Security-Token` value
 /// replaced by `***` in the header lines.
-pub(crate) fn build_canonical_request(
+pub(crate) fn build_canonical_request<N: AsRef<str>>(
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
-    signed_headers: &[String],
+    signed_headers: &[N],
     payload_hash: &str,
     redact_security_token: bool,
 ) -> Result<String, SigningError> {
-    let mut out = String::with_capacity(256);
-    out.push_str(&method.as_str().to_ascii_uppercase());
+    // Written into one buffer, sized for a typical request, without intermediate strings:
+    // this runs on every signed call.
+    let mut out = String::with_capacity(512);
+    out.extend(method.as_str().chars().map(|c| c.to_ascii_uppercase()));
     out.push('\n');
-    out.push_str(&canonical_uri(uri.path()));
+    let path = uri.path();
+    let path = path.split_once('?').map_or(path, |(path, _query)| path);
+    if is_canonical(path) {
+        out.push_str(path);
+        if !path.ends_with('/') {
+            out.push('/');
+        }
+    } else {
+        out.push_str(&recanonicalized(path));
+    }
     out.push('\n');
     out.push_str(&canonical_query(uri.query()));
     out.push('\n');
     for name in signed_headers {
-        let header = signed_header_name(name)?;
+        let name = name.as_ref();
+        check_signed_header_name(name)?;
         out.push_str(name);
         out.push(':');
-        if redact_security_token && header == SECURITY_TOKEN {
+        if redact_security_token && name == SECURITY_TOKEN.as_str() {
             out.push_str("***");
         } else {
-            push_header_value(headers, &header, &mut out)?;
+            push_header_value(headers, name, &mut out)?;
         }
         out.push('\n');
     }
@@ -295,10 +312,37 @@ pub(crate) fn build_canonical_request(
         out.push('\n');
     }
     out.push('\n');
-    out.push_str(&signed_headers.join(";"));
+    push_joined(signed_headers, &mut out);
     out.push('\n');
     out.push_str(payload_hash);
     Ok(out)
+}
+
+/// Appends `names` joined with `;` (the `SignedHeaders` of the canonical request and of the
+/// `Authorization` header).
+pub(crate) fn push_joined<N: AsRef<str>>(names: &[N], out: &mut String) {
+    for (index, name) in names.iter().enumerate() {
+        if index > 0 {
+            out.push(';');
+        }
+        out.push_str(name.as_ref());
+    }
+}
+
+/// [`signed_header_name`] without making a `HeaderName`: a valid lowercase name is one that
+/// `HeaderName` accepts and keeps as it is, which is a non-empty run of token characters
+/// (RFC 9110) none of which is an uppercase letter.
+fn check_signed_header_name(name: &str) -> Result<(), SigningError> {
+    let is_lowercase_token = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"!#$%&'*+-.^_`|~".contains(&b));
+    if is_lowercase_token {
+        Ok(())
+    } else {
+        // The long way, for its precise message.
+        signed_header_name(name).map(|_| ())
+    }
 }
 
 /// Checks that `name` is a valid lowercase header name.
@@ -320,7 +364,7 @@ pub(crate) fn signed_header_name(name: &str) -> Result<HeaderName, SigningError>
 
 /// Appends the canonical value of header `name` (values trimmed, joined with
 /// `,`).
-fn push_header_value(headers: &HeaderMap, name: &HeaderName, out: &mut String) -> Result<(), SigningError> {
+fn push_header_value(headers: &HeaderMap, name: &str, out: &mut String) -> Result<(), SigningError> {
     let mut values = headers.get_all(name).iter().peekable();
     if values.peek().is_none() {
         return Err(SigningError::new(

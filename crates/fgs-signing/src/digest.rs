@@ -18,9 +18,14 @@ pub(crate) enum HashFunction {
 impl HashFunction {
     /// Lowercase hexadecimal digest of `data`.
     pub(crate) fn hex(self, data: &[u8]) -> String {
+        hex_lower(&self.digest(data))
+    }
+
+    /// The digest of `data` (32 bytes for both functions).
+    pub(crate) fn digest(self, data: &[u8]) -> [u8; 32] {
         match self {
-            HashFunction::Sha256 => hex_lower(&Sha256::digest(data)),
-            HashFunction::Sm3 => hex_lower(&Sm3::digest(data)),
+            HashFunction::Sha256 => Sha256::digest(data).into(),
+            HashFunction::Sm3 => Sm3::digest(data).into(),
         }
     }
 
@@ -55,13 +60,19 @@ pub(crate) fn sha256_hex(data: &[u8]) -> String {
 
 /// Lowercase hexadecimal form of `bytes`.
 pub(crate) fn hex_lower(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().saturating_mul(2));
+    push_hex(bytes, &mut out);
+    out
+}
+
+/// Appends the lowercase hexadecimal form of `bytes` to `out`.
+pub(crate) fn push_hex(bytes: &[u8], out: &mut String) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = Vec::with_capacity(bytes.len().saturating_mul(2));
+    out.reserve(bytes.len().saturating_mul(2));
     for &byte in bytes {
-        out.extend_from_slice(&[DIGITS[usize::from(byte >> 4)], DIGITS[usize::from(byte & 0x0F)]]);
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0x0F)]));
     }
-    // Only ASCII digits were written, so this never falls back.
-    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Lowercase hexadecimal HMAC-SHA256 of `data` keyed with `key`.

@@ -7,8 +7,8 @@ use zeroize::Zeroizing;
 
 use crate::algorithm::Algorithm;
 use crate::authorization::format_authorization;
-use crate::canonical::{build_canonical_request, default_signed_headers};
-use crate::digest::hex_lower;
+use crate::canonical::{build_canonical_request, signed_header_names};
+use crate::digest::{hex_lower, push_hex};
 use crate::ecc::{P256Key, Sm2Key};
 use crate::error::{SigningError, SigningErrorKind};
 use crate::scope::{CredentialScope, Scope};
@@ -240,27 +240,79 @@ impl SigningKey {
         body: &[u8],
         sdk_date: &str,
     ) -> Result<Signed, SigningError> {
+        let names = signed_header_names(headers);
+        let (canonical_request, string_to_sign, signature, authorization) =
+            self.sign_with(method, uri, headers, body, sdk_date, &names)?;
+        Ok(Signed {
+            canonical_request,
+            string_to_sign,
+            signature,
+            authorization,
+            signed_headers: names.into_iter().map(str::to_owned).collect(),
+        })
+    }
+
+    /// The `Authorization` header value of [`sign`](Self::sign) alone: what a client sends,
+    /// without the owned copies of the intermediate steps that [`Signed`] hands out.
+    ///
+    /// # Errors
+    ///
+    /// As [`sign`](Self::sign).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use fgs_signing::{Algorithm, SigningKey, format_sdk_date};
+    /// use http::{HeaderMap, HeaderValue, Method, Uri};
+    ///
+    /// let key = SigningKey::new(Algorithm::HmacSha256, "AK", b"SK")?;
+    /// let date = "20240101T120000Z";
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("x-sdk-date", HeaderValue::from_static(date));
+    /// headers.insert("host", HeaderValue::from_static("example.com"));
+    /// let uri: Uri = "https://example.com/v2/p/fgs/functions".parse()?;
+    /// let authorization = key.authorization(&Method::GET, &uri, &headers, b"", date)?;
+    /// assert_eq!(authorization, key.sign(&Method::GET, &uri, &headers, b"", date)?.authorization);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn authorization(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+        sdk_date: &str,
+    ) -> Result<String, SigningError> {
+        let names = signed_header_names(headers);
+        let (_, _, _, authorization) = self.sign_with(method, uri, headers, body, sdk_date, &names)?;
+        Ok(authorization)
+    }
+
+    /// The canonical request, string to sign, signature and `Authorization` value of a request
+    /// whose signed headers are `names`.
+    fn sign_with(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+        sdk_date: &str,
+        names: &[&str],
+    ) -> Result<(String, String, String, String), SigningError> {
         check_sdk_date(headers, sdk_date)?;
         let credential_scope = self.credential_scope(sdk_date)?;
-        let signed_headers = default_signed_headers(headers);
         let payload_hash = self.algorithm.payload_hash(headers, body);
-        let canonical_request = build_canonical_request(method, uri, headers, &signed_headers, &payload_hash, false)?;
+        let canonical_request = build_canonical_request(method, uri, headers, names, &payload_hash, false)?;
         let string_to_sign = self.string_to_sign(sdk_date, credential_scope.as_ref(), &canonical_request);
         let signature = self.signature(&string_to_sign, credential_scope.as_ref())?;
         let authorization = format_authorization(
             self.algorithm,
             &self.access_key,
             credential_scope.as_ref(),
-            &signed_headers,
+            names,
             &signature,
         );
-        Ok(Signed {
-            canonical_request,
-            string_to_sign,
-            signature,
-            authorization,
-            signed_headers,
-        })
+        Ok((canonical_request, string_to_sign, signature, authorization))
     }
 
     /// The credential scope of a request signed at `sdk_date`, for an algorithm that
@@ -286,11 +338,19 @@ impl SigningKey {
         credential_scope: Option<&CredentialScope>,
         canonical_request: &str,
     ) -> String {
-        let hash = self.algorithm.hash_hex(canonical_request.as_bytes());
-        match credential_scope {
-            Some(scope) => format!("{}\n{sdk_date}\n{scope}\n{hash}", self.algorithm),
-            None => format!("{}\n{sdk_date}\n{hash}", self.algorithm),
+        let hash = self.algorithm.hash_function().digest(canonical_request.as_bytes());
+        let algorithm = self.algorithm.name();
+        let mut out = String::with_capacity(algorithm.len() + sdk_date.len() + 2 * hash.len() + 48);
+        out.push_str(algorithm);
+        out.push('\n');
+        out.push_str(sdk_date);
+        out.push('\n');
+        if let Some(scope) = credential_scope {
+            out.push_str(&scope.to_string());
+            out.push('\n');
         }
+        push_hex(&hash, &mut out);
+        out
     }
 
     /// The lowercase hexadecimal signature of `string_to_sign`; the HMAC key of

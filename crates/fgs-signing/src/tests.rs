@@ -197,6 +197,72 @@ fn canonical_request_errors() {
     assert!(message.contains("x-missing"), "{message}");
 }
 
+/// The canonical request checks a signed header name without making a `HeaderName`; it
+/// must refuse exactly the names `HeaderName` would refuse or change.
+#[test]
+fn signed_header_name_check_agrees_with_header_name() {
+    let uri: Uri = "/".parse().unwrap();
+    let empty = HeaderMap::new();
+    let refused_by_header_name = |name: &str| match HeaderName::from_bytes(name.as_bytes()) {
+        Ok(parsed) => parsed.as_str() != name,
+        Err(_) => true,
+    };
+    let mut candidates: Vec<String> = (0_u8..=127).map(|b| char::from(b).to_string()).collect();
+    candidates.extend(
+        [
+            "x-sdk-date",
+            "X-Sdk-Date",
+            "a b",
+            "a:b",
+            "a\u{e9}",
+            "x_y",
+            "content-type",
+            "",
+            "~|`^",
+        ]
+        .map(str::to_owned),
+    );
+    for name in candidates {
+        let kind = canonical_request(&Method::GET, &uri, &empty, std::slice::from_ref(&name), "H")
+            .unwrap_err()
+            .kind();
+        let expected = if refused_by_header_name(&name) {
+            SigningErrorKind::InvalidSignedHeaderName
+        } else {
+            SigningErrorKind::MissingSignedHeader
+        };
+        assert_eq!(kind, expected, "{name:?}");
+    }
+}
+
+/// `SigningKey::authorization` is `sign(..).authorization`, for every algorithm (the
+/// elliptic-curve signatures are deterministic, RFC 6979).
+#[test]
+fn authorization_alone_equals_the_signed_authorization() {
+    let date = "20240101T120000Z";
+    let map = headers(&[
+        ("Host", b"functiongraph.cn-north-4.myhuaweicloud.com"),
+        ("Content-Type", b"application/json"),
+        ("X-Sdk-Date", date.as_bytes()),
+        ("X-Project-Id", b"0123456789abcdef0123456789abcdef"),
+        ("X-Cff-Request-Version", b"v1"),
+        ("X_Unsigned", b"skipped"),
+    ]);
+    let uri: Uri = "https://functiongraph.cn-north-4.myhuaweicloud.com/v2/p/fgs/functions/urn%3Afss%3Ax/invocations"
+        .parse()
+        .unwrap();
+    for algorithm in Algorithm::ALL {
+        let mut key = SigningKey::new(algorithm, "AKEXAMPLE", b"SKEXAMPLE0123456789").unwrap();
+        if algorithm.needs_scope() {
+            key = key.with_scope(Scope::new("cn-north-4", "functiongraph").unwrap());
+        }
+        let signed = key.sign(&Method::POST, &uri, &map, b"{}", date).unwrap();
+        let alone = key.authorization(&Method::POST, &uri, &map, b"{}", date).unwrap();
+        assert_eq!(alone, signed.authorization, "{algorithm}");
+        assert!(!signed.signed_headers.contains(&"x_unsigned".to_owned()), "{algorithm}");
+    }
+}
+
 // ---------------------------------------------------------------- signature, authorization
 
 #[test]

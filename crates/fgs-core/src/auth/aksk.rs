@@ -139,7 +139,11 @@ impl AkSkAuth {
             )));
         }
         let sdk_date = fgs_signing::format_sdk_date(now);
-        let host = request.uri().authority().map(|a| a.as_str().to_owned());
+        // Copied straight into a header value, only when the request has no `Host` yet.
+        let host = match request.uri().authority() {
+            Some(authority) if !request.headers().contains_key(HOST) => Some(header_value(authority.as_str(), "Host")?),
+            _ => None,
+        };
         let wants_unsigned = {
             let content_type = request.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
             fgs_signing::wants_unsigned_payload(content_type)
@@ -147,9 +151,7 @@ impl AkSkAuth {
         let headers = request.headers_mut();
         headers.insert(fgs_signing::SDK_DATE, header_value(&sdk_date, "X-Sdk-Date")?);
         if let Some(host) = host {
-            if !headers.contains_key(HOST) {
-                headers.insert(HOST, header_value(&host, "Host")?);
-            }
+            headers.insert(HOST, host);
         }
         headers.insert(fgs_signing::PROJECT_ID, header_value(project_id, "X-Project-Id")?);
         match credentials.security_token() {
@@ -168,8 +170,8 @@ impl AkSkAuth {
                 HeaderValue::from_static(fgs_signing::UNSIGNED_PAYLOAD),
             );
         }
-        let signed = key
-            .sign(
+        let authorization = key
+            .authorization(
                 request.method(),
                 request.uri(),
                 request.headers(),
@@ -177,7 +179,7 @@ impl AkSkAuth {
                 &sdk_date,
             )
             .map_err(|e| AuthError::invalid(format!("cannot sign the request: {e}")))?;
-        let mut authorization = header_value(&signed.authorization, "Authorization")?;
+        let mut authorization = header_value(&authorization, "Authorization")?;
         authorization.set_sensitive(true);
         request.headers_mut().insert(AUTHORIZATION, authorization);
         Ok(())
