@@ -372,9 +372,17 @@ impl Emitter<'_> {
         } else {
             (quote!(headers), quote!(problems))
         };
+        // Every header optional: the empty set is a value, which a reader that decodes the
+        // headers later (when asked) falls back to instead of failing.
+        let default = set
+            .headers
+            .iter()
+            .all(|h| !h.required)
+            .then(|| quote!(#[derive(Default)]));
         quote! {
             #docs
             #[derive(Clone, Debug, PartialEq)]
+            #default
             #[non_exhaustive]
             pub struct #name {
                 #(#fields)*

@@ -14,7 +14,7 @@ use crate::generated::types::ErrorResponse;
 use crate::hooks::{Hook, HookContext};
 use crate::network::NetworkSettings;
 use crate::project::{CredentialsProject, Discovery, LookupContext, ProjectSource};
-use crate::protocol::{FromHeaderMap, HeaderDecodeError, Operation, OperationInfo, RequestParts};
+use crate::protocol::{Operation, OperationInfo, RequestParts};
 use crate::retry::{CallInfo, RetryDecision, RetryPolicy, Sleep, StandardRetry, TokioSleep};
 use crate::service_error;
 use crate::transport::{Delivery, ResponseTooLarge, SendOptions, Transport, TransportError};
@@ -444,12 +444,11 @@ pub(crate) struct CallTarget<'a> {
     pub uri_key: Option<&'a str>,
 }
 
-/// A successful response: the typed headers, and the raw parts for the caller to decode.
-pub(crate) struct RawSuccess<O: Operation> {
+/// A response with the operation's success status, for the caller to decode: its typed
+/// headers ([`Operation::ResponseHeaders`]) included, which the invoke output reads only
+/// when asked for.
+pub(crate) struct RawSuccess {
     pub status: StatusCode,
-    pub typed_headers: O::ResponseHeaders,
-    /// Informational headers that were present but malformed.
-    pub header_problems: Vec<HeaderDecodeError>,
     pub headers: HeaderMap,
     pub body: Bytes,
 }
@@ -567,7 +566,7 @@ impl Client {
         params: &O::Request,
         body: Bytes,
         target: CallTarget<'_>,
-    ) -> Result<RawSuccess<O>, Error>
+    ) -> Result<RawSuccess, Error>
     where
         O: Operation<ErrorBody = ErrorResponse, ErrorHeaders = ErrorHeaders>,
     {
@@ -609,7 +608,7 @@ impl Client {
             let mut sent_credentials = None;
             let attempt_started = Instant::now();
             let outcome = self
-                .attempt::<O>(
+                .attempt(
                     &build,
                     &context,
                     &clock,
@@ -725,7 +724,7 @@ impl Client {
 
     /// One attempt, in three steps: prepare the request (hooks, authentication), send it
     /// within the deadline, sort the response into success or error.
-    async fn attempt<O>(
+    async fn attempt(
         &self,
         build: &impl Fn() -> Result<http::Request<Bytes>, Error>,
         context: &AuthContext<'_>,
@@ -733,10 +732,7 @@ impl Client {
         max_response_bytes: u64,
         attempt: u32,
         sent_credentials: &mut Option<SentCredentials>,
-    ) -> Result<RawSuccess<O>, Error>
-    where
-        O: Operation<ErrorBody = ErrorResponse, ErrorHeaders = ErrorHeaders>,
-    {
+    ) -> Result<RawSuccess, Error> {
         let hook_context = HookContext {
             operation: context.operation,
             attempt,
@@ -750,7 +746,7 @@ impl Client {
         for hook in &self.inner.hooks {
             hook.after_response(&response, &hook_context);
         }
-        sort_response::<O>(context.operation, response, max_response_bytes)
+        sort_response(context.operation, response, max_response_bytes)
     }
 
     /// Builds the request, lets the hooks see it, then authenticates it (within the
@@ -855,17 +851,14 @@ impl UriCache {
     }
 }
 
-/// Sorts a response of operation `O`: the success status with its typed headers, an
-/// error status as a [`ServiceError`](crate::ServiceError), anything else (a redirect, an
-/// unexpected status) as a decode error that keeps the evidence.
-fn sort_response<O>(
+/// Sorts a response of operation `info`: the success status as it came, an error status
+/// as a [`ServiceError`](crate::ServiceError), anything else (a redirect, an unexpected
+/// status) as a decode error that keeps the evidence.
+fn sort_response(
     info: &OperationInfo,
     response: http::Response<Bytes>,
     max_response_bytes: u64,
-) -> Result<RawSuccess<O>, Error>
-where
-    O: Operation<ErrorBody = ErrorResponse, ErrorHeaders = ErrorHeaders>,
-{
+) -> Result<RawSuccess, Error> {
     let (parts, body) = response.into_parts();
     // A transport that ignored the cap still gets no further than here.
     if body.len() as u64 > max_response_bytes {
@@ -877,21 +870,8 @@ where
         })));
     }
     if parts.status.as_u16() == info.success_status {
-        let mut header_problems = Vec::new();
-        let typed_headers = O::ResponseHeaders::from_header_map(&parts.headers, &mut header_problems).map_err(|e| {
-            Error::Decode(Box::new(DecodeError::new(
-                info.id,
-                Some(parts.status),
-                format!("header {}", e.header),
-                parts.headers.clone(),
-                &body,
-                Some(e.into()),
-            )))
-        })?;
         return Ok(RawSuccess {
             status: parts.status,
-            typed_headers,
-            header_problems,
             headers: parts.headers,
             body,
         });

@@ -14,13 +14,14 @@ use serde::de::DeserializeOwned;
 
 use crate::client::{CallTarget, Client, Deadline};
 use crate::error::{DecodeError, Error, FunctionHttpStatus, FunctionRaised, InvalidInput};
+use crate::generated::operations::headers as names;
 use crate::generated::operations::headers::as_written;
 use crate::generated::operations::{
     AsyncInvokeFunction, AsyncInvokeFunctionRequest, InvokeFunction, InvokeFunctionRequest,
     InvokeFunctionResponseHeaders,
 };
 use crate::generated::types::{FunctionError, InstanceMemory, InvokeSummary, LogType, ResponseVersion};
-use crate::protocol::quoted_prefix;
+use crate::protocol::{FromHeaderMap as _, header_bool, header_enum, header_string, header_text, quoted_prefix};
 use crate::retry::RetryPolicy;
 use crate::{FunctionRef, FunctionUrn, UrnError};
 use serde_json::value::RawValue;
@@ -318,8 +319,11 @@ impl Invoke {
         record_outcome(&span, started, &result, |output| {
             span.record("status", output.status().as_u16());
             span.record("request_id", output.request_id().unwrap_or_default());
-            if let Some(billed) = output.summary().and_then(|s| s.billing_duration) {
-                span.record("billing_duration_ms", billed);
+            // Only for a span that records: the summary is decoded when first read.
+            if !span.is_disabled() {
+                if let Some(billed) = output.summary().and_then(|s| s.billing_duration) {
+                    span.record("billing_duration_ms", billed);
+                }
             }
             span.record("function_error", output.is_function_error());
         });
@@ -346,14 +350,7 @@ impl Invoke {
             uri_key: Some(urn.as_str()),
         };
         let raw = self.client.execute::<InvokeFunction>(&params, body, target).await?;
-        InvokeOutput::decode(
-            raw.status,
-            raw.typed_headers,
-            raw.header_problems,
-            raw.headers,
-            raw.body,
-            &self.response_version,
-        )
+        InvokeOutput::decode(raw.status, raw.headers, raw.body, &self.response_version)
     }
 }
 
@@ -366,12 +363,24 @@ impl Invoke {
 pub struct InvokeOutput {
     status: StatusCode,
     headers: HeaderMap,
-    typed_headers: InvokeFunctionResponseHeaders,
     response_version: ResponseVersion,
     request_id: Option<String>,
     result: Bytes,
     log: Option<String>,
     function_status: Option<i32>,
+    /// What reading the body found wrong, in the order found.
+    body_problems: Vec<ResponseProblem>,
+    /// The typed headers, and every problem (the headers' first, then `body_problems`),
+    /// made when one of them is first asked for: most callers read the result alone, and
+    /// parsing the informational headers (the summary JSON above all) on every call would
+    /// charge them for what they never read.
+    informational: std::sync::OnceLock<Informational>,
+}
+
+/// The lazily decoded part of an [`InvokeOutput`].
+#[derive(Clone)]
+struct Informational {
+    typed_headers: InvokeFunctionResponseHeaders,
     problems: Vec<ResponseProblem>,
 }
 
@@ -387,7 +396,7 @@ impl fmt::Debug for InvokeOutput {
             .field("summary", &self.summary())
             .field("result_bytes", &self.result.len())
             .field("log_bytes", &self.log.as_ref().map(String::len))
-            .field("problems", &self.problems)
+            .field("problems", &self.problems())
             .finish_non_exhaustive()
     }
 }
@@ -396,19 +405,23 @@ impl InvokeOutput {
     /// Reads a 2xx response. Only the result decides: once the body yields it (the v1
     /// envelope's `result`, or the v0 body itself) this succeeds, and every informational
     /// part that is malformed becomes a [`ResponseProblem`] instead of an error.
-    fn decode(
-        status: StatusCode,
-        typed_headers: InvokeFunctionResponseHeaders,
-        header_problems: Vec<crate::protocol::HeaderDecodeError>,
-        headers: HeaderMap,
-        body: Bytes,
-        requested: &ResponseVersion,
-    ) -> Result<Self, Error> {
-        let mut problems: Vec<ResponseProblem> = header_problems.into_iter().map(ResponseProblem::from).collect();
+    ///
+    /// Reads now only the headers that reading the body depends on (the format, the log
+    /// and the request id), each on its own: a malformed one counts as absent here and is
+    /// reported by [`informational`](Self::informational) with the others.
+    fn decode(status: StatusCode, headers: HeaderMap, body: Bytes, requested: &ResponseVersion) -> Result<Self, Error> {
+        let mut problems: Vec<ResponseProblem> = Vec::new();
+        let declared_version: Option<ResponseVersion> = header_enum(
+            &headers,
+            &names::X_CFF_RESPONSE_VERSION,
+            as_written::X_CFF_RESPONSE_VERSION,
+        )
+        .ok()
+        .flatten();
         // The response says which format it is in; the request decides when it does not
         // say, or says something this SDK does not know.
-        let version = match &typed_headers.response_version {
-            Some(known @ (ResponseVersion::V0 | ResponseVersion::V1)) => known.clone(),
+        let version = match declared_version {
+            Some(known @ (ResponseVersion::V0 | ResponseVersion::V1)) => known,
             Some(other) => {
                 problems.push(ResponseProblem::new(
                     format!("header {}", as_written::X_CFF_RESPONSE_VERSION),
@@ -421,9 +434,9 @@ impl InvokeOutput {
             }
             None => requested.clone(),
         };
-        let header_log = typed_headers
-            .function_log
-            .as_deref()
+        let header_log = header_text(&headers, &names::X_CFF_FUNCTION_LOG, as_written::X_CFF_FUNCTION_LOG)
+            .ok()
+            .flatten()
             .and_then(|encoded| match decode_log(encoded) {
                 Ok(log) => Some(log),
                 Err(e) => {
@@ -452,16 +465,45 @@ impl InvokeOutput {
         };
         // The body carries the log as text in v1; the header is the only source in v0.
         let log = body_log.filter(|log| !log.is_empty()).or(header_log);
+        let request_id = request_id.or_else(|| {
+            header_string(&headers, &names::X_CFF_REQUEST_ID, as_written::X_CFF_REQUEST_ID)
+                .ok()
+                .flatten()
+        });
         Ok(InvokeOutput {
             status,
             headers,
-            request_id: request_id.or_else(|| typed_headers.request_id.clone()),
-            typed_headers,
+            request_id,
             response_version: version,
             result,
             log,
             function_status,
-            problems,
+            body_problems: problems,
+            informational: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// The typed headers and every problem, decoded on first use.
+    fn informational(&self) -> &Informational {
+        self.informational.get_or_init(|| {
+            let mut header_problems = Vec::new();
+            // Every header of this response is optional, so reading them cannot fail; were
+            // one made required, `Default` would no longer be derived and this would not
+            // compile, which is the moment to decide what a missing one means here.
+            let typed_headers = InvokeFunctionResponseHeaders::from_header_map(&self.headers, &mut header_problems)
+                .unwrap_or_else(|e| {
+                    header_problems.push(e);
+                    InvokeFunctionResponseHeaders::default()
+                });
+            let problems = header_problems
+                .into_iter()
+                .map(ResponseProblem::from)
+                .chain(self.body_problems.iter().cloned())
+                .collect();
+            Informational {
+                typed_headers,
+                problems,
+            }
         })
     }
 
@@ -477,7 +519,7 @@ impl InvokeOutput {
 
     /// The typed response headers.
     pub fn typed_headers(&self) -> &InvokeFunctionResponseHeaders {
-        &self.typed_headers
+        &self.informational().typed_headers
     }
 
     /// The format the response came in.
@@ -519,7 +561,7 @@ impl InvokeOutput {
     /// [`summary_raw`](Self::summary_raw) has the text and [`problems`](Self::problems)
     /// says what is wrong with it.
     pub fn summary(&self) -> Option<&InvokeSummary> {
-        self.typed_headers.invoke_summary.as_ref()
+        self.informational().typed_headers.invoke_summary.as_ref()
     }
 
     /// `X-Cff-Invoke-Summary` as sent (invalid UTF-8 replaced), whether or not it parsed.
@@ -535,21 +577,26 @@ impl InvokeOutput {
     /// the accessor of each part returns `None`, and the raw headers stay in
     /// [`headers`](Self::headers). Empty for a well-formed response.
     pub fn problems(&self) -> &[ResponseProblem] {
-        &self.problems
+        &self.informational().problems
     }
 
     /// The billing-duration header ([`X_CFF_BILLING_DURATION`](crate::generated::operations::headers::X_CFF_BILLING_DURATION))
     /// as the service sends it (text). The billed time as a number of milliseconds is
     /// [`summary`](Self::summary)`()?.billing_duration`.
     pub fn billing_duration_header(&self) -> Option<&str> {
-        self.typed_headers.billing_duration_header.as_deref()
+        self.informational().typed_headers.billing_duration_header.as_deref()
     }
 
     /// Whether the function raised an error: `X-Is-Func-Err` is `true` (any case) or `1`,
     /// or `X-Func-Err-Code` is present and not `0`. An `X-Is-Func-Err` of any other shape
     /// is listed in [`problems`](Self::problems) and decides nothing.
     pub fn is_function_error(&self) -> bool {
-        self.typed_headers.is_function_error.unwrap_or(false)
+        // Read on its own (typed stubs ask on every call); a malformed value counts as
+        // absent, as in `typed_headers()`, whose problems list it.
+        header_bool(&self.headers, &names::X_IS_FUNC_ERR, as_written::X_IS_FUNC_ERR)
+            .ok()
+            .flatten()
+            .unwrap_or(false)
             || self
                 .function_error_code()
                 .is_some_and(|code| code.trim() != "0" && !code.trim().is_empty())
@@ -557,7 +604,9 @@ impl InvokeOutput {
 
     /// The invocation's error code (`X-Func-Err-Code`; `0` on success).
     pub fn function_error_code(&self) -> Option<&str> {
-        self.typed_headers.function_error_code.as_deref()
+        header_text(&self.headers, &names::X_FUNC_ERR_CODE, as_written::X_FUNC_ERR_CODE)
+            .ok()
+            .flatten()
     }
 
     /// The `status` field of the v1 body (`None` in v0, when absent, or when it is not an
@@ -1147,6 +1196,51 @@ mod tests {
         read_envelope(body, &mut Vec::new())
             .map(|(_, result, _, _)| result)
             .map_err(|((what, _), _)| what)
+    }
+
+    /// The informational headers are decoded when first asked for, not before; the result,
+    /// request id, log and function-error flag need no such decoding. Once decoded, the
+    /// problems list the headers' first, in the order of the API description, then the
+    /// body's, as before the decoding was deferred.
+    #[test]
+    fn informational_headers_are_decoded_on_first_use() {
+        let mut headers = HeaderMap::new();
+        let mut set = |name: &http::HeaderName, value: &'static str| {
+            headers.insert(name.clone(), http::HeaderValue::from_static(value));
+        };
+        set(&names::X_CFF_INVOKE_SUMMARY, "{not json");
+        set(&names::X_CFF_RESPONSE_VERSION, "v9");
+        set(&names::X_CFF_FUNCTION_LOG, "***");
+        set(&names::X_IS_FUNC_ERR, "maybe");
+        set(&names::X_FUNC_ERR_CODE, " FSS.1 ");
+        set(&names::X_CFF_REQUEST_ID, "from-header");
+        let body = Bytes::from_static(br#"{"result": "42", "status": "200"}"#);
+        let output = InvokeOutput::decode(StatusCode::OK, headers, body, &ResponseVersion::V1).unwrap();
+
+        assert_eq!(output.result().as_ref(), b"42");
+        assert_eq!(output.request_id(), Some("from-header"));
+        assert_eq!(output.function_error_code(), Some("FSS.1"));
+        assert!(output.is_function_error(), "a non-zero X-Func-Err-Code decides");
+        assert_eq!(output.response_version(), &ResponseVersion::V1);
+        assert!(output.informational.get().is_none(), "decoded before it was asked for");
+
+        let wheres: Vec<&str> = output.problems().iter().map(|p| p.part.as_str()).collect();
+        assert_eq!(
+            wheres,
+            [
+                "header X-Cff-Invoke-Summary",
+                "header X-Is-Func-Err",
+                "header X-Cff-Response-Version",
+                "header X-Cff-Function-Log",
+                "body field status",
+            ],
+            "{:?}",
+            output.problems()
+        );
+        assert!(output.informational.get().is_some());
+        assert_eq!(output.summary(), None);
+        assert_eq!(output.typed_headers().is_function_error, None);
+        assert_eq!(output.typed_headers().request_id.as_deref(), Some("from-header"));
     }
 
     /// The result is the same whether the body is unescaped in place (nothing else holds

@@ -138,7 +138,8 @@ pub fn json_header_text<T: Serialize>(name: HeaderName, value: &T) -> Result<Str
     serde_json::to_string(value).map_err(|_| InvalidHeaderValue { header: name })
 }
 
-fn header_text<'a>(
+/// The trimmed text of a header; `None` when absent.
+pub(crate) fn header_text<'a>(
     headers: &'a HeaderMap,
     key: &HeaderName,
     name: &'static str,

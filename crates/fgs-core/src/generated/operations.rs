@@ -94,6 +94,7 @@ pub static OPERATIONS: &[OperationInfo] = &[
 ];
 /// The function ran. A function that raised an error also gets 200, with `X-Is-Func-Err: true` and a `FunctionError` document in `result`.
 #[derive(Clone, Debug, PartialEq)]
+#[derive(Default)]
 #[non_exhaustive]
 pub struct InvokeFunctionResponseHeaders {
     /// `X-CFF-Billing-Duration`: Billing information as the service sends it, as text (the number is `X-Cff-Invoke-Summary`'s `billingDuration`).
@@ -178,6 +179,7 @@ impl FromHeaderMap for InvokeFunctionResponseHeaders {
 }
 /// The service or its API gateway refused or failed the request.
 #[derive(Clone, Debug, PartialEq)]
+#[derive(Default)]
 #[non_exhaustive]
 pub struct ErrorHeaders {
     /// `X-Cff-Request-Id`: Request id set by FunctionGraph.
@@ -212,6 +214,7 @@ impl FromHeaderMap for ErrorHeaders {
 }
 /// The run was accepted.
 #[derive(Clone, Debug, PartialEq)]
+#[derive(Default)]
 #[non_exhaustive]
 pub struct AsyncInvokeFunctionResponseHeaders {}
 impl FromHeaderMap for AsyncInvokeFunctionResponseHeaders {
