@@ -1212,27 +1212,28 @@ mod tests {
         set(&names::X_CFF_RESPONSE_VERSION, "v9");
         set(&names::X_CFF_FUNCTION_LOG, "***");
         set(&names::X_IS_FUNC_ERR, "maybe");
-        set(&names::X_FUNC_ERR_CODE, " FSS.1 ");
+        set(&names::X_FUNC_ERR_CODE, " E1 ");
         set(&names::X_CFF_REQUEST_ID, "from-header");
         let body = Bytes::from_static(br#"{"result": "42", "status": "200"}"#);
         let output = InvokeOutput::decode(StatusCode::OK, headers, body, &ResponseVersion::V1).unwrap();
 
         assert_eq!(output.result().as_ref(), b"42");
         assert_eq!(output.request_id(), Some("from-header"));
-        assert_eq!(output.function_error_code(), Some("FSS.1"));
-        assert!(output.is_function_error(), "a non-zero X-Func-Err-Code decides");
+        assert_eq!(output.function_error_code(), Some("E1"));
+        assert!(output.is_function_error(), "a non-zero error code decides");
         assert_eq!(output.response_version(), &ResponseVersion::V1);
         assert!(output.informational.get().is_none(), "decoded before it was asked for");
 
         let wheres: Vec<&str> = output.problems().iter().map(|p| p.part.as_str()).collect();
+        let header = |name: &str| format!("header {name}");
         assert_eq!(
             wheres,
             [
-                "header X-Cff-Invoke-Summary",
-                "header X-Is-Func-Err",
-                "header X-Cff-Response-Version",
-                "header X-Cff-Function-Log",
-                "body field status",
+                header(as_written::X_CFF_INVOKE_SUMMARY),
+                header(as_written::X_IS_FUNC_ERR),
+                header(as_written::X_CFF_RESPONSE_VERSION),
+                header(as_written::X_CFF_FUNCTION_LOG),
+                "body field status".to_owned(),
             ],
             "{:?}",
             output.problems()

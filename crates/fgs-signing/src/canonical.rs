@@ -41,19 +41,23 @@ use crate::headers::SECURITY_TOKEN;
 /// ```
 #[must_use]
 pub fn canonical_uri(path: &str) -> String {
-    let path = match path.split_once('?') {
-        Some((path, _query)) => path,
-        None => path,
-    };
+    let mut out = String::with_capacity(path.len().saturating_add(1));
+    push_canonical_uri(path, &mut out);
+    out
+}
+
+/// Appends [`canonical_uri`] of `path` to `out`: in place for a path that is already
+/// canonical (what the SDK builds), the long way otherwise.
+fn push_canonical_uri(path: &str, out: &mut String) {
+    let path = path.split_once('?').map_or(path, |(path, _query)| path);
     if is_canonical(path) {
-        let mut out = String::with_capacity(path.len().saturating_add(1));
         out.push_str(path);
-        if !out.ends_with('/') {
+        if !path.ends_with('/') {
             out.push('/');
         }
-        return out;
+    } else {
+        out.push_str(&recanonicalized(path));
     }
-    recanonicalized(path)
 }
 
 /// [`canonical_uri`] of a path without its query, the long way: each segment decoded and
@@ -283,16 +287,7 @@ pub(crate) fn build_canonical_request<N: AsRef<str>>(
     let mut out = String::with_capacity(512);
     out.extend(method.as_str().chars().map(|c| c.to_ascii_uppercase()));
     out.push('\n');
-    let path = uri.path();
-    let path = path.split_once('?').map_or(path, |(path, _query)| path);
-    if is_canonical(path) {
-        out.push_str(path);
-        if !path.ends_with('/') {
-            out.push('/');
-        }
-    } else {
-        out.push_str(&recanonicalized(path));
-    }
+    push_canonical_uri(uri.path(), &mut out);
     out.push('\n');
     out.push_str(&canonical_query(uri.query()));
     out.push('\n');

@@ -245,7 +245,7 @@ fn authorization_alone_equals_the_signed_authorization() {
         ("Content-Type", b"application/json"),
         ("X-Sdk-Date", date.as_bytes()),
         ("X-Project-Id", b"0123456789abcdef0123456789abcdef"),
-        ("X-Cff-Request-Version", b"v1"),
+        ("X-Request-Tag", b"v1"),
         ("X_Unsigned", b"skipped"),
     ]);
     let uri: Uri = "https://functiongraph.cn-north-4.myhuaweicloud.com/v2/p/fgs/functions/urn%3Afss%3Ax/invocations"
