@@ -67,6 +67,12 @@
 //! For analysis, `FGS_BENCH_CONFIGS=floor,fairfloor,reqwest,hyper,reqwest-aksk,hyper-aksk`,
 //! `FGS_BENCH_CONCURRENCY=1,16,128` and `FGS_BENCH_PAYLOADS=1kb,64kb,1mb` run a part of the
 //! table (e.g. under a profiler); an unknown configuration name is an error.
+//!
+//! `FGS_BENCH_INSTRUCTIONS=<calls>` measures something else: the instructions the client
+//! executes per invoke, counted by callgrind (see [`instructions`]), for the selected
+//! configurations at 1 KB (or `FGS_BENCH_PAYLOADS`). Unlike CPU time, that count is the
+//! same on every run of the same build, so it can tell apart changes of a few hundred
+//! instructions; it is skipped, with a message, where valgrind is not installed.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a benchmark: a failure should stop it
 
@@ -729,6 +735,10 @@ fn main() {
     if child_emulator::serve_if_child(emulator_builder) {
         return;
     }
+    if let Some(calls) = instructions::requested() {
+        instructions::run(calls);
+        return;
+    }
     let bench = std::env::args().any(|a| a == "--bench");
     let mode = match std::env::var("FGS_BENCH_EMULATOR").ok().as_deref().map(str::trim) {
         None | Some("") => Mode::Process,
@@ -952,4 +962,159 @@ fn main() {
             }
         }
     });
+}
+
+/// `FGS_BENCH_INSTRUCTIONS=<calls>`: instructions per invoke, counted by callgrind.
+///
+/// CPU time on a shared 2-core machine moves by 15 % between runs; an instruction count
+/// does not move at all for the same binary and inputs, so it is what small changes to the
+/// per-call path are judged by (it does not see cache misses, which the CPU columns do).
+/// Each configuration and event size runs in its own process under
+/// `valgrind --tool=callgrind`, one caller on a current-thread runtime against the
+/// emulator in a child process (not traced): a checked call and 100 warm-up calls, then
+/// `calls` sequential calls inside [`instructions::measured_calls`], the only function
+/// callgrind counts (`--toggle-collect`). What the table shows is that count over
+/// `calls`: everything the client's thread executes per invoke (the runtime, hyper, the
+/// SDK, libc) except the kernel.
+mod instructions {
+    use super::*;
+    use std::process::Command;
+
+    /// Set in the process that runs under callgrind: `<config>:<event bytes>:<calls>`.
+    const CHILD: &str = "FGS_BENCH_INSTRUCTIONS_CHILD";
+    const WARMUP_CALLS: usize = 100;
+
+    /// The number of calls to count, when `FGS_BENCH_INSTRUCTIONS` asks for this mode.
+    pub fn requested() -> Option<usize> {
+        if let Ok(child) = std::env::var(CHILD) {
+            measure_in_child(&child);
+            std::process::exit(0);
+        }
+        let value = std::env::var("FGS_BENCH_INSTRUCTIONS").ok()?;
+        let calls = value
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|calls| *calls > 0)
+            .unwrap_or_else(|| panic!("FGS_BENCH_INSTRUCTIONS={value:?}: expected a number of calls, such as 2000"));
+        Some(calls)
+    }
+
+    /// Runs every selected configuration and event size under callgrind and prints the
+    /// instructions per call, with each fgs row's ratio to the fair floor's.
+    pub fn run(calls: usize) {
+        let version = Command::new("valgrind").arg("--version").output();
+        let Ok(version) = version.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()) else {
+            println!("invoke_throughput: instructions skipped: valgrind is not installed");
+            return;
+        };
+        let configs = selected_configs();
+        let payloads: Vec<(usize, &str)> = match env_list("FGS_BENCH_PAYLOADS") {
+            Some(values) => PAYLOADS
+                .into_iter()
+                .filter(|(_, label)| values.contains(&label.replace(' ', "").to_ascii_lowercase()))
+                .collect(),
+            None => PAYLOADS[..1].to_vec(),
+        };
+        let dir = std::env::temp_dir().join(format!("fgs-bench-callgrind-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("callgrind output directory");
+        println!("machine: {}; {version}", machine());
+        println!(
+            "instructions per invoke (callgrind, the client's thread, user space): one caller, current-thread runtime, \
+             emulator in a child process; {calls} calls counted after {WARMUP_CALLS} of warm-up"
+        );
+        println!(
+            "{:<27} {:>7} {:>12} {:>9} {:>9}",
+            "config", "payload", "instr/inv", "/floor", "/fair"
+        );
+        let exe = std::env::current_exe().expect("current_exe");
+        for (size, label) in payloads {
+            let mut counted: Vec<(Config, f64)> = Vec::new();
+            for &config in &configs {
+                let out = dir.join(format!("{}-{size}.out", config.name()));
+                let status = Command::new("valgrind")
+                    .arg("--tool=callgrind")
+                    .arg(format!("--callgrind-out-file={}", out.display()))
+                    .arg("--toggle-collect=*instructions::measured_calls*")
+                    .arg("--quiet")
+                    .arg(&exe)
+                    .arg("--bench")
+                    .env(CHILD, format!("{}:{size}:{calls}", config.name()))
+                    .status()
+                    .expect("run valgrind");
+                assert!(status.success(), "{config:?} under callgrind: {status}");
+                let total = read_total(&out);
+                let per_call = total as f64 / calls as f64;
+                counted.push((config, per_call));
+                let of = |c: Config| counted.iter().find(|(k, _)| *k == c).map(|(_, v)| per_call / v);
+                let (vs_floor, vs_fair) = match config {
+                    Config::Reqwest | Config::Hyper => (of(Config::Floor), of(Config::FairFloor)),
+                    Config::FairFloor => (of(Config::Floor), None),
+                    _ => (None, None),
+                };
+                println!(
+                    "{:<27} {:>7} {:>12.0} {:>9} {:>9}",
+                    config.label(),
+                    label,
+                    per_call,
+                    ratio(vs_floor),
+                    ratio(vs_fair)
+                );
+                let _ = std::io::stdout().flush();
+            }
+        }
+        println!("(callgrind's output files, for callgrind_annotate: {})", dir.display());
+    }
+
+    /// The `summary:` (or `totals:`) instruction count of a callgrind output file.
+    fn read_total(path: &std::path::Path) -> u64 {
+        let text = std::fs::read_to_string(path).expect("callgrind output");
+        text.lines()
+            .find_map(|line| line.strip_prefix("summary:").or_else(|| line.strip_prefix("totals:")))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no instruction total in {}", path.display()))
+    }
+
+    /// In the process under callgrind: one configuration, `calls` counted calls.
+    fn measure_in_child(spec: &str) {
+        let mut parts = spec.split(':');
+        let (Some(name), Some(size), Some(calls)) = (parts.next(), parts.next(), parts.next()) else {
+            panic!("{CHILD}={spec:?}");
+        };
+        let config = Config::ALL
+            .into_iter()
+            .find(|c| c.name() == name)
+            .unwrap_or_else(|| panic!("{CHILD}: unknown configuration {name:?}"));
+        let (size, calls): (usize, usize) = (size.parse().expect("event size"), calls.parse().expect("calls"));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let body = payload(size);
+        let (server, caller) = runtime.block_on(async {
+            let server = Server::start(Mode::Process).await;
+            let caller = Caller::new(config, &server.target());
+            let (status, result) = caller.call(body.clone(), true).await;
+            check(config, status, &result);
+            for _ in 0..WARMUP_CALLS {
+                caller.call(body.clone(), false).await;
+            }
+            (server, caller)
+        });
+        measured_calls(&runtime, &caller, &body, calls);
+        drop(caller);
+        runtime.block_on(server.stop());
+    }
+
+    /// The calls callgrind counts (`--toggle-collect` names this function).
+    #[inline(never)]
+    pub fn measured_calls(runtime: &tokio::runtime::Runtime, caller: &Caller, body: &Bytes, calls: usize) {
+        runtime.block_on(async {
+            for _ in 0..calls {
+                let (status, _) = caller.call(body.clone(), false).await;
+                assert_eq!(status, 200);
+            }
+        });
+    }
 }
