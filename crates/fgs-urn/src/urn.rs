@@ -3,6 +3,7 @@
 use std::fmt;
 use std::hash::Hash;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use crate::encode::encode_path_segment;
 use crate::error::UrnError;
@@ -159,7 +160,8 @@ struct Layout {
 /// ```
 #[derive(Clone)]
 pub struct FunctionUrn {
-    text: String,
+    /// Shared: a URN is cloned into every call made with it, and a clone costs no copy.
+    text: Arc<str>,
     layout: Layout,
 }
 
@@ -176,7 +178,7 @@ impl FunctionUrn {
     pub fn parse(text: &str) -> Result<FunctionUrn, UrnError> {
         let layout = parse_layout(text)?;
         Ok(FunctionUrn {
-            text: text.to_owned(),
+            text: Arc::from(text),
             layout,
         })
     }
@@ -221,7 +223,7 @@ impl FunctionUrn {
             None => None,
         };
         Ok(FunctionUrn {
-            text,
+            text: Arc::from(text),
             layout: Layout {
                 region,
                 project_id,
@@ -295,7 +297,7 @@ impl FunctionUrn {
     #[must_use]
     pub fn unqualified(&self) -> FunctionUrn {
         FunctionUrn {
-            text: self.text.get(..self.layout.name.end).unwrap_or_default().to_owned(),
+            text: Arc::from(self.text.get(..self.layout.name.end).unwrap_or_default()),
             layout: Layout {
                 qualifier: None,
                 ..self.layout
@@ -315,7 +317,7 @@ impl FunctionUrn {
         text.push_str(base);
         let qualifier = push_qualifier(&mut text, qualifier)?;
         Ok(FunctionUrn {
-            text,
+            text: Arc::from(text),
             layout: Layout {
                 qualifier: Some(qualifier),
                 ..self.layout
@@ -508,13 +510,15 @@ impl TryFrom<&str> for FunctionUrn {
     }
 }
 
-/// Takes over the `String` without copying it.
 impl TryFrom<String> for FunctionUrn {
     type Error = UrnError;
 
     fn try_from(text: String) -> Result<Self, Self::Error> {
         let layout = parse_layout(&text)?;
-        Ok(FunctionUrn { text, layout })
+        Ok(FunctionUrn {
+            text: Arc::from(text),
+            layout,
+        })
     }
 }
 
