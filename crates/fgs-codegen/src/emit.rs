@@ -99,9 +99,26 @@ impl Emitter<'_> {
 
     fn enum_def(&self, def: &EnumDef) -> TokenStream {
         let name = type_ident(&def.name);
+        let in_request_header = self.api.operations.iter().any(|op| {
+            op.headers
+                .iter()
+                .any(|h| matches!(&h.ty, HeaderType::Enum(e) if *e == def.name))
+        });
         let docs = doc_or(&def.doc, &format!("Values of `{}`.", def.name));
         let variants: Vec<_> = def.variants.iter().map(|v| type_ident(&v.name)).collect();
         let values: Vec<_> = def.variants.iter().map(|v| v.value.as_str()).collect();
+        // A known value is checked when the crate compiles and sent without a copy.
+        let header_value = in_request_header.then(|| {
+            quote! {
+                /// The wire value as a request header value.
+                pub(crate) fn to_header_value(&self) -> Result<http::HeaderValue, http::header::InvalidHeaderValue> {
+                    match self {
+                        #(Self::#variants => Ok(const { http::HeaderValue::from_static(#values) }),)*
+                        Self::Unknown(value) => http::HeaderValue::from_str(value),
+                    }
+                }
+            }
+        });
         let variant_docs = def.variants.iter().map(|v| {
             let text = match &v.doc {
                 Some(d) => format!("`{}`: {d}", v.value),
@@ -133,6 +150,8 @@ impl Emitter<'_> {
                         Self::Unknown(value) => value,
                     }
                 }
+
+                #header_value
             }
 
             impl From<&str> for #name {
@@ -519,23 +538,31 @@ impl Emitter<'_> {
             .iter()
             .map(|h| {
                 let ident = field_ident(&h.rust_name);
-                let wire = header_name_tokens(&h.name);
-                let text = match &h.ty {
-                    HeaderType::String => quote!(value.as_str()),
-                    HeaderType::Enum(_) => quote!(value.as_str()),
-                    HeaderType::Bool => quote!(if *value { "true" } else { "false" }),
-                    HeaderType::Integer | HeaderType::Number => quote!(value.to_string().as_str()),
-                    HeaderType::Json(_) => quote!(#rt::json_header_text(#wire, value)?.as_str()),
+                let name = header_name_tokens(&h.name);
+                // Made at compile time, not validated again on every request.
+                let wire = quote!(const { #name });
+                let insert = match &h.ty {
+                    // A known value goes in as the static text it is, without a copy.
+                    HeaderType::Enum(_) => quote!(#rt::insert_header_value(headers, #wire, value.to_header_value())?;),
+                    other => {
+                        let text = match other {
+                            HeaderType::Bool => quote!(if *value { "true" } else { "false" }),
+                            HeaderType::Integer | HeaderType::Number => quote!(value.to_string().as_str()),
+                            HeaderType::Json(_) => quote!(#rt::json_header_text(#wire, value)?.as_str()),
+                            HeaderType::String | HeaderType::Enum(_) => quote!(value.as_str()),
+                        };
+                        quote!(#rt::insert_header(headers, #wire, #text)?;)
+                    }
                 };
                 if h.required {
                     quote! {
                         let value = &self.#ident;
-                        #rt::insert_header(headers, #wire, #text)?;
+                        #insert
                     }
                 } else {
                     quote! {
                         if let Some(value) = &self.#ident {
-                            #rt::insert_header(headers, #wire, #text)?;
+                            #insert
                         }
                     }
                 }

@@ -131,6 +131,21 @@ pub fn insert_header(headers: &mut HeaderMap, name: HeaderName, value: &str) -> 
     }
 }
 
+/// Sets `name` to a value made beforehand, replacing earlier values.
+pub fn insert_header_value(
+    headers: &mut HeaderMap,
+    name: HeaderName,
+    value: Result<HeaderValue, http::header::InvalidHeaderValue>,
+) -> Result<(), InvalidHeaderValue> {
+    match value {
+        Ok(value) => {
+            headers.insert(name, value);
+            Ok(())
+        }
+        Err(_) => Err(InvalidHeaderValue { header: name }),
+    }
+}
+
 /// JSON text for a header of `content: application/json`.
 pub fn json_header_text<T: Serialize>(name: HeaderName, value: &T) -> Result<String, InvalidHeaderValue> {
     // Serializing plain generated types cannot fail; if it ever does, the header is

@@ -291,24 +291,24 @@ impl RequestParts for InvokeFunctionRequest {
         headers: &mut http::HeaderMap,
     ) -> Result<(), InvalidHeaderValue> {
         if let Some(value) = &self.log_type {
-            crate::protocol::insert_header(
+            crate::protocol::insert_header_value(
                 headers,
-                http::HeaderName::from_static("x-cff-log-type"),
-                value.as_str(),
+                const { http::HeaderName::from_static("x-cff-log-type") },
+                value.to_header_value(),
             )?;
         }
         if let Some(value) = &self.request_version {
-            crate::protocol::insert_header(
+            crate::protocol::insert_header_value(
                 headers,
-                http::HeaderName::from_static("x-cff-request-version"),
-                value.as_str(),
+                const { http::HeaderName::from_static("x-cff-request-version") },
+                value.to_header_value(),
             )?;
         }
         if let Some(value) = &self.instance_memory {
-            crate::protocol::insert_header(
+            crate::protocol::insert_header_value(
                 headers,
-                http::HeaderName::from_static("x-cff-instance-memory"),
-                value.as_str(),
+                const { http::HeaderName::from_static("x-cff-instance-memory") },
+                value.to_header_value(),
             )?;
         }
         Ok(())
@@ -372,10 +372,10 @@ impl RequestParts for AsyncInvokeFunctionRequest {
         headers: &mut http::HeaderMap,
     ) -> Result<(), InvalidHeaderValue> {
         if let Some(value) = &self.instance_memory {
-            crate::protocol::insert_header(
+            crate::protocol::insert_header_value(
                 headers,
-                http::HeaderName::from_static("x-cff-instance-memory"),
-                value.as_str(),
+                const { http::HeaderName::from_static("x-cff-instance-memory") },
+                value.to_header_value(),
             )?;
         }
         Ok(())

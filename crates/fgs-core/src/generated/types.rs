@@ -80,6 +80,29 @@ impl InstanceMemory {
             Self::Unknown(value) => value,
         }
     }
+    /// The wire value as a request header value.
+    pub(crate) fn to_header_value(
+        &self,
+    ) -> Result<http::HeaderValue, http::header::InvalidHeaderValue> {
+        match self {
+            Self::Mb128 => Ok(const { http::HeaderValue::from_static("128") }),
+            Self::Mb256 => Ok(const { http::HeaderValue::from_static("256") }),
+            Self::Mb512 => Ok(const { http::HeaderValue::from_static("512") }),
+            Self::Mb768 => Ok(const { http::HeaderValue::from_static("768") }),
+            Self::Mb1024 => Ok(const { http::HeaderValue::from_static("1024") }),
+            Self::Mb1280 => Ok(const { http::HeaderValue::from_static("1280") }),
+            Self::Mb1536 => Ok(const { http::HeaderValue::from_static("1536") }),
+            Self::Mb1792 => Ok(const { http::HeaderValue::from_static("1792") }),
+            Self::Mb2048 => Ok(const { http::HeaderValue::from_static("2048") }),
+            Self::Mb2560 => Ok(const { http::HeaderValue::from_static("2560") }),
+            Self::Mb3072 => Ok(const { http::HeaderValue::from_static("3072") }),
+            Self::Mb3584 => Ok(const { http::HeaderValue::from_static("3584") }),
+            Self::Mb4096 => Ok(const { http::HeaderValue::from_static("4096") }),
+            Self::Mb8192 => Ok(const { http::HeaderValue::from_static("8192") }),
+            Self::Mb10240 => Ok(const { http::HeaderValue::from_static("10240") }),
+            Self::Unknown(value) => http::HeaderValue::from_str(value),
+        }
+    }
 }
 impl From<&str> for InstanceMemory {
     fn from(value: &str) -> Self {
@@ -152,6 +175,16 @@ impl LogType {
             Self::Unknown(value) => value,
         }
     }
+    /// The wire value as a request header value.
+    pub(crate) fn to_header_value(
+        &self,
+    ) -> Result<http::HeaderValue, http::header::InvalidHeaderValue> {
+        match self {
+            Self::Tail => Ok(const { http::HeaderValue::from_static("tail") }),
+            Self::Null => Ok(const { http::HeaderValue::from_static("null") }),
+            Self::Unknown(value) => http::HeaderValue::from_str(value),
+        }
+    }
 }
 impl From<&str> for LogType {
     fn from(value: &str) -> Self {
@@ -209,6 +242,16 @@ impl ResponseVersion {
             Self::V0 => "v0",
             Self::V1 => "v1",
             Self::Unknown(value) => value,
+        }
+    }
+    /// The wire value as a request header value.
+    pub(crate) fn to_header_value(
+        &self,
+    ) -> Result<http::HeaderValue, http::header::InvalidHeaderValue> {
+        match self {
+            Self::V0 => Ok(const { http::HeaderValue::from_static("v0") }),
+            Self::V1 => Ok(const { http::HeaderValue::from_static("v1") }),
+            Self::Unknown(value) => http::HeaderValue::from_str(value),
         }
     }
 }
