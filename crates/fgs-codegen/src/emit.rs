@@ -427,12 +427,13 @@ impl Emitter<'_> {
         // Clippy asks for `Default` beside an argument-less `new`.
         let request_struct = request_struct(op, &request, request_docs, new_params.is_empty());
         let request_parts = self.request_parts_impl(op, &request);
+        let lifetime = request_lifetime(op);
         quote! {
             #operation_impl
 
             #request_struct
 
-            impl #request {
+            impl #lifetime #request #lifetime {
                 /// Parameters with every optional header left out.
                 pub fn new(#(#new_params),*) -> Self {
                     Self { #(#new_inits)* }
@@ -455,6 +456,7 @@ impl Emitter<'_> {
         let success_status = Literal::u16_unsuffixed(op.success.status);
         let success_headers = type_ident(&op.success.headers);
         let (error_headers, error_body) = error_types(op);
+        let request_lifetime = request_lifetime(op);
         quote! {
             #docs
             #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -476,7 +478,7 @@ impl Emitter<'_> {
                     max_run_seconds: Self::MAX_RUN_SECONDS,
                     success_status: #success_status,
                 };
-                type Request = #request;
+                type Request<'a> = #request #request_lifetime;
                 type ResponseHeaders = #success_headers;
                 type ErrorHeaders = #error_headers;
                 type ErrorBody = #error_body;
@@ -490,13 +492,14 @@ impl Emitter<'_> {
         // Room for the literal text plus a typical URN-sized parameter.
         let capacity = Literal::usize_unsuffixed(op.path.len() + 64);
         let writes = self.header_writes(op);
+        let lifetime = (!op.path_params.is_empty()).then(|| quote!(<'_>));
         let headers_param = if op.headers.is_empty() {
             quote!(_headers)
         } else {
             quote!(headers)
         };
         quote! {
-            impl RequestParts for #request {
+            impl RequestParts for #request #lifetime {
                 fn path(&self) -> String {
                     let mut path = String::with_capacity(#capacity);
                     #(#path_pieces)*
@@ -683,7 +686,7 @@ fn request_struct(op: &Operation, request: &Ident, docs: TokenStream, derive_def
     let path_fields = op.path_params.iter().map(|p| {
         let ident = field_ident(&p.rust_name);
         let docs = labelled(&format!("Path parameter `{}`", p.name), &p.doc);
-        quote!(#docs pub #ident: String,)
+        quote!(#docs pub #ident: std::borrow::Cow<'a, str>,)
     });
     let header_fields = op.headers.iter().map(|h| {
         let ident = field_ident(&h.rust_name);
@@ -696,15 +699,22 @@ fn request_struct(op: &Operation, request: &Ident, docs: TokenStream, derive_def
         }
     });
     let default = derive_default.then(|| quote!(#[derive(Default)]));
+    let lifetime = request_lifetime(op);
     quote! {
         #docs
         #[derive(Clone, Debug, PartialEq)]
         #default
-        pub struct #request {
+        pub struct #request #lifetime {
             #(#path_fields)*
             #(#header_fields)*
         }
     }
+}
+
+/// `<'a>` for a request with path parameters, which it may borrow (a call's URN and
+/// project id are borrowed, not copied, into every request); nothing otherwise.
+fn request_lifetime(op: &Operation) -> Option<TokenStream> {
+    (!op.path_params.is_empty()).then(|| quote!(<'a>))
 }
 
 /// The parameters and field initialisers of the request's `new`, which takes what the
@@ -714,7 +724,7 @@ fn new_arguments(op: &Operation) -> (Vec<TokenStream>, Vec<TokenStream>) {
     let mut new_inits = Vec::new();
     for p in &op.path_params {
         let ident = field_ident(&p.rust_name);
-        new_params.push(quote!(#ident: impl Into<String>));
+        new_params.push(quote!(#ident: impl Into<std::borrow::Cow<'a, str>>));
         new_inits.push(quote!(#ident: #ident.into(),));
     }
     for h in &op.headers {

@@ -563,7 +563,7 @@ impl Client {
     /// Nothing is sent when the body is too large or a header cannot be built.
     pub(crate) async fn execute<O>(
         &self,
-        params: &O::Request,
+        params: &O::Request<'_>,
         body: Bytes,
         target: CallTarget<'_>,
     ) -> Result<RawSuccess, Error>
@@ -688,7 +688,7 @@ impl Client {
     /// A fresh request for one attempt; the body is shared, not copied.
     fn build_request<O: Operation>(
         &self,
-        params: &O::Request,
+        params: &O::Request<'_>,
         uri: &Uri,
         body: &Bytes,
     ) -> Result<http::Request<Bytes>, Error> {
@@ -707,7 +707,7 @@ impl Client {
 
     /// The request URI, after the checks that send nothing when they fail (the body limit
     /// of the operation).
-    fn checked_uri<O: Operation>(&self, params: &O::Request, body: &Bytes) -> Result<Uri, Error> {
+    fn checked_uri<O: Operation>(&self, params: &O::Request<'_>, body: &Bytes) -> Result<Uri, Error> {
         check_body_size(&O::INFO, body)?;
         let inner = &self.inner;
         let path = params.path();

@@ -36,8 +36,8 @@ pub struct OperationInfo {
 pub trait Operation {
     /// Metadata.
     const INFO: OperationInfo;
-    /// Path and header parameters.
-    type Request: RequestParts + Send + Sync;
+    /// Path and header parameters, which may borrow their text.
+    type Request<'a>: RequestParts + Send + Sync;
     /// Typed headers of the successful response.
     type ResponseHeaders: FromHeaderMap + Send;
     /// Typed headers of an error response.

@@ -245,18 +245,18 @@ impl Operation for InvokeFunction {
         max_run_seconds: Self::MAX_RUN_SECONDS,
         success_status: 200,
     };
-    type Request = InvokeFunctionRequest;
+    type Request<'a> = InvokeFunctionRequest<'a>;
     type ResponseHeaders = InvokeFunctionResponseHeaders;
     type ErrorHeaders = ErrorHeaders;
     type ErrorBody = super::types::ErrorResponse;
 }
 /// Path and header parameters of `POST /v2/{project_id}/fgs/functions/{function_urn}/invocations` (`invokeFunction`).
 #[derive(Clone, Debug, PartialEq)]
-pub struct InvokeFunctionRequest {
+pub struct InvokeFunctionRequest<'a> {
     /// Path parameter `project_id`: Project id; the same as the project id inside the function URN.
-    pub project_id: String,
+    pub project_id: std::borrow::Cow<'a, str>,
     /// Path parameter `function_urn`: `urn:fss:{region}:{project_id}:function:{package}:{name}[:{version}|:!{alias}]`, percent-encoded as one path segment (`:` as `%3A`, `!` as `%21`).
-    pub function_urn: String,
+    pub function_urn: std::borrow::Cow<'a, str>,
     /// Header `X-Cff-Log-Type`: `tail` returns the last part of the function's log (about 4 KB); `null` or absent returns no log.
     pub log_type: Option<super::types::LogType>,
     /// Header `X-CFF-Request-Version`: Response body format: `v1` a JSON envelope, `v0` the function's raw result.
@@ -264,9 +264,12 @@ pub struct InvokeFunctionRequest {
     /// Header `X-Cff-Instance-Memory`: Memory in MB for this invocation only; the function must allow dynamic memory.
     pub instance_memory: Option<super::types::InstanceMemory>,
 }
-impl InvokeFunctionRequest {
+impl<'a> InvokeFunctionRequest<'a> {
     /// Parameters with every optional header left out.
-    pub fn new(project_id: impl Into<String>, function_urn: impl Into<String>) -> Self {
+    pub fn new(
+        project_id: impl Into<std::borrow::Cow<'a, str>>,
+        function_urn: impl Into<std::borrow::Cow<'a, str>>,
+    ) -> Self {
         Self {
             project_id: project_id.into(),
             function_urn: function_urn.into(),
@@ -276,7 +279,7 @@ impl InvokeFunctionRequest {
         }
     }
 }
-impl RequestParts for InvokeFunctionRequest {
+impl RequestParts for InvokeFunctionRequest<'_> {
     fn path(&self) -> String {
         let mut path = String::with_capacity(121);
         path.push_str("/v2/");
@@ -332,24 +335,27 @@ impl Operation for AsyncInvokeFunction {
         max_run_seconds: Self::MAX_RUN_SECONDS,
         success_status: 202,
     };
-    type Request = AsyncInvokeFunctionRequest;
+    type Request<'a> = AsyncInvokeFunctionRequest<'a>;
     type ResponseHeaders = AsyncInvokeFunctionResponseHeaders;
     type ErrorHeaders = ErrorHeaders;
     type ErrorBody = super::types::ErrorResponse;
 }
 /// Path and header parameters of `POST /v2/{project_id}/fgs/functions/{function_urn}/invocations-async` (`asyncInvokeFunction`).
 #[derive(Clone, Debug, PartialEq)]
-pub struct AsyncInvokeFunctionRequest {
+pub struct AsyncInvokeFunctionRequest<'a> {
     /// Path parameter `project_id`: Project id; the same as the project id inside the function URN.
-    pub project_id: String,
+    pub project_id: std::borrow::Cow<'a, str>,
     /// Path parameter `function_urn`: `urn:fss:{region}:{project_id}:function:{package}:{name}[:{version}|:!{alias}]`, percent-encoded as one path segment (`:` as `%3A`, `!` as `%21`).
-    pub function_urn: String,
+    pub function_urn: std::borrow::Cow<'a, str>,
     /// Header `X-Cff-Instance-Memory`: Memory in MB for this invocation only; the function must allow dynamic memory.
     pub instance_memory: Option<super::types::InstanceMemory>,
 }
-impl AsyncInvokeFunctionRequest {
+impl<'a> AsyncInvokeFunctionRequest<'a> {
     /// Parameters with every optional header left out.
-    pub fn new(project_id: impl Into<String>, function_urn: impl Into<String>) -> Self {
+    pub fn new(
+        project_id: impl Into<std::borrow::Cow<'a, str>>,
+        function_urn: impl Into<std::borrow::Cow<'a, str>>,
+    ) -> Self {
         Self {
             project_id: project_id.into(),
             function_urn: function_urn.into(),
@@ -357,7 +363,7 @@ impl AsyncInvokeFunctionRequest {
         }
     }
 }
-impl RequestParts for AsyncInvokeFunctionRequest {
+impl RequestParts for AsyncInvokeFunctionRequest<'_> {
     fn path(&self) -> String {
         let mut path = String::with_capacity(127);
         path.push_str("/v2/");
