@@ -502,9 +502,9 @@ impl Client {
             user_agent: &inner.user_agent,
             timeout: clock.remaining(),
         };
-        clock
-            .bound("looking up the project id", discovery.project_id(&context))
-            .await?
+        // Boxed: the lookup happens once per client, and inline its state would enlarge
+        // every call's future by a kilobyte.
+        Box::pin(clock.bound("looking up the project id", discovery.project_id(&context))).await?
     }
 
     /// The URN a call goes to: a URN as given (after the region check), a

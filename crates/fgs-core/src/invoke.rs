@@ -330,27 +330,30 @@ impl Invoke {
         result
     }
 
-    async fn send_inner(self) -> Result<InvokeOutput, Error> {
-        let body = self.body?;
-        let function = self.function?;
-        let deadline = Deadline::starting_now(self.timeout.unwrap_or(self.client.timeout()));
-        let urn = self.client.resolve_function(&function, &deadline).await?;
-        record_urn(&urn, &self.client);
-        let mut params = InvokeFunctionRequest::new(urn.project_id(), urn.as_str());
-        params.log_type = self.log_type;
-        params.request_version = Some(self.response_version.clone());
-        params.instance_memory = self.memory;
-        let target = CallTarget {
-            project_id: urn.project_id(),
-            region: urn.region(),
-            deadline: &deadline,
-            idempotent: self.idempotent,
-            retry: self.retry,
-            max_response_bytes: self.max_response_bytes,
-            uri_key: Some(urn.as_str()),
-        };
-        let raw = self.client.execute::<InvokeFunction>(&params, body, target).await?;
-        InvokeOutput::decode(raw.status, raw.headers, raw.body, &self.response_version)
+    // Not an `async fn`: that would keep a second copy of `self` in the state machine.
+    fn send_inner(self) -> impl std::future::Future<Output = Result<InvokeOutput, Error>> + Send {
+        async move {
+            let body = self.body?;
+            let function = self.function?;
+            let deadline = Deadline::starting_now(self.timeout.unwrap_or(self.client.timeout()));
+            let urn = self.client.resolve_function(&function, &deadline).await?;
+            record_urn(&urn, &self.client);
+            let mut params = InvokeFunctionRequest::new(urn.project_id(), urn.as_str());
+            params.log_type = self.log_type;
+            params.request_version = Some(self.response_version.clone());
+            params.instance_memory = self.memory;
+            let target = CallTarget {
+                project_id: urn.project_id(),
+                region: urn.region(),
+                deadline: &deadline,
+                idempotent: self.idempotent,
+                retry: self.retry,
+                max_response_bytes: self.max_response_bytes,
+                uri_key: Some(urn.as_str()),
+            };
+            let raw = self.client.execute::<InvokeFunction>(&params, body, target).await?;
+            InvokeOutput::decode(raw.status, raw.headers, raw.body, &self.response_version)
+        }
     }
 }
 
