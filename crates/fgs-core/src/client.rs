@@ -606,7 +606,8 @@ impl Client {
                 may_have_run,
             };
             let mut sent_credentials = None;
-            let attempt_started = Instant::now();
+            // Timed only for the debug events below, when something listens for them.
+            let attempt_started = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
             let outcome = self
                 .attempt(
                     &build,
@@ -617,7 +618,7 @@ impl Client {
                     &mut sent_credentials,
                 )
                 .await;
-            let elapsed_ms = attempt_started.elapsed().as_secs_f64() * 1000.0;
+            let elapsed_ms = attempt_started.map_or(0.0, |started| started.elapsed().as_secs_f64() * 1000.0);
             let error = match outcome {
                 Ok(success) => {
                     tracing::debug!(

@@ -312,18 +312,15 @@ impl Invoke {
     /// payload or credentials.
     pub async fn send(self) -> Result<InvokeOutput, Error> {
         let span = invoke_span("sync", &self.function, &self.client);
-        let started = Instant::now();
+        let started = (!span.is_disabled()).then(Instant::now);
         // Boxed: the call's state machine is several KB, and unboxed every move of this
         // future (into a task, into `Instrumented`) would copy all of it.
         let result = Box::pin(self.send_inner()).instrument(span.clone()).await;
         record_outcome(&span, started, &result, |output| {
             span.record("status", output.status().as_u16());
             span.record("request_id", output.request_id().unwrap_or_default());
-            // Only for a span that records: the summary is decoded when first read.
-            if !span.is_disabled() {
-                if let Some(billed) = output.summary().and_then(|s| s.billing_duration) {
-                    span.record("billing_duration_ms", billed);
-                }
+            if let Some(billed) = output.summary().and_then(|s| s.billing_duration) {
+                span.record("billing_duration_ms", billed);
             }
             span.record("function_error", output.is_function_error());
         });
@@ -763,7 +760,18 @@ fn record_urn(urn: &FunctionUrn, client: &Client) {
     }
 }
 
-fn record_outcome<T>(span: &tracing::Span, started: Instant, result: &Result<T, Error>, success: impl FnOnce(&T)) {
+/// Records how the call ended on its span. `started` is `None` for a span that records
+/// nothing, and then nothing is read (the informational headers are decoded on first use,
+/// and the clock is not read).
+fn record_outcome<T>(
+    span: &tracing::Span,
+    started: Option<Instant>,
+    result: &Result<T, Error>,
+    success: impl FnOnce(&T),
+) {
+    let Some(started) = started else {
+        return;
+    };
     span.record("duration_ms", started.elapsed().as_secs_f64() * 1000.0);
     match result {
         Ok(output) => success(output),
@@ -1115,7 +1123,7 @@ impl InvokeAsync {
     /// Queues the run. Traced as an `fgs.invoke` span, like [`Invoke::send`].
     pub async fn send(self) -> Result<AsyncInvokeOutput, Error> {
         let span = invoke_span("async", &self.function, &self.client);
-        let started = Instant::now();
+        let started = (!span.is_disabled()).then(Instant::now);
         // Boxed, as `Invoke::send`.
         let result = Box::pin(self.send_inner()).instrument(span.clone()).await;
         record_outcome(&span, started, &result, |output| {

@@ -163,11 +163,21 @@ pub(crate) fn header_text<'a>(
     match headers.get(key) {
         None => Ok(None),
         Some(value) => std::str::from_utf8(value.as_bytes())
-            .map(|text| Some(text.trim()))
+            .map(|text| Some(trim(text)))
             .map_err(|_| HeaderDecodeError {
                 header: name,
                 problem: "is not valid UTF-8".into(),
             }),
+    }
+}
+
+/// `text.trim()`, without walking the ends character by character in the usual case of
+/// a value that starts and ends with a visible ASCII character (which is no whitespace).
+fn trim(text: &str) -> &str {
+    let bytes = text.as_bytes();
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => text,
+        _ => text.trim(),
     }
 }
 
@@ -280,6 +290,27 @@ mod tests {
             map.append(*name, HeaderValue::from_static(value));
         }
         map
+    }
+
+    #[test]
+    fn the_quick_trim_is_str_trim() {
+        for text in [
+            "",
+            " ",
+            "v1",
+            " v1",
+            "v1 ",
+            "\tv1\t",
+            "a",
+            "a b",
+            "\u{a0}v1",
+            "v1\u{3000}",
+            "é",
+            "\u{a0}",
+            "x\u{85}",
+        ] {
+            assert_eq!(trim(text), text.trim(), "{text:?}");
+        }
     }
 
     #[test]
