@@ -328,6 +328,7 @@ impl Invoke {
     }
 
     // Not an `async fn`: that would keep a second copy of `self` in the state machine.
+    #[allow(clippy::manual_async_fn)]
     fn send_inner(self) -> impl std::future::Future<Output = Result<InvokeOutput, Error>> + Send {
         async move {
             let body = self.body?;
