@@ -160,11 +160,15 @@ where
             announced,
         })
     };
-    let announced = head
-        .headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+    // The body knows its framed length (hyper and reqwest take it from a valid
+    // `Content-Length`), which spares parsing the header again; a body that does not know
+    // it is read and counted all the same.
+    let announced = body.size_hint().exact().or_else(|| {
+        head.headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    });
     if let (Some(size), Some(limit)) = (announced, limit) {
         if size > limit {
             return Err(too_large(Some(size)));
