@@ -995,37 +995,64 @@ fn read_fields(
             Some(text) => ResultPlace::Escaped(range_of(text)),
         },
     };
-    let text_field = |name: &str, raw: Option<&RawValue>, problems: &mut Vec<ResponseProblem>| match raw {
-        None => None,
-        Some(raw) if raw.get() == "null" => None,
-        Some(raw) => match serde_json::from_str::<String>(raw.get()) {
+    let text_field = |name: &str, raw: Option<&RawValue>, problems: &mut Vec<ResponseProblem>| {
+        let raw = raw.map(RawValue::get).filter(|raw| *raw != "null")?;
+        // A string without escapes is its text between the quotes (serde_json has checked
+        // it as JSON already): no second parse.
+        if let Some(text) = plain_string(raw) {
+            return Some(text.to_owned());
+        }
+        match serde_json::from_str::<String>(raw) {
             Ok(text) => Some(text),
             Err(_) => {
                 problems.push(ResponseProblem::new(
                     format!("body field {name}"),
-                    format!("is {}, not a string", quoted_prefix(raw.get())),
+                    format!("is {}, not a string", quoted_prefix(raw)),
                 ));
                 None
             }
-        },
+        }
     };
     let request_id = text_field("request_id", envelope.request_id, problems);
     let log = text_field("log", envelope.log, problems);
-    let status = match envelope.status {
-        None => None,
-        Some(raw) if raw.get() == "null" => None,
-        Some(raw) => match serde_json::from_str::<i32>(raw.get()) {
-            Ok(status) => Some(status),
-            Err(_) => {
-                problems.push(ResponseProblem::new(
-                    "body field status",
-                    format!("is {}, not a 32-bit integer", quoted_prefix(raw.get())),
-                ));
-                None
+    let status = envelope
+        .status
+        .map(RawValue::get)
+        .filter(|raw| *raw != "null")
+        .and_then(|raw| {
+            // The usual plain integer, without a second JSON parse; anything else (an
+            // exponent, an overflow, not a number) is serde_json's to judge and report.
+            if let Some(status) = plain_i32(raw) {
+                return Some(status);
             }
-        },
-    };
+            match serde_json::from_str::<i32>(raw) {
+                Ok(status) => Some(status),
+                Err(_) => {
+                    problems.push(ResponseProblem::new(
+                        "body field status",
+                        format!("is {}, not a 32-bit integer", quoted_prefix(raw)),
+                    ));
+                    None
+                }
+            }
+        });
     Ok(((request_id, log, status), result))
+}
+
+/// The text of a JSON string (checked as JSON already) that holds no escapes.
+fn plain_string(raw: &str) -> Option<&str> {
+    raw.strip_prefix('"')?
+        .strip_suffix('"')
+        .filter(|text| !text.contains('\\'))
+}
+
+/// A JSON number (checked as JSON already) written as digits alone that fit an `i32`.
+/// A sign is left to serde_json, which reads `-0` as a float.
+fn plain_i32(raw: &str) -> Option<i32> {
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    raw.parse().ok()
 }
 
 /// The result's text at `range` of `body`, unescaped: in place when the body is not
@@ -1258,6 +1285,58 @@ mod tests {
 
     /// The result is the same whether the body is unescaped in place (nothing else holds
     /// it) or copied (a clone holds it), and in place it stays inside the body's buffer.
+    #[test]
+    fn the_shortcuts_for_plain_fields_agree_with_serde_json() {
+        let strings = [
+            r#""""#,
+            r#""req-1""#,
+            r#""a\"b""#,
+            r#""\u00e9""#,
+            r#""é""#,
+            "0",
+            "null",
+            "[]",
+            "{}",
+        ];
+        for raw in strings {
+            if let Some(text) = plain_string(raw) {
+                assert_eq!(serde_json::from_str::<String>(raw).unwrap(), text, "{raw}");
+            }
+        }
+        assert_eq!(plain_string(r#""req-1""#), Some("req-1"));
+        assert_eq!(plain_string(r#""a\"b""#), None);
+        assert_eq!(plain_string("12"), None);
+        let numbers = [
+            "0",
+            "-0",
+            "200",
+            "-1",
+            "2147483647",
+            "-2147483648",
+            "2147483648",
+            "-2147483649",
+            "1e2",
+            "1.0",
+            "-1.5",
+            "99999999999999999999",
+            r#""200""#,
+            "null",
+        ];
+        for raw in numbers {
+            match plain_i32(raw) {
+                Some(status) => assert_eq!(serde_json::from_str::<i32>(raw).unwrap(), status, "{raw}"),
+                // Left to serde_json, which reads it or reports it.
+                None => assert!(
+                    !raw.bytes().all(|b| b.is_ascii_digit()) || raw.parse::<i32>().is_err(),
+                    "{raw}"
+                ),
+            }
+        }
+        assert_eq!(plain_i32("200"), Some(200));
+        assert_eq!(plain_i32("2147483648"), None);
+        assert_eq!(plain_i32("-0"), None);
+    }
+
     #[test]
     fn in_place_and_copied_results_agree() {
         let value = r#"{"text":"a \"quoted\" \\ word","emoji":"😀","list":[1,2]}"#;
