@@ -925,11 +925,26 @@ struct SentCredentials {
 }
 
 impl SentCredentials {
+    /// The first value of each credentials header, as `HeaderMap::get` would give it, in
+    /// one pass over the request's few headers rather than two hashed lookups.
     fn of(request: &http::Request<Bytes>) -> Self {
-        SentCredentials {
-            iam_token: request.headers().get(IAM_TOKEN_HEADER).cloned(),
-            signature: request.headers().get(AKSK_SIGNATURE_HEADER).cloned(),
+        let mut sent = SentCredentials {
+            iam_token: None,
+            signature: None,
+        };
+        for (name, value) in request.headers() {
+            let slot = if *name == IAM_TOKEN_HEADER {
+                &mut sent.iam_token
+            } else if *name == AKSK_SIGNATURE_HEADER {
+                &mut sent.signature
+            } else {
+                continue;
+            };
+            if slot.is_none() {
+                *slot = Some(value.clone());
+            }
         }
+        sent
     }
 
     fn to_header_map(&self) -> HeaderMap {
@@ -1048,6 +1063,22 @@ mod tests {
             Err(error) => error.message().to_owned(),
             Ok(client) => panic!("expected a configuration error, got {client:?}"),
         }
+    }
+
+    #[test]
+    fn sent_credentials_are_the_first_value_of_each_header() {
+        let mut request = http::Request::new(Bytes::new());
+        assert!(SentCredentials::of(&request).iam_token.is_none());
+        let headers = request.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.append(IAM_TOKEN_HEADER, HeaderValue::from_static("first"));
+        headers.insert(header::USER_AGENT, HeaderValue::from_static("agent"));
+        headers.append(IAM_TOKEN_HEADER, HeaderValue::from_static("second"));
+        headers.insert(AKSK_SIGNATURE_HEADER, HeaderValue::from_static("signature"));
+        let sent = SentCredentials::of(&request);
+        assert_eq!(sent.iam_token.as_ref(), request.headers().get(IAM_TOKEN_HEADER));
+        assert_eq!(sent.signature.as_ref(), request.headers().get(AKSK_SIGNATURE_HEADER));
+        assert_eq!(sent.iam_token.unwrap(), "first");
     }
 
     #[test]
