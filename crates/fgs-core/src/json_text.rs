@@ -32,14 +32,17 @@ pub(crate) fn unescape(text: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.iter().position(|&byte| byte == b'\\') {
-        let (bytes, decoded, used) = escape(rest.get(at..)?)?;
-        out.extend_from_slice(rest.get(..at)?);
-        match decoded {
-            // Most escapes are `\"` in a JSON result: one byte, no copy call.
-            1 => out.push(bytes[0]),
-            _ => out.extend_from_slice(bytes.get(..decoded)?),
+        let (run, tail) = rest.split_at_checked(at)?;
+        out.extend_from_slice(run);
+        // Most escapes in a JSON result are `\"`: one byte, decoded here.
+        if let Some(byte) = tail.get(1).copied().and_then(simple_escape) {
+            out.push(byte);
+            rest = tail.get(2..)?;
+            continue;
         }
-        rest = rest.get(at.checked_add(used)?..)?;
+        let (bytes, decoded, used) = escape(tail)?;
+        out.extend_from_slice(bytes.get(..decoded)?);
+        rest = tail.get(used..)?;
     }
     out.extend_from_slice(rest);
     Some(out)
@@ -74,16 +77,11 @@ pub(crate) fn unescape_in_place(text: &mut [u8]) -> Option<usize> {
 /// The escape at the start of `text` (which starts with the backslash): the UTF-8 bytes it
 /// stands for, how many of them there are, and how many input bytes it takes.
 fn escape(text: &[u8]) -> Option<([u8; 4], usize, usize)> {
-    let simple = |byte: u8| Some(([byte, 0, 0, 0], 1, 2));
-    match text.get(1)? {
-        b'"' => simple(b'"'),
-        b'\\' => simple(b'\\'),
-        b'/' => simple(b'/'),
-        b'b' => simple(0x08),
-        b'f' => simple(0x0C),
-        b'n' => simple(b'\n'),
-        b'r' => simple(b'\r'),
-        b't' => simple(b'\t'),
+    let letter = *text.get(1)?;
+    if let Some(byte) = simple_escape(letter) {
+        return Some(([byte, 0, 0, 0], 1, 2));
+    }
+    match letter {
         b'u' => {
             let first = hex4(text.get(2..6)?)?;
             let (code, used) = match first {
@@ -105,6 +103,21 @@ fn escape(text: &[u8]) -> Option<([u8; 4], usize, usize)> {
             let decoded = char::from_u32(code)?.encode_utf8(&mut bytes).len();
             Some((bytes, decoded, used))
         }
+        _ => None,
+    }
+}
+
+/// The byte a one-letter escape (`\\` then `letter`) stands for.
+fn simple_escape(letter: u8) -> Option<u8> {
+    match letter {
+        b'"' => Some(b'"'),
+        b'\\' => Some(b'\\'),
+        b'/' => Some(b'/'),
+        b'b' => Some(0x08),
+        b'f' => Some(0x0C),
+        b'n' => Some(b'\n'),
+        b'r' => Some(b'\r'),
+        b't' => Some(b'\t'),
         _ => None,
     }
 }
