@@ -967,15 +967,18 @@ fn main() {
 /// `FGS_BENCH_INSTRUCTIONS=<calls>`: instructions per invoke, counted by callgrind.
 ///
 /// CPU time on a shared 2-core machine moves by 15 % between runs; an instruction count
-/// does not move at all for the same binary and inputs, so it is what small changes to the
-/// per-call path are judged by (it does not see cache misses, which the CPU columns do).
-/// Each configuration and event size runs in its own process under
-/// `valgrind --tool=callgrind`, one caller on a current-thread runtime against the
-/// emulator in a child process (not traced): a checked call and 100 warm-up calls, then
-/// `calls` sequential calls inside [`instructions::measured_calls`], the only function
-/// callgrind counts (`--toggle-collect`). What the table shows is that count over
-/// `calls`: everything the client's thread executes per invoke (the runtime, hyper, the
-/// SDK, libc) except the kernel.
+/// hardly moves for the same binary and inputs, so it is what small changes to the per-call
+/// path are judged by. Its cache simulation adds the first-level cache misses per invoke:
+/// state that is larger, copied more or spread over more memory shows there, and costs CPU
+/// time that the instruction count alone does not show.
+/// Each configuration, concurrency (`FGS_BENCH_CONCURRENCY`) and event size runs in its own
+/// process under `valgrind --tool=callgrind`: the callers are tasks on one current-thread
+/// runtime, against the emulator in a child process (not traced). After a checked call and
+/// 100 warm-up calls per caller, every caller makes `calls / concurrency` (rounded up)
+/// calls inside [`instructions::measured_calls`], the only function callgrind counts
+/// (`--toggle-collect`). The table shows that count per call: everything the client
+/// executes per invoke (the runtime, hyper, the SDK, libc: the allocator's work with many
+/// calls in flight included) except the kernel.
 mod instructions {
     use super::*;
     use std::process::Command;
@@ -1000,8 +1003,8 @@ mod instructions {
         Some(calls)
     }
 
-    /// Runs every selected configuration and event size under callgrind and prints the
-    /// instructions per call, with each fgs row's ratio to the fair floor's.
+    /// Runs every selected configuration, concurrency and event size under callgrind and
+    /// prints the instructions per call, with each fgs row's ratio to the fair floor's.
     pub fn run(calls: usize) {
         let version = Command::new("valgrind").arg("--version").output();
         let Ok(version) = version.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()) else {
@@ -1016,77 +1019,128 @@ mod instructions {
                 .collect(),
             None => PAYLOADS[..1].to_vec(),
         };
+        let concurrencies: Vec<usize> = match env_list("FGS_BENCH_CONCURRENCY") {
+            Some(values) => CONCURRENCY
+                .into_iter()
+                .filter(|c| values.contains(&c.to_string()))
+                .collect(),
+            None => CONCURRENCY.to_vec(),
+        };
         let dir = std::env::temp_dir().join(format!("fgs-bench-callgrind-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("callgrind output directory");
         println!("machine: {}; {version}", machine());
         println!(
-            "instructions per invoke (callgrind, the client's thread, user space): one caller, current-thread runtime, \
-             emulator in a child process; {calls} calls counted after {WARMUP_CALLS} of warm-up"
+            "instructions per invoke (callgrind, user space): the callers as tasks on one current-thread runtime, \
+             emulator in a child process; about {calls} calls counted after {WARMUP_CALLS} per caller of warm-up"
         );
         println!(
-            "{:<27} {:>7} {:>12} {:>9} {:>9}",
-            "config", "payload", "instr/inv", "/floor", "/fair"
+            "(instr/inv: instructions per invoke; /floor, /fair: over the floor's and the fair floor's; L1 misses/inv: \
+             first-level cache misses per invoke, instruction and data, in callgrind's model of this machine's caches)"
+        );
+        println!(
+            "{:<27} {:>4} {:>7} {:>12} {:>9} {:>9} {:>14}",
+            "config", "conc", "payload", "instr/inv", "/floor", "/fair", "L1 misses/inv"
         );
         let exe = std::env::current_exe().expect("current_exe");
         for (size, label) in payloads {
-            let mut counted: Vec<(Config, f64)> = Vec::new();
-            for &config in &configs {
-                let out = dir.join(format!("{}-{size}.out", config.name()));
-                let status = Command::new("valgrind")
-                    .arg("--tool=callgrind")
-                    .arg(format!("--callgrind-out-file={}", out.display()))
-                    .arg("--toggle-collect=*instructions::measured_calls*")
-                    .arg("--quiet")
-                    .arg(&exe)
-                    .arg("--bench")
-                    .env(CHILD, format!("{}:{size}:{calls}", config.name()))
-                    .status()
-                    .expect("run valgrind");
-                assert!(status.success(), "{config:?} under callgrind: {status}");
-                let total = read_total(&out);
-                let per_call = total as f64 / calls as f64;
-                counted.push((config, per_call));
-                let of = |c: Config| counted.iter().find(|(k, _)| *k == c).map(|(_, v)| per_call / v);
-                let (vs_floor, vs_fair) = match config {
-                    Config::Reqwest | Config::Hyper => (of(Config::Floor), of(Config::FairFloor)),
-                    Config::FairFloor => (of(Config::Floor), None),
-                    _ => (None, None),
-                };
-                println!(
-                    "{:<27} {:>7} {:>12.0} {:>9} {:>9}",
-                    config.label(),
-                    label,
-                    per_call,
-                    ratio(vs_floor),
-                    ratio(vs_fair)
-                );
-                let _ = std::io::stdout().flush();
+            for &concurrency in &concurrencies {
+                // Every caller makes the same number of calls.
+                let per_caller = calls.div_ceil(concurrency);
+                let counted_calls = per_caller * concurrency;
+                let mut counted: Vec<(Config, f64)> = Vec::new();
+                for &config in &configs {
+                    let out = dir.join(format!("{}-{concurrency}-{size}.out", config.name()));
+                    let run = Command::new("valgrind")
+                        .arg("--tool=callgrind")
+                        .arg("--cache-sim=yes")
+                        .arg(format!("--callgrind-out-file={}", out.display()))
+                        .arg("--toggle-collect=*instructions::measured_calls*")
+                        .arg("--quiet")
+                        .arg(&exe)
+                        .arg("--bench")
+                        .env(CHILD, format!("{}:{size}:{per_caller}:{concurrency}", config.name()))
+                        .output()
+                        .expect("run valgrind");
+                    // valgrind's notes (which cache it models) only matter when the run fails.
+                    assert!(
+                        run.status.success(),
+                        "{config:?} under callgrind: {}\n{}",
+                        run.status,
+                        String::from_utf8_lossy(&run.stderr)
+                    );
+                    let totals = read_totals(&out);
+                    let per_call = totals.instructions as f64 / counted_calls as f64;
+                    let l1_misses = totals.l1_misses as f64 / counted_calls as f64;
+                    counted.push((config, per_call));
+                    let of = |c: Config| counted.iter().find(|(k, _)| *k == c).map(|(_, v)| per_call / v);
+                    let (vs_floor, vs_fair) = match config {
+                        Config::Reqwest | Config::Hyper => (of(Config::Floor), of(Config::FairFloor)),
+                        Config::FairFloor => (of(Config::Floor), None),
+                        _ => (None, None),
+                    };
+                    println!(
+                        "{:<27} {:>4} {:>7} {:>12.0} {:>9} {:>9} {:>14.0}",
+                        config.label(),
+                        concurrency,
+                        label,
+                        per_call,
+                        ratio(vs_floor),
+                        ratio(vs_fair),
+                        l1_misses
+                    );
+                    let _ = std::io::stdout().flush();
+                }
             }
         }
         println!("(callgrind's output files, for callgrind_annotate: {})", dir.display());
     }
 
-    /// The `summary:` (or `totals:`) instruction count of a callgrind output file.
-    fn read_total(path: &std::path::Path) -> u64 {
-        let text = std::fs::read_to_string(path).expect("callgrind output");
-        text.lines()
-            .find_map(|line| line.strip_prefix("summary:").or_else(|| line.strip_prefix("totals:")))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("no instruction total in {}", path.display()))
+    /// What a callgrind output file counted.
+    struct Totals {
+        instructions: u64,
+        /// First-level misses: instruction fetches, data reads and data writes.
+        l1_misses: u64,
     }
 
-    /// In the process under callgrind: one configuration, `calls` counted calls.
+    /// The `summary:` (or `totals:`) line of a callgrind output file, by its `events:` names.
+    fn read_totals(path: &std::path::Path) -> Totals {
+        let text = std::fs::read_to_string(path).expect("callgrind output");
+        let line = |prefix: &str| {
+            text.lines()
+                .find_map(|line| line.strip_prefix(prefix))
+                .map(|rest| rest.split_whitespace().collect::<Vec<_>>())
+        };
+        let events = line("events:").unwrap_or_else(|| panic!("no events line in {}", path.display()));
+        let counts = line("summary:")
+            .or_else(|| line("totals:"))
+            .unwrap_or_else(|| panic!("no totals in {}", path.display()));
+        let count = |name: &str| {
+            events
+                .iter()
+                .position(|e| *e == name)
+                .and_then(|i| counts.get(i))
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        Totals {
+            instructions: count("Ir"),
+            l1_misses: count("I1mr") + count("D1mr") + count("D1mw"),
+        }
+    }
+
+    /// In the process under callgrind: one configuration, `concurrency` callers making
+    /// `per_caller` counted calls each.
     fn measure_in_child(spec: &str) {
-        let mut parts = spec.split(':');
-        let (Some(name), Some(size), Some(calls)) = (parts.next(), parts.next(), parts.next()) else {
+        let parts: Vec<&str> = spec.split(':').collect();
+        let [name, size, per_caller, concurrency] = parts[..] else {
             panic!("{CHILD}={spec:?}");
         };
         let config = Config::ALL
             .into_iter()
             .find(|c| c.name() == name)
             .unwrap_or_else(|| panic!("{CHILD}: unknown configuration {name:?}"));
-        let (size, calls): (usize, usize) = (size.parse().expect("event size"), calls.parse().expect("calls"));
+        let number = |text: &str| text.parse::<usize>().unwrap_or_else(|_| panic!("{CHILD}={spec:?}"));
+        let (size, per_caller, concurrency) = (number(size), number(per_caller), number(concurrency));
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -1094,27 +1148,45 @@ mod instructions {
         let body = payload(size);
         let (server, caller) = runtime.block_on(async {
             let server = Server::start(Mode::Process).await;
-            let caller = Caller::new(config, &server.target());
+            let caller = Arc::new(Caller::new(config, &server.target()));
             let (status, result) = caller.call(body.clone(), true).await;
             check(config, status, &result);
-            for _ in 0..WARMUP_CALLS {
-                caller.call(body.clone(), false).await;
-            }
+            // Opens the connections the measured calls will use.
+            callers(&caller, &body, concurrency, WARMUP_CALLS).await;
             (server, caller)
         });
-        measured_calls(&runtime, &caller, &body, calls);
+        measured_calls(&runtime, &caller, &body, concurrency, per_caller);
         drop(caller);
         runtime.block_on(server.stop());
     }
 
-    /// The calls callgrind counts (`--toggle-collect` names this function).
+    /// `concurrency` tasks, each making `calls` calls one after the other.
+    async fn callers(caller: &Arc<Caller>, body: &Bytes, concurrency: usize, calls: usize) {
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..concurrency {
+            let (caller, body) = (Arc::clone(caller), body.clone());
+            tasks.spawn(async move {
+                for _ in 0..calls {
+                    let (status, _) = caller.call(body.clone(), false).await;
+                    assert_eq!(status, 200);
+                }
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.expect("a caller panicked");
+        }
+    }
+
+    /// The calls callgrind counts (`--toggle-collect` names this function): the tasks run
+    /// inside `block_on`, so inside this frame.
     #[inline(never)]
-    pub fn measured_calls(runtime: &tokio::runtime::Runtime, caller: &Caller, body: &Bytes, calls: usize) {
-        runtime.block_on(async {
-            for _ in 0..calls {
-                let (status, _) = caller.call(body.clone(), false).await;
-                assert_eq!(status, 200);
-            }
-        });
+    pub fn measured_calls(
+        runtime: &tokio::runtime::Runtime,
+        caller: &Arc<Caller>,
+        body: &Bytes,
+        concurrency: usize,
+        per_caller: usize,
+    ) {
+        runtime.block_on(callers(caller, body, concurrency, per_caller));
     }
 }
