@@ -69,6 +69,7 @@
 use std::convert::Infallible;
 use std::error::Error as StdError;
 use std::fmt;
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -433,14 +434,29 @@ impl fmt::Display for WholeCallTimeout {
 
 impl StdError for WholeCallTimeout {}
 
+/// The future [`Transport::send`] returns.
+type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<http::Response<Bytes>, TransportError>> + Send + 'a>>;
+
 #[async_trait]
 impl Transport for HyperTransport {
-    async fn send(
-        &self,
+    // Written as async-trait would expand it, so that the checks and hyper-util's own
+    // request future are made before the boxed future: it then holds neither the request
+    // (async-trait's would hold it twice) nor a second copy of anything, and its allocation
+    // stays small enough for the allocator's per-thread cache. No I/O starts before the
+    // returned future is polled, so the timeout still covers the whole exchange.
+    fn send<'life0, 'life1, 'async_trait>(
+        &'life0 self,
         request: http::Request<Bytes>,
-        options: &SendOptions,
-    ) -> Result<http::Response<Bytes>, TransportError> {
-        check_request(&request)?;
+        options: &'life1 SendOptions,
+    ) -> SendFuture<'async_trait>
+    where
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        Self: 'async_trait,
+    {
+        if let Err(error) = check_request(&request) {
+            return Box::pin(std::future::ready(Err(error)));
+        }
         // Shares the client's authority (no copy); the host is only named in a TLS error.
         let authority = request.uri().authority().cloned();
         // Shared with the body, which hyper moves to the connection's task.
@@ -449,30 +465,32 @@ impl Transport for HyperTransport {
             data: Some(data),
             stage: Arc::clone(&stage),
         });
-        let exchange = async {
-            let response = self
-                .client
-                .request(request)
-                .await
-                .map_err(|e| classify(e, authority.as_ref().map(|a| a.host())))?;
-            stage.store(Stage::ReadingBody as u8, Ordering::Relaxed);
-            let (head, body) = response.into_parts();
-            let body = collect_body(&head, body, options.max_response_bytes).await?;
-            Ok(http::Response::from_parts(head, body))
-        };
-        let Some(limit) = options.timeout else {
-            return exchange.await;
-        };
-        match tokio::time::timeout(limit, exchange).await {
-            Ok(outcome) => outcome,
-            Err(_elapsed) => {
-                let stage = Stage::from_u8(stage.load(Ordering::Relaxed));
-                Err(TransportError::timeout(
-                    stage.delivery(),
-                    WholeCallTimeout { limit, stage },
-                ))
+        let response = self.client.request(request);
+        let (limit, max_response_bytes) = (options.timeout, options.max_response_bytes);
+        Box::pin(async move {
+            let exchange = async {
+                let response = response
+                    .await
+                    .map_err(|e| classify(e, authority.as_ref().map(|a| a.host())))?;
+                stage.store(Stage::ReadingBody as u8, Ordering::Relaxed);
+                let (head, body) = response.into_parts();
+                let body = collect_body(&head, body, max_response_bytes).await?;
+                Ok(http::Response::from_parts(head, body))
+            };
+            let Some(limit) = limit else {
+                return exchange.await;
+            };
+            match tokio::time::timeout(limit, exchange).await {
+                Ok(outcome) => outcome,
+                Err(_elapsed) => {
+                    let stage = Stage::from_u8(stage.load(Ordering::Relaxed));
+                    Err(TransportError::timeout(
+                        stage.delivery(),
+                        WholeCallTimeout { limit, stage },
+                    ))
+                }
             }
-        }
+        })
     }
 
     /// The whole exchange, body included, runs under `SendOptions::timeout`.
