@@ -561,105 +561,116 @@ impl Client {
 
     /// Sends one request of operation `O` and sorts the response into success or error.
     /// Nothing is sent when the body is too large or a header cannot be built.
-    pub(crate) async fn execute<O>(
-        &self,
-        params: &O::Request<'_>,
+    ///
+    /// Not an `async fn`, which would keep a second copy of the arguments in its state.
+    #[allow(clippy::manual_async_fn)]
+    pub(crate) fn execute<'a, O>(
+        &'a self,
+        params: &'a O::Request<'_>,
         body: Bytes,
-        target: CallTarget<'_>,
-    ) -> Result<RawSuccess, Error>
+        target: CallTarget<'a>,
+    ) -> impl std::future::Future<Output = Result<RawSuccess, Error>> + Send + 'a
     where
         O: Operation<ErrorBody = ErrorResponse, ErrorHeaders = ErrorHeaders>,
     {
-        let info = &O::INFO;
-        let uri = match target.uri_key {
-            Some(key) => match self.inner.uris.get(info.id, key) {
-                Some(uri) => {
-                    check_body_size(info, &body)?;
-                    uri
-                }
-                None => {
-                    let uri = self.checked_uri::<O>(params, &body)?;
-                    self.inner.uris.insert(info.id, key, &uri);
-                    uri
-                }
-            },
-            None => self.checked_uri::<O>(params, &body)?,
-        };
-        let inner = &self.inner;
-        let build = || self.build_request::<O>(params, &uri, &body);
-        let context = AuthContext::new(info, target.project_id, target.region);
-        let deadline = target.deadline.at;
-        let timeout = target.deadline.timeout;
-        let max_response_bytes = target.max_response_bytes.unwrap_or(inner.max_response_bytes);
-        let policy = target.retry.clone().unwrap_or_else(|| Arc::clone(&inner.retry));
-        let call = CallInfo::new(info.id, target.idempotent);
-        let mut attempt: u32 = 1;
-        let mut renewed_after_rejection = false;
-        // Whether an earlier attempt may have run the function, for what a deadline
-        // error says.
-        let mut may_have_run = false;
-        loop {
-            tracing::Span::current().record("attempt", attempt);
-            let clock = Deadline {
-                at: deadline,
-                timeout,
-                may_have_run,
+        async move {
+            // A reference made at compile time: `&O::INFO` would put a copy in the state.
+            let info: &'static OperationInfo = const { &O::INFO };
+            let uri = match target.uri_key {
+                Some(key) => match self.inner.uris.get(info.id, key) {
+                    Some(uri) => {
+                        check_body_size(info, &body)?;
+                        uri
+                    }
+                    None => {
+                        let uri = self.checked_uri::<O>(params, &body)?;
+                        self.inner.uris.insert(info.id, key, &uri);
+                        uri
+                    }
+                },
+                None => self.checked_uri::<O>(params, &body)?,
             };
-            let mut sent_credentials = None;
-            // Timed only for the debug events below, when something listens for them.
-            let attempt_started = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
-            let outcome = self
-                .attempt(
-                    &build,
-                    &context,
-                    &clock,
-                    max_response_bytes,
-                    attempt,
-                    &mut sent_credentials,
-                )
-                .await;
-            let elapsed_ms = attempt_started.map_or(0.0, |started| started.elapsed().as_secs_f64() * 1000.0);
-            let error = match outcome {
-                Ok(success) => {
+            let inner = &self.inner;
+            let build = || self.build_request::<O>(params, &uri, &body);
+            let context = AuthContext::new(info, target.project_id, target.region);
+            let deadline = target.deadline.at;
+            let timeout = target.deadline.timeout;
+            let max_response_bytes = target.max_response_bytes.unwrap_or(inner.max_response_bytes);
+            let policy = target.retry.clone().unwrap_or_else(|| Arc::clone(&inner.retry));
+            let call = CallInfo::new(info.id, target.idempotent);
+            let mut attempt: u32 = 1;
+            let mut renewed_after_rejection = false;
+            // Whether an earlier attempt may have run the function, for what a deadline
+            // error says.
+            let mut may_have_run = false;
+            loop {
+                tracing::Span::current().record("attempt", attempt);
+                let clock = Deadline {
+                    at: deadline,
+                    timeout,
+                    may_have_run,
+                };
+                let mut sent_credentials = None;
+                // Timed only for the debug events below, when something listens for them.
+                let attempt_started = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
+                // In a block, so that the outcome takes no room in the state while a renewal
+                // or a retry's wait is awaited below.
+                let error = {
+                    let outcome = self
+                        .attempt(
+                            &build,
+                            &context,
+                            &clock,
+                            max_response_bytes,
+                            attempt,
+                            &mut sent_credentials,
+                        )
+                        .await;
+                    let elapsed_ms = attempt_started.map_or(0.0, |started| started.elapsed().as_secs_f64() * 1000.0);
+                    let error = match outcome {
+                        Ok(success) => {
+                            tracing::debug!(
+                                attempt,
+                                elapsed_ms,
+                                status = success.status.as_u16(),
+                                "attempt answered"
+                            );
+                            policy.on_success(attempt);
+                            return Ok(success);
+                        }
+                        Err(error) => error,
+                    };
                     tracing::debug!(
                         attempt,
                         elapsed_ms,
-                        status = success.status.as_u16(),
-                        "attempt answered"
+                        status = error.status().map_or(0, |s| s.as_u16()),
+                        error = %error,
+                        "attempt failed"
                     );
-                    policy.on_success(attempt);
-                    return Ok(success);
+                    error
+                };
+                may_have_run |= !error.is_retry_safe();
+                // The gateway refused the credentials, so the function did not run: if the
+                // auth renews them, the request goes once more, as an attempt of its own.
+                if !renewed_after_rejection && self.renewed_after_refusal(&error, &sent_credentials, &clock).await? {
+                    renewed_after_rejection = true;
+                    attempt = attempt.saturating_add(1);
+                    continue;
                 }
-                Err(error) => error,
-            };
-            tracing::debug!(
-                attempt,
-                elapsed_ms,
-                status = error.status().map_or(0, |s| s.as_u16()),
-                error = %error,
-                "attempt failed"
-            );
-            may_have_run |= !error.is_retry_safe();
-            // The gateway refused the credentials, so the function did not run: if the
-            // auth renews them, the request goes once more, as an attempt of its own.
-            if !renewed_after_rejection && self.renewed_after_refusal(&error, &sent_credentials, &clock).await? {
-                renewed_after_rejection = true;
+                let delay = match policy.decide(attempt, &error, &call) {
+                    RetryDecision::Stop => return Err(error),
+                    RetryDecision::RetryAfter(delay) => delay,
+                };
+                // A retry that could only start after the deadline is not made: the caller
+                // gets the error that stopped the last attempt, not a timeout hiding it.
+                if clock.remaining().is_some_and(|left| delay >= left) {
+                    tracing::debug!(attempt, error = %error, "not retrying: the wait would pass the deadline");
+                    return Err(error);
+                }
+                tracing::debug!(attempt, error = %error, delay_ms = delay.as_millis() as u64, "retrying");
+                inner.sleep.sleep(delay).await;
                 attempt = attempt.saturating_add(1);
-                continue;
             }
-            let delay = match policy.decide(attempt, &error, &call) {
-                RetryDecision::Stop => return Err(error),
-                RetryDecision::RetryAfter(delay) => delay,
-            };
-            // A retry that could only start after the deadline is not made: the caller
-            // gets the error that stopped the last attempt, not a timeout hiding it.
-            if clock.remaining().is_some_and(|left| delay >= left) {
-                tracing::debug!(attempt, error = %error, "not retrying: the wait would pass the deadline");
-                return Err(error);
-            }
-            tracing::debug!(attempt, error = %error, delay_ms = delay.as_millis() as u64, "retrying");
-            inner.sleep.sleep(delay).await;
-            attempt = attempt.saturating_add(1);
         }
     }
 
@@ -741,9 +752,17 @@ impl Client {
         if clock.remaining() == Some(Duration::ZERO) {
             return Err(clock.expired("starting an attempt", Delivery::NotSent));
         }
-        let request = self.prepare(build, context, clock, &hook_context).await?;
-        *sent_credentials = Some(SentCredentials::of(&request));
-        let response = self.send(request, clock, max_response_bytes).await?;
+        let options;
+        // The request lives in this block only: handed to the transport before the state
+        // machine waits for the response, it takes no room in it then.
+        let sending = {
+            let request = self.prepare(build, context, clock, &hook_context).await?;
+            *sent_credentials = Some(SentCredentials::of(&request));
+            // After authenticating, which may have taken some of the time left.
+            options = self.send_options(clock, max_response_bytes);
+            self.inner.transport.send(request, &options)
+        };
+        let response = self.response(sending, clock).await?;
         for hook in &self.inner.hooks {
             hook.after_response(&response, &hook_context);
         }
@@ -771,24 +790,28 @@ impl Client {
         Ok(request)
     }
 
-    /// Hands the request to the transport with what is left of the deadline (or the
-    /// attempt timeout, if shorter) and the response cap.
-    async fn send(
-        &self,
-        request: http::Request<Bytes>,
-        clock: &Deadline,
-        max_response_bytes: u64,
-    ) -> Result<http::Response<Bytes>, Error> {
-        let inner = &self.inner;
-        let per_attempt = match (clock.remaining(), inner.attempt_timeout) {
+    /// What the transport is given: what is left of the deadline (or the attempt timeout,
+    /// if shorter) and the response cap.
+    fn send_options(&self, clock: &Deadline, max_response_bytes: u64) -> SendOptions {
+        let per_attempt = match (clock.remaining(), self.inner.attempt_timeout) {
             (Some(left), Some(limit)) => Some(left.min(limit)),
             (left, limit) => left.or(limit),
         };
-        let options = SendOptions {
+        SendOptions {
             timeout: per_attempt,
             max_response_bytes: Some(max_response_bytes),
-        };
-        let send = inner.transport.send(request, &options);
+        }
+    }
+
+    /// Waits for the transport's answer within the deadline.
+    async fn response(
+        &self,
+        send: std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<http::Response<Bytes>, TransportError>> + Send + '_>,
+        >,
+        clock: &Deadline,
+    ) -> Result<http::Response<Bytes>, Error> {
+        let inner = &self.inner;
         // The transport bounds the exchange itself (and knows best whether anything was
         // sent when time runs out); this guard, a little later, holds the deadline for a
         // transport that does not.
