@@ -267,38 +267,56 @@ impl ReqwestTransportBuilder {
     }
 }
 
+/// The future [`Transport::send`] returns.
+type SendFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<http::Response<Bytes>, TransportError>> + Send + 'a>>;
+
 #[async_trait]
 impl Transport for ReqwestTransport {
-    async fn send(
-        &self,
+    // Written as async-trait would expand it, so that the checks, the conversion and
+    // reqwest's own request future are made before the boxed future, which then holds
+    // none of the request (async-trait's would hold it twice). No I/O starts before the
+    // returned future is polled.
+    fn send<'life0, 'life1, 'async_trait>(
+        &'life0 self,
         request: http::Request<Bytes>,
-        options: &SendOptions,
-    ) -> Result<http::Response<Bytes>, TransportError> {
+        options: &'life1 SendOptions,
+    ) -> SendFuture<'async_trait>
+    where
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        Self: 'async_trait,
+    {
         if self.settings.is_some()
             && TlsBackend::SELECTED.is_none()
             && request.uri().scheme() == Some(&http::uri::Scheme::HTTPS)
         {
-            return Err(TransportError::other(
+            return Box::pin(std::future::ready(Err(TransportError::other(
                 Delivery::NotSent,
                 "this build has no TLS: enable the feature rustls-aws-lc, rustls-ring or native-tls for https",
-            ));
+            ))));
         }
         // Shares the client's authority (no copy); the host is only named in a TLS error.
         let authority = request.uri().authority().cloned();
-        let mut request = self.reqwest_request(request)?;
+        let mut request = match self.reqwest_request(request) {
+            Ok(request) => request,
+            Err(error) => return Box::pin(std::future::ready(Err(error))),
+        };
         *request.timeout_mut() = options.timeout;
-        let response = self
-            .client
-            .execute(request)
-            .await
-            .map_err(|e| classify(e, authority.as_ref().map(|a| a.host())))?;
-        // Move the head over as it is: no copy of the headers.
-        let (parts, body) = http::Response::from(response).into_parts();
-        // Once a status line has arrived the request certainly reached the server.
-        let body = collect_body(&parts, body, options.max_response_bytes)
-            .await
-            .map_err(body_error)?;
-        Ok(http::Response::from_parts(parts, body))
+        let pending = self.client.execute(request);
+        let max_response_bytes = options.max_response_bytes;
+        Box::pin(async move {
+            let response = pending
+                .await
+                .map_err(|e| classify(e, authority.as_ref().map(|a| a.host())))?;
+            // Move the head over as it is: no copy of the headers.
+            let (parts, body) = http::Response::from(response).into_parts();
+            // Once a status line has arrived the request certainly reached the server.
+            let body = collect_body(&parts, body, max_response_bytes)
+                .await
+                .map_err(body_error)?;
+            Ok(http::Response::from_parts(parts, body))
+        })
     }
 
     /// reqwest's request timeout covers connecting, the exchange and the body.
