@@ -375,7 +375,9 @@ pub struct InvokeOutput {
     /// made when one of them is first asked for: most callers read the result alone, and
     /// parsing the informational headers (the summary JSON above all) on every call would
     /// charge them for what they never read.
-    informational: std::sync::OnceLock<Informational>,
+    /// Boxed: the output is moved several times on its way to the caller, and inline this
+    /// would make each move copy some 250 bytes that most callers never look at.
+    informational: std::sync::OnceLock<Box<Informational>>,
 }
 
 /// The lazily decoded part of an [`InvokeOutput`].
@@ -501,10 +503,10 @@ impl InvokeOutput {
                 .map(ResponseProblem::from)
                 .chain(self.body_problems.iter().cloned())
                 .collect();
-            Informational {
+            Box::new(Informational {
                 typed_headers,
                 problems,
-            }
+            })
         })
     }
 
