@@ -38,8 +38,8 @@
 //!   ([`fgs_core::transport::collect_body`], the same reader as the reqwest transport's);
 //! - failures say whether the request may have reached the service ([`Delivery`]): a
 //!   failure to connect (refused, DNS, TLS handshake, connect timeout) and a timeout
-//!   before a connection was established are [`Delivery::NotSent`]; anything later is
-//!   [`Delivery::MaybeSent`];
+//!   before hyper began writing the request (its [`RequestBody`] marks that moment) are
+//!   [`Delivery::NotSent`]; anything later is [`Delivery::MaybeSent`];
 //! - statuses are not judged: a 401, a 502 or a proxy's HTML page comes back as a
 //!   response for the client to interpret, and redirects are not followed;
 //! - plain `http` is allowed (for loopback emulators); the client refuses plain `http` to
