@@ -733,7 +733,7 @@ mod tests {
         let (addr, _listener, fillers) = unresponsive().await;
         if fillers.is_empty() {
             eprintln!(
-                "skipped: this system does not let an accept queue fill up, so connecting cannot be made to hang"
+                "SKIPPED: this system does not let an accept queue fill up, so connecting cannot be made to hang"
             );
             return;
         }
@@ -753,7 +753,7 @@ mod tests {
         let (addr, _listener, fillers) = unresponsive().await;
         if fillers.is_empty() {
             eprintln!(
-                "skipped: this system does not let an accept queue fill up, so connecting cannot be made to hang"
+                "SKIPPED: this system does not let an accept queue fill up, so connecting cannot be made to hang"
             );
             return;
         }
