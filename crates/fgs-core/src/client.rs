@@ -806,9 +806,7 @@ impl Client {
     /// Waits for the transport's answer within the deadline.
     async fn response(
         &self,
-        send: std::pin::Pin<
-            Box<dyn std::future::Future<Output = Result<http::Response<Bytes>, TransportError>> + Send + '_>,
-        >,
+        send: crate::transport::SendFuture<'_>,
         clock: &Deadline,
     ) -> Result<http::Response<Bytes>, Error> {
         let inner = &self.inner;

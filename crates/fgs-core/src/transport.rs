@@ -77,6 +77,39 @@ pub trait Transport: Send + Sync + fmt::Debug {
     }
 }
 
+/// The future [`Transport::send`] returns, as `#[async_trait]` spells it.
+///
+/// For a transport that writes `send` out without the sugar, to do its checks and start
+/// its HTTP client's request before the boxed future is made (so that the box holds no
+/// copy of the request), as both transports of this SDK do:
+///
+/// ```
+/// use bytes::Bytes;
+/// use fgs_core::transport::{SendFuture, SendOptions, Transport, TransportError};
+///
+/// #[derive(Debug)]
+/// struct Refusing;
+///
+/// #[async_trait::async_trait]
+/// impl Transport for Refusing {
+///     fn send<'life0, 'life1, 'async_trait>(
+///         &'life0 self,
+///         _request: http::Request<Bytes>,
+///         _options: &'life1 SendOptions,
+///     ) -> SendFuture<'async_trait>
+///     where
+///         'life0: 'async_trait,
+///         'life1: 'async_trait,
+///         Self: 'async_trait,
+///     {
+///         let refused = TransportError::other(fgs_core::transport::Delivery::NotSent, "refused");
+///         Box::pin(std::future::ready(Err(refused)))
+///     }
+/// }
+/// ```
+pub type SendFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<http::Response<Bytes>, TransportError>> + Send + 'a>>;
+
 /// Per-request options a transport must honour.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]

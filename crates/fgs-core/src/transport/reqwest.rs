@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use super::{Delivery, SendOptions, Transport, TransportError, TransportErrorKind, collect_body};
+use super::{Delivery, SendFuture, SendOptions, Transport, TransportError, TransportErrorKind, collect_body};
 use crate::error::ConfigError;
 #[cfg(any(feature = "rustls-aws-lc", feature = "rustls-ring", feature = "native-tls"))]
 use crate::network::find_cause;
@@ -266,10 +266,6 @@ impl ReqwestTransportBuilder {
         ReqwestTransport::from_settings(self.settings).map_err(|e| TransportError::other(Delivery::NotSent, e))
     }
 }
-
-/// The future [`Transport::send`] returns.
-type SendFuture<'a> =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Result<http::Response<Bytes>, TransportError>> + Send + 'a>>;
 
 #[async_trait]
 impl Transport for ReqwestTransport {
