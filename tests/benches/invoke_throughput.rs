@@ -726,6 +726,28 @@ fn selected_configs() -> Vec<Config> {
         .collect()
 }
 
+/// `FGS_BENCH_CONCURRENCY` as concurrencies, in the table's order; all when unset.
+fn selected_concurrencies() -> Vec<usize> {
+    match env_list("FGS_BENCH_CONCURRENCY") {
+        Some(values) => CONCURRENCY
+            .into_iter()
+            .filter(|c| values.contains(&c.to_string()))
+            .collect(),
+        None => CONCURRENCY.to_vec(),
+    }
+}
+
+/// `FGS_BENCH_PAYLOADS` (`1kb`, `64kb`, `1mb`) as event sizes; `unset` when it is unset.
+fn selected_payloads(unset: &[(usize, &'static str)]) -> Vec<(usize, &'static str)> {
+    match env_list("FGS_BENCH_PAYLOADS") {
+        Some(values) => PAYLOADS
+            .into_iter()
+            .filter(|(_, label)| values.contains(&label.replace(' ', "").to_ascii_lowercase()))
+            .collect(),
+        None => unset.to_vec(),
+    }
+}
+
 /// A ratio to two decimals, or `-` when there is none.
 fn ratio(value: Option<f64>) -> String {
     value.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}"))
@@ -817,20 +839,8 @@ fn main() {
         // Optional filters, e.g. FGS_BENCH_CONFIGS=hyper FGS_BENCH_CONCURRENCY=128
         // FGS_BENCH_PAYLOADS=1kb to profile one configuration at one point.
         let configs = selected_configs();
-        let concurrencies: Vec<usize> = match env_list("FGS_BENCH_CONCURRENCY") {
-            Some(values) => CONCURRENCY
-                .into_iter()
-                .filter(|c| values.contains(&c.to_string()))
-                .collect(),
-            None => CONCURRENCY.to_vec(),
-        };
-        let payloads: Vec<(usize, &str)> = match env_list("FGS_BENCH_PAYLOADS") {
-            Some(values) => PAYLOADS
-                .into_iter()
-                .filter(|(_, label)| values.contains(&label.replace(' ', "").to_ascii_lowercase()))
-                .collect(),
-            None => PAYLOADS.to_vec(),
-        };
+        let concurrencies = selected_concurrencies();
+        let payloads = selected_payloads(&PAYLOADS);
 
         println!("machine: {}", machine());
         println!(
@@ -1012,20 +1022,8 @@ mod instructions {
             return;
         };
         let configs = selected_configs();
-        let payloads: Vec<(usize, &str)> = match env_list("FGS_BENCH_PAYLOADS") {
-            Some(values) => PAYLOADS
-                .into_iter()
-                .filter(|(_, label)| values.contains(&label.replace(' ', "").to_ascii_lowercase()))
-                .collect(),
-            None => PAYLOADS[..1].to_vec(),
-        };
-        let concurrencies: Vec<usize> = match env_list("FGS_BENCH_CONCURRENCY") {
-            Some(values) => CONCURRENCY
-                .into_iter()
-                .filter(|c| values.contains(&c.to_string()))
-                .collect(),
-            None => CONCURRENCY.to_vec(),
-        };
+        let payloads = selected_payloads(&PAYLOADS[..1]);
+        let concurrencies = selected_concurrencies();
         let dir = std::env::temp_dir().join(format!("fgs-bench-callgrind-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("callgrind output directory");
         println!("machine: {}; {version}", machine());
