@@ -1,11 +1,13 @@
-//! Proxies for the default transport, over real TCP on 127.0.0.1: a small `CONNECT` proxy
-//! written here (it counts tunnels and checks `Proxy-Authorization`) and the emulator
-//! serving HTTPS behind it, so the tunnel is the one a real endpoint would need. `NO_PROXY`
-//! hosts go around it; proxy credentials never appear in `Debug` output or errors.
+//! Proxies, on both transports (the default one configured through `ClientBuilder::proxy`,
+//! the hyper one through `HyperTransportBuilder::proxy`), over real TCP on 127.0.0.1: a
+//! small proxy written here (it counts `CONNECT` tunnels and forwarded plain-`http`
+//! requests and checks `Proxy-Authorization`) and the emulator behind it, serving HTTPS
+//! for the tunnels, so the tunnel is the one a real endpoint would need. `NO_PROXY` hosts
+//! go around it; proxy credentials never appear in `Debug` output or errors.
 //!
-//! `ClientBuilder::proxy_from_env` is not exercised here (tests run in threads of one
-//! process and must not set its environment); its reading of the variables is unit-tested
-//! in `fgs_core::network` through an injected lookup.
+//! `proxy_from_env` is not exercised here (tests run in threads of one process and must
+//! not set its environment); its reading of the variables is unit-tested in
+//! `fgs_core::network` through an injected lookup.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should stop the test
 
@@ -17,22 +19,29 @@ use base64::Engine as _;
 use fgs::auth::StaticToken;
 use fgs::network::{Certificate, Proxy};
 use fgs::transport::Delivery;
-use fgs::{Client, ClientBuilder, Error, Execution};
+use fgs::{Client, Error, Execution};
 use fgs_emulator::{Emulator, Function, Handler, TlsIdentity};
+use fgs_transport_hyper::HyperTransport;
+use rustls_pki_types::pem::PemObject as _;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 
 const TOKEN: &str = "proxy-suite-token";
 const PROXY_USER: &str = "fgs-user";
 /// Characters a URL would have to escape, to check they arrive as given.
 const PROXY_PASSWORD: &str = "pr0xy p@ss:w/rd%";
 
-/// A `CONNECT` proxy on 127.0.0.1 that tunnels to 127.0.0.1 only.
+/// A proxy on 127.0.0.1 that tunnels (`CONNECT`) and forwards (absolute-form plain-`http`
+/// requests) to 127.0.0.1 only.
 struct ConnectProxy {
     addr: SocketAddr,
     /// Tunnels opened.
     tunnels: Arc<AtomicUsize>,
+    /// Plain-`http` connections forwarded; the request line of each.
+    forwarded: Arc<Mutex<Vec<String>>>,
     /// Requests refused with 407.
     refused: Arc<AtomicUsize>,
     /// The `Proxy-Authorization` of each request, as received.
@@ -42,6 +51,26 @@ struct ConnectProxy {
 impl ConnectProxy {
     /// Starts a proxy that requires `Basic` credentials when `credentials` is set.
     async fn start(credentials: Option<(&str, &str)>) -> ConnectProxy {
+        ConnectProxy::serve(credentials, None).await
+    }
+
+    /// Starts a proxy spoken to over TLS, with `identity`'s certificate.
+    async fn start_tls(credentials: Option<(&str, &str)>, identity: &TlsIdentity) -> ConnectProxy {
+        let chain = CertificateDer::pem_slice_iter(identity.cert_chain_pem().as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let key = PrivateKeyDer::from_pem_slice(identity.key_pem().as_bytes()).unwrap();
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap();
+        ConnectProxy::serve(credentials, Some(TlsAcceptor::from(Arc::new(config)))).await
+    }
+
+    async fn serve(credentials: Option<(&str, &str)>, tls: Option<TlsAcceptor>) -> ConnectProxy {
         let expected = credentials.map(|(user, password)| {
             format!(
                 "Basic {}",
@@ -52,24 +81,33 @@ impl ConnectProxy {
         let proxy = ConnectProxy {
             addr: listener.local_addr().unwrap(),
             tunnels: Arc::default(),
+            forwarded: Arc::default(),
             refused: Arc::default(),
             authorizations: Arc::default(),
         };
-        let (tunnels, refused, authorizations) = (
-            Arc::clone(&proxy.tunnels),
-            Arc::clone(&proxy.refused),
-            Arc::clone(&proxy.authorizations),
-        );
+        let counters = Counters {
+            tunnels: Arc::clone(&proxy.tunnels),
+            forwarded: Arc::clone(&proxy.forwarded),
+            refused: Arc::clone(&proxy.refused),
+            authorizations: Arc::clone(&proxy.authorizations),
+        };
         tokio::spawn(async move {
             loop {
                 let Ok((client, _)) = listener.accept().await else {
                     return;
                 };
                 let expected = expected.clone();
-                let (tunnels, refused, authorizations) =
-                    (Arc::clone(&tunnels), Arc::clone(&refused), Arc::clone(&authorizations));
+                let counters = counters.clone();
+                let tls = tls.clone();
                 tokio::spawn(async move {
-                    tunnel(client, expected, tunnels, refused, authorizations).await;
+                    match tls {
+                        Some(tls) => {
+                            if let Ok(client) = tls.accept(client).await {
+                                relay(client, expected, counters).await;
+                            }
+                        }
+                        None => relay(client, expected, counters).await,
+                    }
                 });
             }
         });
@@ -79,17 +117,31 @@ impl ConnectProxy {
     fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
+
+    fn tls_url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
 }
 
-/// Serves one proxy connection: reads the `CONNECT` head, checks the credentials, connects
-/// to the target (127.0.0.1 only) and relays bytes both ways.
-async fn tunnel(
-    mut client: TcpStream,
-    expected: Option<String>,
+/// What the proxy saw, shared with the test.
+#[derive(Clone)]
+struct Counters {
     tunnels: Arc<AtomicUsize>,
+    forwarded: Arc<Mutex<Vec<String>>>,
     refused: Arc<AtomicUsize>,
     authorizations: Arc<Mutex<Vec<Option<String>>>>,
-) {
+}
+
+/// Serves one proxy connection: reads the head (a `CONNECT`, or a plain-`http` request in
+/// absolute form), checks the credentials, connects to the target (127.0.0.1 only) and
+/// relays bytes both ways; a forwarded request's head is passed on as it came.
+async fn relay(mut client: impl AsyncRead + AsyncWrite + Unpin, expected: Option<String>, counters: Counters) {
+    let Counters {
+        tunnels,
+        forwarded,
+        refused,
+        authorizations,
+    } = counters;
     let mut head = Vec::new();
     let mut buf = [0u8; 1024];
     let end = loop {
@@ -110,8 +162,12 @@ async fn tunnel(
         .find(|(name, _)| name.trim().eq_ignore_ascii_case("proxy-authorization"))
         .map(|(_, value)| value.trim().to_owned());
     authorizations.lock().unwrap().push(authorization.clone());
-    let target = match request_line.split(' ').collect::<Vec<_>>()[..] {
-        ["CONNECT", target, _] if target.starts_with("127.0.0.1:") => target.to_owned(),
+    let (target, tunnelled) = match request_line.split(' ').collect::<Vec<_>>()[..] {
+        ["CONNECT", target, _] if target.starts_with("127.0.0.1:") => (target.to_owned(), true),
+        [_, url, _] if url.starts_with("http://127.0.0.1:") => {
+            let authority = url["http://".len()..].split('/').next().unwrap_or_default();
+            (authority.to_owned(), false)
+        }
         _ => {
             let _ = client.write_all(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n").await;
             return;
@@ -128,36 +184,98 @@ async fn tunnel(
         let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
         return;
     };
-    tunnels.fetch_add(1, Ordering::SeqCst);
-    client
-        .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
-        .await
-        .unwrap();
-    // Bytes that came after the head belong to the tunnel.
-    upstream.write_all(&head[end..]).await.unwrap();
+    if tunnelled {
+        tunnels.fetch_add(1, Ordering::SeqCst);
+        client
+            .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+            .await
+            .unwrap();
+        // Bytes that came after the head belong to the tunnel.
+        upstream.write_all(&head[end..]).await.unwrap();
+    } else {
+        forwarded.lock().unwrap().push(request_line.to_owned());
+        // The emulator reads the absolute-form request as it is.
+        upstream.write_all(&head).await.unwrap();
+    }
     let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+}
+
+/// The transport a test runs on.
+#[derive(Debug, Clone, Copy)]
+enum Stack {
+    /// The default transport, configured through `ClientBuilder`.
+    Default,
+    /// `fgs-transport-hyper`, configured through its own builder.
+    Hyper,
+}
+
+const STACKS: [Stack; 2] = [Stack::Default, Stack::Hyper];
+
+/// An emulator with the `echo` function, serving HTTPS with `identity` (a fresh
+/// self-signed one without), and its certificate.
+async fn emulator(identity: Option<TlsIdentity>) -> (Emulator, Certificate) {
+    let identity = identity.unwrap_or_else(|| TlsIdentity::localhost().unwrap());
+    let root = Certificate::from_pem(identity.cert_chain_pem().as_bytes()).unwrap();
+    let echo = Handler::from_fn(|event, _ctx| async move { Ok(event) });
+    let builder = Emulator::builder()
+        .token(TOKEN)
+        .function(Function::new("default", "echo", echo));
+    (builder.tls(identity).start().await.unwrap(), root)
 }
 
 /// An emulator serving HTTPS with a fresh self-signed certificate, and that certificate.
 async fn https_emulator() -> (Emulator, Certificate) {
+    emulator(None).await
+}
+
+/// An emulator serving plain HTTP, and a root certificate nothing uses (the clients are
+/// built as for HTTPS).
+async fn plain_http_emulator() -> (Emulator, Certificate) {
     let identity = TlsIdentity::localhost().unwrap();
     let root = Certificate::from_pem(identity.cert_chain_pem().as_bytes()).unwrap();
     let echo = Handler::from_fn(|event, _ctx| async move { Ok(event) });
     let emulator = Emulator::builder()
         .token(TOKEN)
         .function(Function::new("default", "echo", echo))
-        .tls(identity)
         .start()
         .await
         .unwrap();
     (emulator, root)
 }
 
-fn builder(emulator: &Emulator, root: &Certificate) -> ClientBuilder {
-    Client::builder()
+/// A client of `emulator` on `stack` that trusts `root` and uses `proxy`; neither the
+/// builders' nor the client's `Debug` shows the proxy password.
+fn client(stack: Stack, emulator: &Emulator, root: &Certificate, proxy: Proxy) -> Client {
+    try_client(stack, emulator, std::slice::from_ref(root), proxy).unwrap()
+}
+
+/// [`client`] trusting `roots`, or the error (as text) building it.
+fn try_client(stack: Stack, emulator: &Emulator, roots: &[Certificate], proxy: Proxy) -> Result<Client, String> {
+    let builder = Client::builder()
         .endpoint_url(emulator.endpoint())
-        .auth(StaticToken::new(TOKEN))
-        .add_root_certificate(root.clone())
+        .auth(StaticToken::new(TOKEN));
+    let builder = match stack {
+        Stack::Default => roots
+            .iter()
+            .fold(builder, |builder, root| builder.add_root_certificate(root.clone()))
+            .proxy(proxy),
+        Stack::Hyper => {
+            let transport = roots
+                .iter()
+                .fold(HyperTransport::builder(), |builder, root| {
+                    builder.add_root_certificate(root.clone())
+                })
+                .proxy(proxy);
+            assert_no_password(&format!("{transport:?}"));
+            let transport = transport.build().map_err(|e| format!("{e} {e:?}"))?;
+            assert_no_password(&format!("{transport:?}"));
+            builder.transport(transport)
+        }
+    };
+    assert_no_password(&format!("{builder:?}"));
+    let client = builder.build().map_err(|e| format!("{e} {e:?}"))?;
+    assert_no_password(&format!("{client:?}"));
+    Ok(client)
 }
 
 async fn invoke(client: &Client, emulator: &Emulator) -> Result<Value, Error> {
@@ -178,117 +296,196 @@ fn assert_no_password(text: &str) {
     assert!(!text.contains(&basic), "the proxy credentials leaked: {text}");
 }
 
+fn expected_authorization() -> Option<String> {
+    Some(format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{PROXY_USER}:{PROXY_PASSWORD}"))
+    ))
+}
+
 #[tokio::test]
 async fn https_goes_through_a_connect_tunnel_with_basic_credentials() {
-    let (emulator, root) = https_emulator().await;
-    let proxy = ConnectProxy::start(Some((PROXY_USER, PROXY_PASSWORD))).await;
-    let builder = builder(&emulator, &root).proxy(Proxy::https(proxy.url()).basic_auth(PROXY_USER, PROXY_PASSWORD));
-    assert_no_password(&format!("{builder:?}"));
-    let client = builder.build().unwrap();
-    assert_no_password(&format!("{client:?}"));
+    for stack in STACKS {
+        let (emulator, root) = https_emulator().await;
+        let proxy = ConnectProxy::start(Some((PROXY_USER, PROXY_PASSWORD))).await;
+        let proxy_setting = Proxy::https(proxy.url()).basic_auth(PROXY_USER, PROXY_PASSWORD);
+        let client = client(stack, &emulator, &root, proxy_setting);
 
-    assert_eq!(invoke(&client, &emulator).await.unwrap(), json!({ "via": "proxy" }));
-    assert_eq!(invoke(&client, &emulator).await.unwrap(), json!({ "via": "proxy" }));
-    assert_eq!(proxy.tunnels.load(Ordering::SeqCst), 1, "one tunnel, kept alive");
-    assert_eq!(proxy.refused.load(Ordering::SeqCst), 0);
-    assert_eq!(
-        emulator.request_count(),
-        2,
-        "the emulator served both through the tunnel"
-    );
-    assert_eq!(emulator.invocation_count("default", "echo"), 2);
-    emulator.shutdown().await;
+        assert_eq!(invoke(&client, &emulator).await.unwrap(), json!({ "via": "proxy" }));
+        assert_eq!(invoke(&client, &emulator).await.unwrap(), json!({ "via": "proxy" }));
+        assert_eq!(
+            proxy.tunnels.load(Ordering::SeqCst),
+            1,
+            "{stack:?}: one tunnel, kept alive"
+        );
+        assert_eq!(proxy.refused.load(Ordering::SeqCst), 0, "{stack:?}");
+        assert!(proxy.forwarded.lock().unwrap().is_empty(), "{stack:?}");
+        assert_eq!(
+            *proxy.authorizations.lock().unwrap(),
+            vec![expected_authorization()],
+            "{stack:?}: the CONNECT carried the credentials"
+        );
+        assert_eq!(
+            emulator.request_count(),
+            2,
+            "{stack:?}: the emulator served both through the tunnel"
+        );
+        assert_eq!(emulator.invocation_count("default", "echo"), 2, "{stack:?}");
+        emulator.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn plain_http_goes_to_the_proxy_in_absolute_form_with_basic_credentials() {
+    for stack in STACKS {
+        let (emulator, root) = plain_http_emulator().await;
+        let proxy = ConnectProxy::start(Some((PROXY_USER, PROXY_PASSWORD))).await;
+        let proxy_setting = Proxy::http(proxy.url()).basic_auth(PROXY_USER, PROXY_PASSWORD);
+        let client = client(stack, &emulator, &root, proxy_setting);
+
+        assert_eq!(invoke(&client, &emulator).await.unwrap(), json!({ "via": "proxy" }));
+        assert_eq!(invoke(&client, &emulator).await.unwrap(), json!({ "via": "proxy" }));
+        let forwarded = proxy.forwarded.lock().unwrap().clone();
+        assert_eq!(
+            forwarded.len(),
+            1,
+            "{stack:?}: one connection, kept alive: {forwarded:?}"
+        );
+        let prefix = format!("POST {}/v2/", emulator.endpoint());
+        assert!(
+            forwarded[0].starts_with(&prefix),
+            "{stack:?}: not in absolute form: {forwarded:?}"
+        );
+        assert_eq!(proxy.tunnels.load(Ordering::SeqCst), 0, "{stack:?}");
+        assert_eq!(
+            *proxy.authorizations.lock().unwrap(),
+            vec![expected_authorization()],
+            "{stack:?}: the request carried the credentials"
+        );
+        assert_eq!(emulator.invocation_count("default", "echo"), 2, "{stack:?}");
+        emulator.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn a_proxy_spoken_to_over_tls_tunnels_https() {
+    for stack in STACKS {
+        // The proxy serves the emulator's certificate (for 127.0.0.1), which the client
+        // trusts. (Two self-signed roots with one subject would confuse OpenSSL, which
+        // native-tls uses, not the client.)
+        let identity = TlsIdentity::localhost().unwrap();
+        let proxy = ConnectProxy::start_tls(Some((PROXY_USER, PROXY_PASSWORD)), &identity).await;
+        let (emulator, root) = emulator(Some(identity)).await;
+        let proxy_setting = Proxy::https(proxy.tls_url()).basic_auth(PROXY_USER, PROXY_PASSWORD);
+        let client = client(stack, &emulator, &root, proxy_setting);
+        assert_eq!(invoke(&client, &emulator).await.unwrap(), json!({ "via": "proxy" }));
+        assert_eq!(proxy.tunnels.load(Ordering::SeqCst), 1, "{stack:?}");
+        assert_eq!(
+            *proxy.authorizations.lock().unwrap(),
+            vec![expected_authorization()],
+            "{stack:?}"
+        );
+        assert_eq!(emulator.invocation_count("default", "echo"), 1, "{stack:?}");
+        emulator.shutdown().await;
+    }
 }
 
 #[tokio::test]
 async fn credentials_in_the_proxy_url_are_used_and_kept_secret() {
-    let (emulator, root) = https_emulator().await;
-    let proxy = ConnectProxy::start(Some((PROXY_USER, PROXY_PASSWORD))).await;
-    // As HTTPS_PROXY would carry them, percent-encoded.
-    let url = format!("http://{PROXY_USER}:pr0xy%20p%40ss%3Aw%2Frd%25@{}", proxy.addr);
-    let proxy_setting = Proxy::all(&url);
-    assert_eq!(proxy_setting.url(), proxy.url());
-    assert_no_password(&format!("{proxy_setting:?}"));
-    let client = builder(&emulator, &root).proxy(proxy_setting).build().unwrap();
-    assert_no_password(&format!("{client:?}"));
-    assert_eq!(invoke(&client, &emulator).await.unwrap(), json!({ "via": "proxy" }));
-    assert_eq!(proxy.tunnels.load(Ordering::SeqCst), 1);
-    emulator.shutdown().await;
+    for stack in STACKS {
+        let (emulator, root) = https_emulator().await;
+        let proxy = ConnectProxy::start(Some((PROXY_USER, PROXY_PASSWORD))).await;
+        // As HTTPS_PROXY would carry them, percent-encoded.
+        let url = format!("http://{PROXY_USER}:pr0xy%20p%40ss%3Aw%2Frd%25@{}", proxy.addr);
+        let proxy_setting = Proxy::all(&url);
+        assert_eq!(proxy_setting.url(), proxy.url());
+        assert_no_password(&format!("{proxy_setting:?}"));
+        let client = client(stack, &emulator, &root, proxy_setting);
+        assert_eq!(invoke(&client, &emulator).await.unwrap(), json!({ "via": "proxy" }));
+        assert_eq!(proxy.tunnels.load(Ordering::SeqCst), 1, "{stack:?}");
+        emulator.shutdown().await;
+    }
 }
 
 #[tokio::test]
 async fn no_proxy_hosts_go_around_the_proxy() {
-    let (emulator, root) = https_emulator().await;
-    let proxy = ConnectProxy::start(None).await;
-    let client = builder(&emulator, &root)
-        .proxy(Proxy::all(proxy.url()).no_proxy("localhost, 127.0.0.1"))
-        .build()
-        .unwrap();
-    assert_eq!(invoke(&client, &emulator).await.unwrap(), json!({ "via": "proxy" }));
-    assert_eq!(proxy.tunnels.load(Ordering::SeqCst), 0, "127.0.0.1 is excluded");
-    assert!(proxy.authorizations.lock().unwrap().is_empty(), "the proxy saw nothing");
-    assert_eq!(emulator.request_count(), 1);
+    for stack in STACKS {
+        let (emulator, root) = https_emulator().await;
+        let proxy = ConnectProxy::start(None).await;
+        let proxy_setting = Proxy::all(proxy.url()).no_proxy("localhost, 127.0.0.1");
+        let client = client(stack, &emulator, &root, proxy_setting);
+        assert_eq!(invoke(&client, &emulator).await.unwrap(), json!({ "via": "proxy" }));
+        assert_eq!(
+            proxy.tunnels.load(Ordering::SeqCst),
+            0,
+            "{stack:?}: 127.0.0.1 is excluded"
+        );
+        assert!(
+            proxy.authorizations.lock().unwrap().is_empty(),
+            "{stack:?}: the proxy saw nothing"
+        );
+        assert_eq!(emulator.request_count(), 1, "{stack:?}");
 
-    // A proxy for plain http only is not used for https.
-    let client = builder(&emulator, &root)
-        .proxy(Proxy::http(proxy.url()))
-        .build()
-        .unwrap();
-    assert_eq!(invoke(&client, &emulator).await.unwrap(), json!({ "via": "proxy" }));
-    assert_eq!(proxy.tunnels.load(Ordering::SeqCst), 0);
-    emulator.shutdown().await;
+        // A proxy for plain http only is not used for https.
+        let client = self::client(stack, &emulator, &root, Proxy::http(proxy.url()));
+        assert_eq!(invoke(&client, &emulator).await.unwrap(), json!({ "via": "proxy" }));
+        assert_eq!(proxy.tunnels.load(Ordering::SeqCst), 0, "{stack:?}");
+        assert!(proxy.authorizations.lock().unwrap().is_empty(), "{stack:?}");
+        emulator.shutdown().await;
+    }
 }
 
 #[tokio::test]
 async fn refused_proxy_credentials_fail_before_sending_without_showing_them() {
-    let (emulator, root) = https_emulator().await;
-    let proxy = ConnectProxy::start(Some((PROXY_USER, "the-right-one"))).await;
-    let client = builder(&emulator, &root)
-        .proxy(Proxy::https(proxy.url()).basic_auth(PROXY_USER, PROXY_PASSWORD))
-        .build()
-        .unwrap();
-    let error = invoke(&client, &emulator).await.unwrap_err();
-    assert_eq!(proxy.refused.load(Ordering::SeqCst), 1);
-    assert_eq!(proxy.tunnels.load(Ordering::SeqCst), 0);
-    // The proxy did receive the (wrong) credentials, and only from the client.
-    let sent = proxy.authorizations.lock().unwrap().clone();
-    assert_eq!(sent.len(), 1);
-    assert!(sent[0].as_deref().is_some_and(|v| v.starts_with("Basic ")), "{sent:?}");
-    match &error {
-        Error::Transport(transport) => assert_eq!(transport.delivery(), Delivery::NotSent, "{error}"),
-        other => panic!("expected a transport error, got {other:?}"),
+    for stack in STACKS {
+        let (emulator, root) = https_emulator().await;
+        let proxy = ConnectProxy::start(Some((PROXY_USER, "the-right-one"))).await;
+        let proxy_setting = Proxy::https(proxy.url()).basic_auth(PROXY_USER, PROXY_PASSWORD);
+        let client = client(stack, &emulator, &root, proxy_setting);
+        let error = invoke(&client, &emulator).await.unwrap_err();
+        assert_eq!(proxy.refused.load(Ordering::SeqCst), 1, "{stack:?}");
+        assert_eq!(proxy.tunnels.load(Ordering::SeqCst), 0, "{stack:?}");
+        // The proxy did receive the (wrong) credentials, and only from the client.
+        let sent = proxy.authorizations.lock().unwrap().clone();
+        assert_eq!(sent.len(), 1, "{stack:?}");
+        assert!(sent[0].as_deref().is_some_and(|v| v.starts_with("Basic ")), "{sent:?}");
+        match &error {
+            Error::Transport(transport) => assert_eq!(transport.delivery(), Delivery::NotSent, "{stack:?}: {error}"),
+            other => panic!("{stack:?}: expected a transport error, got {other:?}"),
+        }
+        assert_eq!(error.execution(), Execution::NotRun, "{stack:?}");
+        assert!(!error.is_transient(), "{stack:?}: wrong credentials are not retried");
+        assert_eq!(emulator.request_count(), 0, "{stack:?}: nothing reached the emulator");
+        assert_no_password(&error.to_string());
+        assert_no_password(&format!("{error:?}"));
+        let mut chain = String::new();
+        let mut source: Option<&dyn std::error::Error> = Some(&error);
+        while let Some(cause) = source {
+            chain.push_str(&cause.to_string());
+            chain.push('\n');
+            source = cause.source();
+        }
+        assert!(
+            chain.contains("407 Proxy Authentication Required"),
+            "{stack:?}: {chain}"
+        );
+        assert_no_password(&chain);
+        emulator.shutdown().await;
     }
-    assert_eq!(error.execution(), Execution::NotRun);
-    assert!(!error.is_transient(), "wrong credentials are not retried");
-    assert_eq!(emulator.request_count(), 0, "nothing reached the emulator");
-    assert_no_password(&error.to_string());
-    assert_no_password(&format!("{error:?}"));
-    let mut chain = String::new();
-    let mut source: Option<&dyn std::error::Error> = Some(&error);
-    while let Some(cause) = source {
-        chain.push_str(&cause.to_string());
-        chain.push('\n');
-        source = cause.source();
-    }
-    assert!(chain.contains("407 Proxy Authentication Required"), "{chain}");
-    assert_no_password(&chain);
-    emulator.shutdown().await;
 }
 
-#[test]
-fn an_unusable_proxy_url_is_a_configuration_error_without_the_password() {
-    for url in [
-        format!("socks5://{PROXY_USER}:{PROXY_PASSWORD}@127.0.0.1:1080"),
-        format!("http://{PROXY_USER}:{PROXY_PASSWORD}@"),
-    ] {
-        let error = Client::builder()
-            .endpoint_url("https://127.0.0.1:1")
-            .auth(StaticToken::new(TOKEN))
-            .proxy(Proxy::all(&url))
-            .build()
-            .unwrap_err();
-        let text = format!("{error} {error:?}");
-        assert!(text.contains("proxy"), "{text}");
-        assert_no_password(&text);
+#[tokio::test]
+async fn an_unusable_proxy_url_is_a_configuration_error_without_the_password() {
+    let (emulator, root) = https_emulator().await;
+    for stack in STACKS {
+        for url in [
+            format!("socks5://{PROXY_USER}:{PROXY_PASSWORD}@127.0.0.1:1080"),
+            format!("http://{PROXY_USER}:{PROXY_PASSWORD}@"),
+        ] {
+            let error = try_client(stack, &emulator, std::slice::from_ref(&root), Proxy::all(&url)).unwrap_err();
+            assert!(error.contains("proxy"), "{stack:?}: {error}");
+            assert_no_password(&error);
+        }
     }
+    emulator.shutdown().await;
 }

@@ -46,7 +46,8 @@
 //!
 //! These settings are those of the default transport. A transport you pass in
 //! ([`ClientBuilder::transport`](crate::ClientBuilder::transport)) keeps its own: configure
-//! it directly (`HyperTransportBuilder::add_root_certificate` in `fgs-transport-hyper`,
+//! it directly (`HyperTransportBuilder::add_root_certificate` and `::proxy` in
+//! `fgs-transport-hyper`,
 //! [`ReqwestTransport::builder`](crate::transport::ReqwestTransport::builder)).
 
 use std::fmt;
@@ -343,8 +344,10 @@ impl std::error::Error for CertificateError {}
 // Proxies
 // ---------------------------------------------------------------------------------------
 
-/// An HTTP proxy for the default transport: requests to `https` endpoints go through a
-/// `CONNECT` tunnel, so the proxy sees the host name but not the request.
+/// An HTTP proxy, for the default transport ([`ClientBuilder::proxy`](crate::ClientBuilder::proxy))
+/// or for `fgs-transport-hyper` (`HyperTransportBuilder::proxy`): requests to `https`
+/// endpoints go through a `CONNECT` tunnel, so the proxy sees the host name but not the
+/// request.
 ///
 /// The URL is `http://host:port` (or `https://` for a proxy spoken to over TLS); without
 /// a scheme, `http://` is assumed. Credentials in the URL (`http://user:password@host:3128`)
@@ -396,6 +399,21 @@ struct ProxyTarget {
 }
 
 impl Proxy {
+    /// The proxies the environment names: `HTTPS_PROXY`, `HTTP_PROXY` and `ALL_PROXY`
+    /// (upper case first, then lower case), each with `NO_PROXY`; nothing in a CGI process
+    /// (`REQUEST_METHOD` set), where `HTTP_PROXY` could come from a client's `Proxy:` header.
+    /// What [`ClientBuilder::proxy_from_env`](crate::ClientBuilder::proxy_from_env) adds.
+    ///
+    /// ```
+    /// let proxies = fgs_core::network::Proxy::from_env();
+    /// for proxy in &proxies {
+    ///     println!("{:?} requests go through {}", proxy.scope(), proxy.url());
+    /// }
+    /// ```
+    pub fn from_env() -> Vec<Proxy> {
+        proxies_from_lookup(|name| std::env::var(name).ok())
+    }
+
     /// A proxy for every request.
     pub fn all(url: impl AsRef<str>) -> Proxy {
         Proxy::new(ProxyScope::All, url.as_ref())
@@ -469,8 +487,9 @@ impl Proxy {
         self.user.as_deref().zip(self.password.as_ref())
     }
 
-    /// The URL without credentials, or why it cannot be used (credentials masked).
-    pub(crate) fn checked_url(&self) -> Result<String, ConfigError> {
+    /// The URL without credentials, or why it cannot be used (credentials masked): what a
+    /// transport connects to.
+    pub fn checked_url(&self) -> Result<String, ConfigError> {
         match &self.target {
             Ok(target) => Ok(format!("{}://{}", target.scheme, target.authority)),
             Err(message) => Err(ConfigError::new(format!("proxy: {message}"))),
@@ -739,8 +758,7 @@ impl Default for NetworkSettings {
 impl NetworkSettings {
     /// Adds the proxies the process environment names.
     pub(crate) fn proxy_from_env(&mut self) {
-        self.proxies
-            .extend(proxies_from_lookup(|name| std::env::var(name).ok()));
+        self.proxies.extend(Proxy::from_env());
     }
 
     /// Refuses settings no TLS stack could honour.

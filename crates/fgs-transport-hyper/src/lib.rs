@@ -56,10 +56,12 @@
 //! [`HyperClient`] is built on hyper-rustls's connector; for the platform's TLS use the
 //! default (reqwest) transport with fgs's `native-tls` feature.
 //!
-//! This transport uses no proxy and reads no proxy settings from the environment; the
-//! proxy settings of [`ClientBuilder`](fgs_core::ClientBuilder) are those of the default
-//! transport only. For a proxy, use the default transport, or bring a connector that
-//! tunnels through one to [`HyperTransport::from_client`].
+//! Proxies are opt-in, as on the default transport, and take the same
+//! [`Proxy`] values: [`HyperTransportBuilder::proxy`], or
+//! [`HyperTransportBuilder::proxy_from_env`] for `HTTPS_PROXY`, `NO_PROXY` and their kin.
+//! An `https` endpoint is reached through a `CONNECT` tunnel (hyper-util's), so the proxy
+//! never sees the request. The proxy settings of [`ClientBuilder`](fgs_core::ClientBuilder)
+//! are the default transport's; a `HyperTransport` keeps its own.
 //!
 //! [`hyper_util`], [`hyper_rustls`] and [`rustls`] are re-exported so that a client for
 //! [`HyperTransport::from_client`] can be built with the same versions.
@@ -77,7 +79,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use fgs_core::network::Certificate;
+use fgs_core::network::{Certificate, Proxy};
 use fgs_core::transport::{Delivery, SendFuture, SendOptions, Transport, TransportError, collect_body};
 use http_body::{Frame, SizeHint};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
@@ -89,11 +91,29 @@ pub use hyper_rustls;
 pub use hyper_util;
 pub use rustls;
 
+mod proxy;
 mod tls;
+
+use proxy::{ProxyAuthRequired, ProxyConnector, ProxyRoutes};
 
 /// The hyper client a [`HyperTransport`] sends with: HTTPS (or plain HTTP) over the
 /// hyper-util connection pool, with request bodies held in memory.
 pub type HyperClient = Client<HttpsConnector<HttpConnector>, RequestBody>;
+
+/// The client a [`HyperTransport`] built with proxies sends with.
+type ProxiedClient = Client<HttpsConnector<ProxyConnector>, RequestBody>;
+
+/// The client requests go out on.
+#[derive(Clone)]
+enum Sender {
+    Direct(HyperClient),
+    /// With proxies; only a request to a plain-`http` destination through a proxy that
+    /// wants credentials needs `routes` again (for its `Proxy-Authorization`).
+    Proxied {
+        client: ProxiedClient,
+        routes: ProxyRoutes,
+    },
+}
 
 /// The body of a request a [`HyperTransport`] sends: the request's bytes, and a mark set
 /// when hyper first looks at them.
@@ -173,7 +193,7 @@ const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
 /// [`HyperTransport::from_client`] to bring a client you configured yourself.
 #[derive(Clone)]
 pub struct HyperTransport {
-    client: HyperClient,
+    sender: Sender,
     /// The settings it was built with; `None` for a client brought by the caller.
     settings: Option<HyperTransportBuilder>,
 }
@@ -188,6 +208,7 @@ impl fmt::Debug for HyperTransport {
                 .field("pool_max_idle_per_host", &settings.pool_max_idle_per_host)
                 .field("root_certificates", &settings.root_certificates.len())
                 .field("tls_built_in_roots", &settings.built_in_roots)
+                .field("proxies", &settings.proxies)
                 .finish(),
             None => debug.field("client", &"provided by the caller").finish(),
         }
@@ -261,12 +282,19 @@ impl HyperTransport {
     /// # Ok(()) }
     /// ```
     pub fn from_client(client: HyperClient) -> Self {
-        HyperTransport { client, settings: None }
+        HyperTransport {
+            sender: Sender::Direct(client),
+            settings: None,
+        }
     }
 
-    /// The hyper client requests are sent with.
-    pub fn client(&self) -> &HyperClient {
-        &self.client
+    /// The hyper client requests are sent with; `None` for a transport built with
+    /// proxies, whose client has a connector of this crate's own.
+    pub fn client(&self) -> Option<&HyperClient> {
+        match &self.sender {
+            Sender::Direct(client) => Some(client),
+            Sender::Proxied { .. } => None,
+        }
     }
 }
 
@@ -274,7 +302,7 @@ impl HyperTransport {
 ///
 /// Defaults: connect timeout [`fgs_core::DEFAULT_CONNECT_TIMEOUT`], idle connections
 /// kept for [`DEFAULT_POOL_IDLE_TIMEOUT`], no limit on idle connections per host, the
-/// operating system's root certificates.
+/// operating system's root certificates, no proxy.
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -297,6 +325,7 @@ pub struct HyperTransportBuilder {
     pool_max_idle_per_host: usize,
     root_certificates: Vec<Certificate>,
     built_in_roots: bool,
+    proxies: Vec<Proxy>,
 }
 
 impl Default for HyperTransportBuilder {
@@ -307,6 +336,7 @@ impl Default for HyperTransportBuilder {
             pool_max_idle_per_host: usize::MAX,
             root_certificates: Vec::new(),
             built_in_roots: true,
+            proxies: Vec::new(),
         }
     }
 }
@@ -348,6 +378,40 @@ impl HyperTransportBuilder {
         self
     }
 
+    /// Sends through `proxy` the requests it is for ([`Proxy::https`], [`Proxy::http`],
+    /// [`Proxy::all`], minus its [`no_proxy`](Proxy::no_proxy) hosts); with several, the
+    /// first added that takes a request. An `https` destination is reached through a
+    /// `CONNECT` tunnel, so the proxy sees its host and port but not the request; a plain
+    /// `http` one by sending the request to the proxy. The proxy URL may be `https://`
+    /// (TLS to the proxy, trusting the same roots). A proxy that refuses the credentials
+    /// (407) fails the call with [`Delivery::NotSent`].
+    ///
+    /// ```no_run
+    /// use fgs_core::network::Proxy;
+    ///
+    /// # fn main() -> Result<(), fgs_core::transport::TransportError> {
+    /// let transport = fgs_transport_hyper::HyperTransport::builder()
+    ///     .proxy(
+    ///         Proxy::https("http://proxy.internal:3128")
+    ///             .basic_auth("svc-fgs", "proxy-password")
+    ///             .no_proxy("localhost,127.0.0.1,.internal"),
+    ///     )
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn proxy(mut self, proxy: Proxy) -> Self {
+        self.proxies.push(proxy);
+        self
+    }
+
+    /// Adds the proxies the environment names (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`,
+    /// `NO_PROXY` and their lower-case forms; see [`Proxy::from_env`]). Without this call
+    /// the environment is not read.
+    pub fn proxy_from_env(mut self) -> Self {
+        self.proxies.extend(Proxy::from_env());
+        self
+    }
+
     /// The rustls configuration [`build`](Self::build) uses: the crypto provider the
     /// features name (see the [crate docs](crate)) and the root certificates. A starting
     /// point for a client of your own ([`HyperTransport::from_client`]); leave its ALPN
@@ -359,8 +423,9 @@ impl HyperTransportBuilder {
     /// Loads the root certificates and builds the transport.
     ///
     /// Fails, without panicking, when no usable root certificate is found (none from the
-    /// operating system nor added, or an added one rustls refuses), or when no crypto
-    /// provider is available (neither feature, and none installed for the process).
+    /// operating system nor added, or an added one rustls refuses), when no crypto
+    /// provider is available (neither feature, and none installed for the process), or
+    /// when a proxy URL cannot be used (the error does not show its credentials).
     pub fn build(self) -> Result<HyperTransport, TransportError> {
         let mut http = HttpConnector::new();
         // The HTTPS connector wrapping it decides which schemes are allowed.
@@ -368,18 +433,39 @@ impl HyperTransportBuilder {
         http.set_nodelay(true);
         http.set_keepalive(Some(TCP_KEEPALIVE));
         http.set_connect_timeout(Some(self.connect_timeout));
-        let https = HttpsConnectorBuilder::new()
-            .with_tls_config(self.rustls_client_config()?)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new())
+        let tls = self.rustls_client_config()?;
+        let mut client = Client::builder(TokioExecutor::new());
+        client
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(self.pool_idle_timeout)
-            .pool_max_idle_per_host(self.pool_max_idle_per_host)
-            .build(https);
+            .pool_max_idle_per_host(self.pool_max_idle_per_host);
+        let sender = if self.proxies.is_empty() {
+            let https = HttpsConnectorBuilder::new()
+                .with_tls_config(tls)
+                .https_or_http()
+                .enable_http1()
+                .wrap_connector(http);
+            Sender::Direct(client.build(https))
+        } else {
+            let routes = ProxyRoutes::new(&self.proxies)?;
+            // TLS to an `https://` proxy URL, with the same roots.
+            let to_proxy = HttpsConnectorBuilder::new()
+                .with_tls_config(tls.clone())
+                .https_or_http()
+                .enable_http1()
+                .wrap_connector(http.clone());
+            let https = HttpsConnectorBuilder::new()
+                .with_tls_config(tls)
+                .https_or_http()
+                .enable_http1()
+                .wrap_connector(ProxyConnector::new(http, to_proxy, routes.clone()));
+            Sender::Proxied {
+                client: client.build(https),
+                routes,
+            }
+        };
         Ok(HyperTransport {
-            client,
+            sender,
             settings: Some(self),
         })
     }
@@ -457,11 +543,21 @@ impl Transport for HyperTransport {
         let authority = request.uri().authority().cloned();
         // Shared with the body, which hyper moves to the connection's task.
         let stage = Arc::new(AtomicU8::new(Stage::Connecting as u8));
-        let request = request.map(|data| RequestBody {
+        let mut request = request.map(|data| RequestBody {
             data: Some(data),
             stage: Arc::clone(&stage),
         });
-        let response = self.client.request(request);
+        let response = match &self.sender {
+            Sender::Direct(client) => client.request(request),
+            Sender::Proxied { client, routes } => {
+                if let Some(authorization) = routes.authorization_for(request.uri()) {
+                    request
+                        .headers_mut()
+                        .insert(http::header::PROXY_AUTHORIZATION, authorization);
+                }
+                client.request(request)
+            }
+        };
         let (limit, max_response_bytes) = (options.timeout, options.max_response_bytes);
         Box::pin(async move {
             let exchange = async {
@@ -523,6 +619,9 @@ fn classify(error: hyper_util::client::legacy::Error, host: Option<&str>) -> Tra
     if error.is_connect() {
         if let Some(failure) = tls::failure(&error) {
             tls::handshake_error(failure, host.map(str::to_owned), error)
+        } else if fgs_core::network::find_cause::<ProxyAuthRequired>(&error).is_some() {
+            // Not `Connect`: wrong credentials do not fix themselves, so no retry.
+            TransportError::other(Delivery::NotSent, error)
         } else if is_timed_out(&error) {
             TransportError::timeout(Delivery::NotSent, error)
         } else {
@@ -955,7 +1054,7 @@ mod tests {
         assert!(debug.contains("connect_timeout: 3s"), "{debug}");
         assert!(debug.contains("pool_idle_timeout: Some(90s)"), "{debug}");
         assert!(debug.contains("pool_max_idle_per_host: 2"), "{debug}");
-        let custom = HyperTransport::from_client(transport.client().clone());
+        let custom = HyperTransport::from_client(transport.client().unwrap().clone());
         assert_eq!(
             format!("{custom:?}"),
             r#"HyperTransport { client: "provided by the caller" }"#
