@@ -6,6 +6,7 @@
 //! Which proxy a destination takes is hyper-util's [`Matcher`], the `NO_PROXY` rules
 //! included, one per configured [`Proxy`], tried in the order they were added.
 
+use std::convert::Infallible;
 use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
@@ -14,9 +15,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use base64::Engine as _;
+use bytes::Bytes;
 use fgs_core::network::{Proxy, ProxyScope};
 use fgs_core::transport::{Delivery, TransportError};
 use http::{HeaderValue, Uri};
+use http_body::{Frame, SizeHint};
 use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
 use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
@@ -25,6 +28,8 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tower_service::Service;
 use zeroize::Zeroizing;
+
+use crate::RequestBody;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
@@ -202,6 +207,27 @@ impl fmt::Display for ProxyAuthRequired {
 impl StdError for ProxyAuthRequired {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         Some(&*self.source)
+    }
+}
+
+/// The body of a request on a proxied client: a [`RequestBody`], as a type of its own (see
+/// `send_proxied`).
+pub(crate) struct ProxiedBody(pub(crate) RequestBody);
+
+impl http_body::Body for ProxiedBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Pin::new(&mut self.get_mut().0).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.0.size_hint()
     }
 }
 
