@@ -21,7 +21,7 @@
 //!   as an unescaped `String`), the `X-Cff-Invoke-Summary` header's JSON into another, and
 //!   `X-Cff-Request-Id` read as `&str`. A missing header fails the run.
 //! - fgs + reqwest (`reqwest`) and fgs + hyper (`hyper`): `fgs::Client` on its default
-//!   transport and on `fgs-transport-hyper`, with a static token, `NoRetry` and its
+//!   transport and on the hyper transport (`fgs::transport::HyperTransport`), with a static token, `NoRetry` and its
 //!   default timeout.
 //! - fgs + reqwest (AK/SK) (`reqwest-aksk`) and fgs + hyper (AK/SK) (`hyper-aksk`): the
 //!   same clients signing every request with `AkSkAuth` (a permanent key pair).
@@ -86,10 +86,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use child_emulator::EmulatorProcess;
 use fgs::auth::{AkSkAuth, Credentials, StaticToken};
+use fgs::transport::HyperTransport;
 use fgs::transport::ReqwestTransport;
 use fgs::{Client, FunctionUrn};
 use fgs_emulator::{Emulator, EmulatorBuilder, Function, Handler, RecordedRequest};
-use fgs_transport_hyper::HyperTransport;
 use http::{HeaderName, HeaderValue, Method, Uri, header};
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
@@ -121,11 +121,11 @@ enum Config {
     FairFloor,
     /// The fgs client on its default transport, static token.
     Reqwest,
-    /// The fgs client on `fgs-transport-hyper`, static token.
+    /// The fgs client on the hyper transport (`fgs::transport::HyperTransport`), static token.
     Hyper,
     /// The fgs client on its default transport, AK/SK signing.
     ReqwestAkSk,
-    /// The fgs client on `fgs-transport-hyper`, AK/SK signing.
+    /// The fgs client on the hyper transport (`fgs::transport::HyperTransport`), AK/SK signing.
     HyperAkSk,
 }
 

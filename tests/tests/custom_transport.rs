@@ -17,10 +17,10 @@ use fgs::async_trait;
 use fgs::auth::{IamTokenAuth, ManualClock, StaticToken};
 use fgs::bytes::Bytes;
 use fgs::http::{self, HeaderMap, HeaderName, Method, StatusCode};
+use fgs::transport::HyperTransport;
 use fgs::transport::{Delivery, ReqwestTransport, SendOptions, Transport, TransportError, TransportErrorKind};
 use fgs::{Client, Error, FunctionUrn};
 use fgs_emulator::{Emulator, Fault, FaultRule, Function, Handler};
-use fgs_transport_hyper::HyperTransport;
 use serde_json::json;
 
 const TOKEN: &str = "custom-transport-token";
@@ -125,7 +125,7 @@ fn find<'a>(headers: &'a [(HeaderName, String)], name: &str) -> Option<&'a str> 
 /// [`Transport::send`]: one built and authenticated `http::Request<Bytes>` in, one whole
 /// `http::Response<Bytes>` (or a [`TransportError`]) out. A wrapper like this one is how
 /// to add behaviour around any transport, the default reqwest one or
-/// `fgs_transport_hyper::HyperTransport` alike: metrics, tracing, audit logs, request
+/// `fgs::transport::HyperTransport` alike: metrics, tracing, audit logs, request
 /// signing for a corporate proxy, fault injection in tests.
 ///
 /// Keep the contract of the trait when you write one:

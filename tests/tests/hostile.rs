@@ -9,7 +9,7 @@
 //! a case can assert that a request reached it exactly once.
 //!
 //! Every case runs against both transports (the default reqwest one and
-//! `fgs_transport_hyper::HyperTransport`; the redirect cases also against a reqwest
+//! `fgs::transport::HyperTransport`; the redirect cases also against a reqwest
 //! transport built from a default `reqwest::ClientBuilder`, whose redirect policy would
 //! follow) and asserts the typed outcome and that the call returned within its deadline
 //! plus [`SLACK`]. The size cases run one after another in one test and assert that the
@@ -28,11 +28,11 @@ use std::time::{Duration, Instant};
 use fgs::auth::StaticToken;
 use fgs::error::Execution;
 use fgs::retry::{NoRetry, Retryability, Sleep, classify};
+use fgs::transport::HyperTransport;
 use fgs::transport::{Delivery, ReqwestTransport, ResponseTooLarge, TransportError, TransportErrorKind};
 use fgs::{
     Client, ClientBuilder, DecodeError, Error, FunctionUrn, Invoke, InvokeOutput, ResponseVersion, ServiceError,
 };
-use fgs_transport_hyper::HyperTransport;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
@@ -330,7 +330,7 @@ async fn unresponsive() -> Option<(SocketAddr, TcpListener, Vec<TcpStream>)> {
 enum Stack {
     /// The default transport (reqwest).
     Reqwest,
-    /// `fgs_transport_hyper::HyperTransport`.
+    /// `fgs::transport::HyperTransport`.
     Hyper,
     /// `ReqwestTransport::from_builder(reqwest::Client::builder())`: a user's builder,
     /// whose default policy follows redirects.

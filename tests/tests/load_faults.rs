@@ -29,10 +29,10 @@ use std::time::{Duration, Instant};
 use fgs::auth::StaticToken;
 use fgs::hooks::{Hook, HookContext};
 use fgs::retry::{RetryPolicy, Sleep, StandardRetry};
+use fgs::transport::HyperTransport;
 use fgs::transport::Transport;
 use fgs::{Client, Error, FunctionUrn};
 use fgs_emulator::{Emulator, Fault, FaultRule, Function, Handler};
-use fgs_transport_hyper::HyperTransport;
 use serde_json::{Value, json};
 
 const TOKEN: &str = "load-faults-token";

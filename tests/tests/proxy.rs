@@ -19,9 +19,9 @@ use base64::Engine as _;
 use fgs::auth::StaticToken;
 use fgs::network::{Certificate, Proxy};
 use fgs::transport::Delivery;
+use fgs::transport::HyperTransport;
 use fgs::{Client, Error, Execution};
 use fgs_emulator::{Emulator, Function, Handler, TlsIdentity};
-use fgs_transport_hyper::HyperTransport;
 use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{Value, json};
@@ -205,7 +205,7 @@ async fn relay(mut client: impl AsyncRead + AsyncWrite + Unpin, expected: Option
 enum Stack {
     /// The default transport, configured through `ClientBuilder`.
     Default,
-    /// `fgs-transport-hyper`, configured through its own builder.
+    /// The hyper transport, configured through its own builder.
     Hyper,
 }
 

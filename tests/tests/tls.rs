@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use fgs::auth::StaticToken;
 use fgs::network::{Certificate, TlsBackend, TlsFailure};
+use fgs::transport::HyperTransport;
 use fgs::transport::{Delivery, ReqwestTransport, TransportError, TransportErrorKind};
 use fgs::{Client, ClientBuilder, Error, Execution, FunctionUrn};
 use fgs_emulator::{Emulator, Function, Handler, TlsIdentity};
-use fgs_transport_hyper::HyperTransport;
 use serde_json::{Value, json};
 
 const TOKEN: &str = "tls-suite-token";
@@ -25,7 +25,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 enum Stack {
     /// The default transport, configured through `ClientBuilder`.
     Reqwest,
-    /// `fgs-transport-hyper`, configured through its own builder.
+    /// The hyper transport, configured through its own builder.
     Hyper,
 }
 

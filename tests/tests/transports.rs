@@ -1,5 +1,5 @@
 //! One suite, two HTTP stacks: every case below runs once with the default reqwest
-//! transport and once with the hyper transport (`fgs-transport-hyper`), against the
+//! transport and once with the hyper transport (`fgs::transport::HyperTransport`), against the
 //! emulator over real TCP on 127.0.0.1. Both must keep the same contract: send once,
 //! bound the whole exchange by the timeout, say whether a failed request may have
 //! reached the service, and pass every status through for the client to judge.
@@ -13,10 +13,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fgs::auth::StaticToken;
+use fgs::transport::HyperTransport;
 use fgs::transport::{Delivery, ReqwestTransport, Transport, TransportErrorKind};
 use fgs::{Client, Error, FunctionUrn};
 use fgs_emulator::{Emulator, Fault, FaultRule, Function, Handler};
-use fgs_transport_hyper::HyperTransport;
 use serde_json::{Value, json};
 
 const TOKEN: &str = "transport-suite-token";
@@ -356,7 +356,7 @@ macro_rules! suite {
             )+
         }
 
-        /// The suite with `fgs_transport_hyper::HyperTransport`.
+        /// The suite with `fgs::transport::HyperTransport`.
         mod hyper_transport {
             $(
                 #[tokio::test]

@@ -201,7 +201,8 @@ impl ClientBuilder {
     }
 
     /// The HTTP stack. Defaults to [`ReqwestTransport`](crate::transport::ReqwestTransport)
-    /// with feature `reqwest`.
+    /// with feature `reqwest`, else to `HyperTransport` with feature `hyper`, set up from
+    /// this builder's network settings. A transport passed here keeps its own settings.
     pub fn transport(mut self, transport: impl Transport + 'static) -> Self {
         self.transport = Some(Arc::new(transport));
         self

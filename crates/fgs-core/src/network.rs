@@ -4,8 +4,9 @@
 //!
 //! # TLS stacks
 //!
-//! The default transport ([`ReqwestTransport`](crate::transport::ReqwestTransport)) speaks
-//! TLS with the stack a Cargo feature picks (see [`TlsBackend`]):
+//! The default transport ([`ReqwestTransport`](crate::transport::ReqwestTransport), or
+//! with the `hyper` feature and without `reqwest`, `HyperTransport`) speaks TLS with the
+//! stack a Cargo feature picks (see [`TlsBackend`]; `native-tls` is reqwest's only):
 //!
 //! - `rustls-aws-lc` (default): rustls with the aws-lc-rs crypto provider, rustls's own
 //!   default and what reqwest 0.13 picks;
@@ -46,8 +47,8 @@
 //!
 //! These settings are those of the default transport. A transport you pass in
 //! ([`ClientBuilder::transport`](crate::ClientBuilder::transport)) keeps its own: configure
-//! it directly (`HyperTransportBuilder::add_root_certificate` and `::proxy` in
-//! `fgs-transport-hyper`,
+//! it directly (`HyperTransportBuilder::add_root_certificate` and `::proxy` for the hyper
+//! transport,
 //! [`ReqwestTransport::builder`](crate::transport::ReqwestTransport::builder)).
 
 use std::fmt;
@@ -345,7 +346,7 @@ impl std::error::Error for CertificateError {}
 // ---------------------------------------------------------------------------------------
 
 /// An HTTP proxy, for the default transport ([`ClientBuilder::proxy`](crate::ClientBuilder::proxy))
-/// or for `fgs-transport-hyper` (`HyperTransportBuilder::proxy`): requests to `https`
+/// or for the hyper transport (`HyperTransportBuilder::proxy`): requests to `https`
 /// endpoints go through a `CONNECT` tunnel, so the proxy sees the host name but not the
 /// request.
 ///
@@ -762,7 +763,7 @@ impl NetworkSettings {
     }
 
     /// Refuses settings no TLS stack could honour.
-    #[cfg_attr(not(feature = "reqwest"), allow(dead_code))]
+    #[cfg_attr(not(any(feature = "reqwest", feature = "hyper")), allow(dead_code))]
     pub(crate) fn check(&self) -> Result<(), ConfigError> {
         if TlsBackend::SELECTED.is_none() && (!self.root_certificates.is_empty() || !self.built_in_roots) {
             return Err(ConfigError::new(
@@ -789,10 +790,17 @@ pub(crate) fn default_transport(settings: &NetworkSettings) -> Result<Arc<dyn Tr
 }
 
 /// The transport a client gets when none is given.
-#[cfg(not(feature = "reqwest"))]
+#[cfg(all(feature = "hyper", not(feature = "reqwest")))]
+pub(crate) fn default_transport(settings: &NetworkSettings) -> Result<Arc<dyn Transport>, ConfigError> {
+    let transport = crate::transport::HyperTransport::from_settings(settings)?;
+    Ok(Arc::new(transport))
+}
+
+/// The transport a client gets when none is given.
+#[cfg(not(any(feature = "reqwest", feature = "hyper")))]
 pub(crate) fn default_transport(_settings: &NetworkSettings) -> Result<Arc<dyn Transport>, ConfigError> {
     Err(ConfigError::new(
-        "no transport: enable the `reqwest` feature or call transport(...)",
+        "no transport: enable the `reqwest` or `hyper` feature or call transport(...)",
     ))
 }
 

@@ -11,11 +11,35 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 
+#[cfg(feature = "hyper")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
+pub mod hyper;
+#[cfg(feature = "hyper")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
+pub use self::hyper::{HyperTransport, HyperTransportBuilder};
 #[cfg(feature = "reqwest")]
 mod reqwest;
 #[cfg(feature = "reqwest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
 pub use self::reqwest::{ReqwestTransport, ReqwestTransportBuilder};
+
+/// The default transport with `connect_timeout` and no other setting: what the SDK's own
+/// requests (IAM, the metadata service, credential sources) use when given no transport.
+/// reqwest with the `reqwest` feature, else hyper.
+#[cfg(feature = "reqwest")]
+#[cfg_attr(not(feature = "auth"), allow(dead_code))]
+pub(crate) fn internal_default(connect_timeout: Duration) -> Result<std::sync::Arc<dyn Transport>, TransportError> {
+    Ok(std::sync::Arc::new(ReqwestTransport::new(connect_timeout)?))
+}
+
+/// The default transport with `connect_timeout` and no other setting: what the SDK's own
+/// requests (IAM, the metadata service, credential sources) use when given no transport.
+/// reqwest with the `reqwest` feature, else hyper.
+#[cfg(all(feature = "hyper", not(feature = "reqwest")))]
+#[cfg_attr(not(feature = "auth"), allow(dead_code))]
+pub(crate) fn internal_default(connect_timeout: Duration) -> Result<std::sync::Arc<dyn Transport>, TransportError> {
+    Ok(std::sync::Arc::new(HyperTransport::new(connect_timeout)?))
+}
 
 /// Sends HTTP requests.
 ///

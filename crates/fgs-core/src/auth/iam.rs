@@ -316,17 +316,16 @@ fn check_endpoint(url: &str, allow_insecure_http: bool) -> Result<Uri, AuthError
         .map_err(|e| AuthError::invalid(format!("IAM endpoint: {e}")))
 }
 
-#[cfg(feature = "reqwest")]
+#[cfg(any(feature = "reqwest", feature = "hyper"))]
 fn default_transport() -> Result<Arc<dyn Transport>, AuthError> {
-    let transport = crate::transport::ReqwestTransport::new(Duration::from_secs(10))
-        .map_err(|e| AuthError::provider("cannot create the HTTP client for IAM").with_source(e))?;
-    Ok(Arc::new(transport))
+    crate::transport::internal_default(Duration::from_secs(10))
+        .map_err(|e| AuthError::provider("cannot create the HTTP client for IAM").with_source(e))
 }
 
-#[cfg(not(feature = "reqwest"))]
+#[cfg(not(any(feature = "reqwest", feature = "hyper")))]
 fn default_transport() -> Result<Arc<dyn Transport>, AuthError> {
     Err(AuthError::invalid(
-        "no transport for IAM: enable the `reqwest` feature or call transport(...)",
+        "no transport for IAM: enable the `reqwest` or `hyper` feature or call transport(...)",
     ))
 }
 

@@ -368,17 +368,16 @@ impl MetadataCredentials {
     }
 }
 
-#[cfg(feature = "reqwest")]
+#[cfg(any(feature = "reqwest", feature = "hyper"))]
 fn default_transport(connect_timeout: Duration) -> Result<Arc<dyn Transport>, AuthError> {
-    let transport = crate::transport::ReqwestTransport::new(connect_timeout)
-        .map_err(|e| AuthError::provider("cannot create the HTTP client for the metadata service").with_source(e))?;
-    Ok(Arc::new(transport))
+    crate::transport::internal_default(connect_timeout)
+        .map_err(|e| AuthError::provider("cannot create the HTTP client for the metadata service").with_source(e))
 }
 
-#[cfg(not(feature = "reqwest"))]
+#[cfg(not(any(feature = "reqwest", feature = "hyper")))]
 fn default_transport(_connect_timeout: Duration) -> Result<Arc<dyn Transport>, AuthError> {
     Err(AuthError::invalid(
-        "no transport for the metadata service: enable the `reqwest` feature or call with_transport(...)",
+        "no transport for the metadata service: enable the `reqwest` or `hyper` feature or call with_transport(...)",
     ))
 }
 

@@ -25,7 +25,7 @@ const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
 /// being opened, reqwest does not say so, and the failure is reported as
 /// [`Delivery::MaybeSent`] (never re-sent for a call that is not idempotent). The
 /// separate connect timeout is reported exactly, as [`Delivery::NotSent`]. The hyper
-/// transport (`fgs-transport-hyper`) tells the two apart in every case.
+/// transport (`HyperTransport`) tells the two apart in every case.
 ///
 /// A failed TLS handshake (an untrusted certificate, one for another host name) is a
 /// [`TransportError`] with [`Delivery::NotSent`] carrying a

@@ -1,17 +1,22 @@
-//! A [`Transport`] for the fgs FunctionGraph SDK on hyper 1.x: the pooled
+//! The hyper 1.x transport (feature `hyper`): [`HyperTransport`], the pooled
 //! [`hyper_util` legacy client](hyper_util::client::legacy::Client) with rustls
 //! ([`hyper_rustls`]), the operating system's root certificates and any you add.
 //!
-//! The SDK sends with reqwest by default. Use this crate instead when your program
-//! already builds on hyper and you want one HTTP stack (and one connection pool, TLS
-//! configuration and set of dependencies), or when you need control over the connector,
-//! e.g. a custom resolver, a proxy tunnel or your own root certificates.
+//! It does the same exchange as the reqwest transport with about half the instructions
+//! per call (reqwest parses every request's URL twice more, in its pending request and in
+//! its redirect policy, and runs its tower layers). Use it for the highest call rates, when
+//! your program already builds on hyper and you want one HTTP stack, or when you need
+//! control over the connector. With the `reqwest` feature off it is also the transport a
+//! [`Client`](crate::Client) gets when given none, set up from the builder's network
+//! settings (connect timeout, root certificates, proxies); with both features on, reqwest
+//! is that default and this one is chosen with
+//! [`ClientBuilder::transport`](crate::ClientBuilder::transport):
 //!
 //! ```no_run
 //! use std::time::Duration;
 //!
 //! use fgs_core::{Client, FunctionUrn, auth::StaticToken};
-//! use fgs_transport_hyper::HyperTransport;
+//! use fgs_core::transport::HyperTransport;
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let client = Client::builder()
@@ -35,7 +40,7 @@
 //!   for the response and reading its body;
 //! - [`SendOptions::max_response_bytes`] bounds the body: a larger `Content-Length` is
 //!   refused before reading, and reading stops once the cap is passed
-//!   ([`fgs_core::transport::collect_body`], the same reader as the reqwest transport's);
+//!   ([`collect_body`], the same reader as the reqwest transport's);
 //! - failures say whether the request may have reached the service ([`Delivery`]): a
 //!   failure to connect (refused, DNS, TLS handshake, connect timeout) and a timeout
 //!   before hyper began writing the request (its [`RequestBody`] marks that moment) are
@@ -46,7 +51,7 @@
 //!   other hosts unless told otherwise;
 //! - a failed TLS handshake (an untrusted certificate, one for another name) is a
 //!   [`TransportError`] with [`Delivery::NotSent`] carrying a
-//!   [`TlsError`](fgs_core::network::TlsError) ([`TransportError::tls_error`]).
+//!   [`TlsError`](crate::network::TlsError) ([`TransportError::tls_error`]).
 //!
 //! TLS is rustls with the crypto provider a feature names: `rustls-aws-lc` (default,
 //! rustls's own default), or `rustls-ring` for targets where aws-lc-rs does not build (with
@@ -54,19 +59,17 @@
 //! operating system's (through `rustls-platform-verifier`) plus those given to
 //! [`HyperTransportBuilder::add_root_certificate`]. There is no `native-tls` option:
 //! [`HyperClient`] is built on hyper-rustls's connector; for the platform's TLS use the
-//! default (reqwest) transport with fgs's `native-tls` feature.
+//! reqwest transport with the `native-tls` feature.
 //!
-//! Proxies are opt-in, as on the default transport, and take the same
-//! [`Proxy`] values: [`HyperTransportBuilder::proxy`], or
-//! [`HyperTransportBuilder::proxy_from_env`] for `HTTPS_PROXY`, `NO_PROXY` and their kin.
-//! An `https` endpoint is reached through a `CONNECT` tunnel (hyper-util's), so the proxy
-//! never sees the request. The proxy settings of [`ClientBuilder`](fgs_core::ClientBuilder)
-//! are the default transport's; a `HyperTransport` keeps its own.
+//! Proxies are opt-in, as on the reqwest transport, and take the same [`Proxy`] values:
+//! [`HyperTransportBuilder::proxy`], or [`HyperTransportBuilder::proxy_from_env`] for
+//! `HTTPS_PROXY`, `NO_PROXY` and their kin. An `https` endpoint is reached through a
+//! `CONNECT` tunnel (hyper-util's), so the proxy never sees the request. The proxy
+//! settings of [`ClientBuilder`](crate::ClientBuilder) are the default transport's; a
+//! `HyperTransport` passed in keeps its own.
 //!
 //! [`hyper_util`], [`hyper_rustls`] and [`rustls`] are re-exported so that a client for
 //! [`HyperTransport::from_client`] can be built with the same versions.
-
-#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use std::convert::Infallible;
 use std::error::Error as StdError;
@@ -77,10 +80,10 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use crate::network::{Certificate, Proxy};
+use crate::transport::{Delivery, SendFuture, SendOptions, Transport, TransportError, collect_body};
 use async_trait::async_trait;
 use bytes::Bytes;
-use fgs_core::network::{Certificate, Proxy};
-use fgs_core::transport::{Delivery, SendFuture, SendOptions, Transport, TransportError, collect_body};
 use http_body::{Frame, SizeHint};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
@@ -178,7 +181,7 @@ const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use fgs_transport_hyper::HyperTransport;
+/// use fgs_core::transport::HyperTransport;
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let client = fgs_core::Client::builder()
@@ -223,7 +226,7 @@ impl HyperTransport {
     ///
     /// ```no_run
     /// # fn main() -> Result<(), fgs_core::transport::TransportError> {
-    /// let transport = fgs_transport_hyper::HyperTransport::new(std::time::Duration::from_secs(10))?;
+    /// let transport = fgs_core::transport::HyperTransport::new(std::time::Duration::from_secs(10))?;
     /// # Ok(()) }
     /// ```
     pub fn new(connect_timeout: Duration) -> Result<Self, TransportError> {
@@ -236,7 +239,7 @@ impl HyperTransport {
     /// use std::time::Duration;
     ///
     /// # fn main() -> Result<(), fgs_core::transport::TransportError> {
-    /// let transport = fgs_transport_hyper::HyperTransport::builder()
+    /// let transport = fgs_core::transport::HyperTransport::builder()
     ///     .connect_timeout(Duration::from_secs(3))
     ///     .pool_idle_timeout(Some(Duration::from_secs(30)))
     ///     .pool_max_idle_per_host(8)
@@ -257,10 +260,10 @@ impl HyperTransport {
     ///
     /// ```no_run
     /// use std::time::Duration;
-    /// use fgs_transport_hyper::HyperTransport;
-    /// use fgs_transport_hyper::hyper_rustls::HttpsConnectorBuilder;
-    /// use fgs_transport_hyper::hyper_util::client::legacy::{Client, connect::HttpConnector};
-    /// use fgs_transport_hyper::hyper_util::rt::{TokioExecutor, TokioTimer};
+    /// use fgs_core::transport::HyperTransport;
+    /// use fgs_core::transport::hyper::hyper_rustls::HttpsConnectorBuilder;
+    /// use fgs_core::transport::hyper::hyper_util::client::legacy::{Client, connect::HttpConnector};
+    /// use fgs_core::transport::hyper::hyper_util::rt::{TokioExecutor, TokioTimer};
     ///
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let mut http = HttpConnector::new();
@@ -288,6 +291,32 @@ impl HyperTransport {
         }
     }
 
+    /// The transport a client without `reqwest` gets when given none: the builder's
+    /// network settings (connect timeout, root certificates, proxies) on a pool of its own.
+    #[cfg(not(feature = "reqwest"))]
+    pub(crate) fn from_settings(settings: &crate::network::NetworkSettings) -> Result<Self, crate::ConfigError> {
+        settings.check()?;
+        if matches!(
+            crate::network::TlsBackend::SELECTED,
+            Some(crate::network::TlsBackend::NativeTls)
+        ) {
+            return Err(crate::ConfigError::new(
+                "the `native-tls` feature is the reqwest transport's: enable `reqwest` too, or use `rustls-aws-lc` \
+                 or `rustls-ring` with the hyper transport",
+            ));
+        }
+        let builder = HyperTransportBuilder {
+            connect_timeout: settings.connect_timeout.unwrap_or(crate::DEFAULT_CONNECT_TIMEOUT),
+            root_certificates: settings.root_certificates.clone(),
+            built_in_roots: settings.built_in_roots,
+            proxies: settings.proxies.clone(),
+            ..HyperTransportBuilder::default()
+        };
+        builder
+            .build()
+            .map_err(|e| crate::ConfigError::new("the hyper transport cannot be set up").with_source(e))
+    }
+
     /// The hyper client requests are sent with; `None` for a transport built with
     /// proxies, whose client has a connector of this crate's own.
     pub fn client(&self) -> Option<&HyperClient> {
@@ -300,7 +329,7 @@ impl HyperTransport {
 
 /// Configures a [`HyperTransport`].
 ///
-/// Defaults: connect timeout [`fgs_core::DEFAULT_CONNECT_TIMEOUT`], idle connections
+/// Defaults: connect timeout [`DEFAULT_CONNECT_TIMEOUT`](crate::DEFAULT_CONNECT_TIMEOUT), idle connections
 /// kept for [`DEFAULT_POOL_IDLE_TIMEOUT`], no limit on idle connections per host, the
 /// operating system's root certificates, no proxy.
 ///
@@ -309,7 +338,7 @@ impl HyperTransport {
 /// use fgs_core::network::Certificate;
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let mut builder = fgs_transport_hyper::HyperTransport::builder().connect_timeout(Duration::from_millis(500));
+/// let mut builder = fgs_core::transport::HyperTransport::builder().connect_timeout(Duration::from_millis(500));
 /// // A private CA, or the certificate `fgs local --tls` prints.
 /// for root in Certificate::from_pem_file("private-ca.pem")? {
 ///     builder = builder.add_root_certificate(root);
@@ -331,7 +360,7 @@ pub struct HyperTransportBuilder {
 impl Default for HyperTransportBuilder {
     fn default() -> Self {
         HyperTransportBuilder {
-            connect_timeout: fgs_core::DEFAULT_CONNECT_TIMEOUT,
+            connect_timeout: crate::DEFAULT_CONNECT_TIMEOUT,
             pool_idle_timeout: Some(DEFAULT_POOL_IDLE_TIMEOUT),
             pool_max_idle_per_host: usize::MAX,
             root_certificates: Vec::new(),
@@ -390,7 +419,7 @@ impl HyperTransportBuilder {
     /// use fgs_core::network::Proxy;
     ///
     /// # fn main() -> Result<(), fgs_core::transport::TransportError> {
-    /// let transport = fgs_transport_hyper::HyperTransport::builder()
+    /// let transport = fgs_core::transport::HyperTransport::builder()
     ///     .proxy(
     ///         Proxy::https("http://proxy.internal:3128")
     ///             .basic_auth("svc-fgs", "proxy-password")
@@ -633,7 +662,7 @@ fn classify(error: hyper_util::client::legacy::Error, host: Option<&str>) -> Tra
     if error.is_connect() {
         if let Some(failure) = tls::failure(&error) {
             tls::handshake_error(failure, host.map(str::to_owned), error)
-        } else if fgs_core::network::find_cause::<ProxyAuthRequired>(&error).is_some() {
+        } else if crate::network::find_cause::<ProxyAuthRequired>(&error).is_some() {
             // Not `Connect`: wrong credentials do not fix themselves, so no retry.
             TransportError::other(Delivery::NotSent, error)
         } else if is_timed_out(&error) {
@@ -669,7 +698,7 @@ mod tests {
     use std::net::SocketAddr;
     use std::time::Instant;
 
-    use fgs_core::transport::TransportErrorKind;
+    use crate::transport::TransportErrorKind;
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     use tokio::net::{TcpListener, TcpSocket, TcpStream};
 

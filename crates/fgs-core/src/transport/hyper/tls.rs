@@ -1,10 +1,10 @@
-//! rustls for [`HyperTransport`](crate::HyperTransport): the client configuration (provider,
+//! rustls for [`HyperTransport`](crate::transport::HyperTransport): the client configuration (provider,
 //! roots) and the reading of handshake failures.
 
 use std::sync::Arc;
 
-use fgs_core::network::{Certificate, TlsError, TlsFailure, find_cause};
-use fgs_core::transport::{Delivery, TransportError};
+use crate::network::{Certificate, TlsError, TlsFailure, find_cause};
+use crate::transport::{Delivery, TransportError};
 use rustls::crypto::CryptoProvider;
 use rustls_pki_types::CertificateDer;
 
@@ -18,7 +18,7 @@ fn provider() -> Result<Arc<CryptoProvider>, TransportError> {
     #[cfg(not(any(feature = "rustls-aws-lc", feature = "rustls-ring")))]
     CryptoProvider::get_default().cloned().ok_or_else(|| {
         setup_error(
-            "no rustls crypto provider: enable the feature rustls-aws-lc or rustls-ring of fgs-transport-hyper, \
+            "no rustls crypto provider: enable the feature rustls-aws-lc or rustls-ring, \
              or install one with rustls::crypto::CryptoProvider::install_default",
         )
     })

@@ -1,4 +1,4 @@
-//! Proxies for [`HyperTransport`](crate::HyperTransport), as the reqwest transport speaks to
+//! Proxies for [`HyperTransport`](crate::transport::HyperTransport), as the reqwest transport speaks to
 //! them: an `https` destination is reached through a `CONNECT` tunnel (the proxy sees the
 //! host and port, never the request), a plain `http` one by sending the request to the
 //! proxy in absolute form. A proxy URL may itself be `https://` (TLS to the proxy).
@@ -14,10 +14,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use crate::network::{Proxy, ProxyScope};
+use crate::transport::{Delivery, TransportError};
 use base64::Engine as _;
 use bytes::Bytes;
-use fgs_core::network::{Proxy, ProxyScope};
-use fgs_core::transport::{Delivery, TransportError};
 use http::{HeaderValue, Uri};
 use http_body::{Frame, SizeHint};
 use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
@@ -29,7 +29,7 @@ use tokio::net::TcpStream;
 use tower_service::Service;
 use zeroize::Zeroizing;
 
-use crate::RequestBody;
+use super::RequestBody;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
