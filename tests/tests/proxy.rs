@@ -489,3 +489,43 @@ async fn an_unusable_proxy_url_is_a_configuration_error_without_the_password() {
     }
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_proxy_that_never_answers_the_tunnel_request_times_out_before_sending() {
+    for stack in STACKS {
+        let (emulator, root) = https_emulator().await;
+        // Accepts connections, reads nothing, answers nothing.
+        let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy_url = format!("http://{}", silent.local_addr().unwrap());
+        let held = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = silent.accept().await {
+                held.push(stream);
+            }
+        });
+        let client = client(stack, &emulator, &root, Proxy::https(proxy_url));
+        let urn = emulator.urn("default", "echo", None);
+        let error = client
+            .invoke(urn.as_str())
+            .json(&json!({}))
+            .timeout(std::time::Duration::from_millis(300))
+            .send()
+            .await
+            .unwrap_err();
+        // The hyper transport knows hyper never got to the request; reqwest's whole-call
+        // timeout cannot tell its connector (the tunnel) from the exchange, so it says
+        // "may have been sent": wrong in the safe direction (no retry it could have made).
+        let (delivery, execution) = match stack {
+            Stack::Hyper => (Delivery::NotSent, Execution::NotRun),
+            Stack::Default => (Delivery::MaybeSent, Execution::MaybeRun),
+        };
+        match &error {
+            Error::Timeout(transport) => assert_eq!(transport.delivery(), delivery, "{stack:?}: {error}"),
+            other => panic!("{stack:?}: expected a timeout, got {other:?}"),
+        }
+        assert_eq!(error.execution(), execution, "{stack:?}");
+        assert_eq!(emulator.request_count(), 0, "{stack:?}");
+        held.abort();
+        emulator.shutdown().await;
+    }
+}
