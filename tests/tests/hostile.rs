@@ -1416,16 +1416,14 @@ async fn a_connection_that_never_opens_is_a_timeout_that_sent_nothing() {
     }
 }
 
-/// The hyper transport knows whether a connection was opened when the deadline passes.
-/// reqwest does not say (its request timeout is not `is_connect()`), so with reqwest the
-/// same timeout is reported as `MaybeSent`: the safe direction (never re-sent), documented
-/// on `ReqwestTransport`.
+/// Both transports know whether hyper had begun to write the request when the deadline
+/// passes (their request body marks that moment): while connecting, nothing was sent.
 #[tokio::test]
 async fn a_deadline_that_passes_while_connecting_says_nothing_was_sent() {
     let Some((addr, _listener, _fillers)) = unresponsive().await else {
         return;
     };
-    for (stack, expected) in [(Stack::Hyper, Delivery::NotSent), (Stack::Reqwest, Delivery::MaybeSent)] {
+    for (stack, expected) in [(Stack::Hyper, Delivery::NotSent), (Stack::Reqwest, Delivery::NotSent)] {
         let client = builder_for(stack, format!("http://{addr}"))
             .retry_policy(NoRetry)
             .build()

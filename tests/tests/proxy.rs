@@ -512,18 +512,13 @@ async fn a_proxy_that_never_answers_the_tunnel_request_times_out_before_sending(
             .send()
             .await
             .unwrap_err();
-        // The hyper transport knows hyper never got to the request; reqwest's whole-call
-        // timeout cannot tell its connector (the tunnel) from the exchange, so it says
-        // "may have been sent": wrong in the safe direction (no retry it could have made).
-        let (delivery, execution) = match stack {
-            Stack::Hyper => (Delivery::NotSent, Execution::NotRun),
-            Stack::Default => (Delivery::MaybeSent, Execution::MaybeRun),
-        };
+        // Both transports know hyper never got to the request (the body's mark).
         match &error {
-            Error::Timeout(transport) => assert_eq!(transport.delivery(), delivery, "{stack:?}: {error}"),
+            Error::Timeout(transport) => assert_eq!(transport.delivery(), Delivery::NotSent, "{stack:?}: {error}"),
             other => panic!("{stack:?}: expected a timeout, got {other:?}"),
         }
-        assert_eq!(error.execution(), execution, "{stack:?}");
+        assert_eq!(error.execution(), Execution::NotRun, "{stack:?}");
+        assert!(error.is_retry_safe(), "{stack:?}");
         assert_eq!(emulator.request_count(), 0, "{stack:?}");
         held.abort();
         emulator.shutdown().await;

@@ -14,6 +14,8 @@ use bytes::Bytes;
 #[cfg(feature = "hyper")]
 #[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
 pub mod hyper;
+#[cfg(any(feature = "hyper", feature = "reqwest"))]
+mod request_body;
 #[cfg(feature = "hyper")]
 #[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
 pub use self::hyper::{HyperTransport, HyperTransportBuilder};

@@ -6,6 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 
+use super::request_body::{RequestBody, Stage};
 use super::{Delivery, SendFuture, SendOptions, Transport, TransportError, TransportErrorKind, collect_body};
 use crate::error::ConfigError;
 #[cfg(any(feature = "rustls-aws-lc", feature = "rustls-ring", feature = "native-tls"))]
@@ -21,11 +22,10 @@ const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
 /// the features select ([`TlsBackend::SELECTED`]), no redirects followed, no retries of
 /// its own, no proxy unless configured.
 ///
-/// One limit of reqwest: when [`SendOptions::timeout`] passes while a connection is still
-/// being opened, reqwest does not say so, and the failure is reported as
-/// [`Delivery::MaybeSent`] (never re-sent for a call that is not idempotent). The
-/// separate connect timeout is reported exactly, as [`Delivery::NotSent`]. The hyper
-/// transport (`HyperTransport`) tells the two apart in every case.
+/// When [`SendOptions::timeout`] passes, the failure says whether hyper (under reqwest)
+/// had begun to write the request: the request body marks the moment hyper first looks at
+/// it, right before it writes the head. A timeout while connecting (TCP, TLS, a proxy's
+/// tunnel) is [`Delivery::NotSent`]; a later one [`Delivery::MaybeSent`].
 ///
 /// A failed TLS handshake (an untrusted certificate, one for another host name) is a
 /// [`TransportError`] with [`Delivery::NotSent`] carrying a
@@ -294,7 +294,9 @@ impl Transport for ReqwestTransport {
         }
         // Shares the client's authority (no copy); the host is only named in a TLS error.
         let authority = request.uri().authority().cloned();
-        let mut request = match self.reqwest_request(request) {
+        // Shared with the body, which hyper moves to the connection's task.
+        let stage = Stage::mark();
+        let mut request = match self.reqwest_request(request.map(|data| RequestBody::new(data, &stage))) {
             Ok(request) => request,
             Err(error) => return Box::pin(std::future::ready(Err(error))),
         };
@@ -304,7 +306,7 @@ impl Transport for ReqwestTransport {
         Box::pin(async move {
             let response = pending
                 .await
-                .map_err(|e| classify(e, authority.as_ref().map(|a| a.host())))?;
+                .map_err(|e| classify(e, authority.as_ref().map(|a| a.host()), Stage::of(&stage)))?;
             // Move the head over as it is: no copy of the headers.
             let (parts, body) = http::Response::from(response).into_parts();
             // Once a status line has arrived the request certainly reached the server.
@@ -325,8 +327,9 @@ impl Transport for ReqwestTransport {
 impl ReqwestTransport {
     /// reqwest's form of `request`, with the `Url` of a URI seen before taken from the
     /// cache (parsed once per URI, not per call).
-    fn reqwest_request(&self, request: http::Request<Bytes>) -> Result<reqwest::Request, TransportError> {
+    fn reqwest_request(&self, request: http::Request<RequestBody>) -> Result<reqwest::Request, TransportError> {
         let invalid = |e: reqwest::Error| TransportError::other(Delivery::NotSent, e.without_url());
+        let request = request.map(reqwest::Body::wrap);
         // reqwest's own conversion carries extensions over; `Request::new` cannot.
         if !request.extensions().is_empty() {
             return reqwest::Request::try_from(request).map_err(invalid);
@@ -345,7 +348,7 @@ impl ReqwestTransport {
         let mut converted = reqwest::Request::new(parts.method, url);
         *converted.headers_mut() = parts.headers;
         *converted.version_mut() = parts.version;
-        *converted.body_mut() = Some(body.into());
+        *converted.body_mut() = Some(body);
         Ok(converted)
     }
 }
@@ -363,7 +366,7 @@ fn body_error(error: TransportError) -> TransportError {
 
 /// Sorts a reqwest failure. The request URL (project id, function URN) is stripped from
 /// the error text, so that logs and traces of errors never carry it.
-fn classify(error: reqwest::Error, host: Option<&str>) -> TransportError {
+fn classify(error: reqwest::Error, host: Option<&str>, stage: Stage) -> TransportError {
     let error = error.without_url();
     if error.is_connect() {
         if let Some(failure) = tls::failure(&error) {
@@ -379,7 +382,9 @@ fn classify(error: reqwest::Error, host: Option<&str>) -> TransportError {
     } else if error.is_builder() {
         TransportError::other(Delivery::NotSent, error)
     } else if error.is_timeout() {
-        TransportError::timeout(Delivery::MaybeSent, error)
+        // reqwest's whole-request timeout does not say what it interrupted; the body's
+        // mark does.
+        TransportError::timeout(stage.delivery(), error)
     } else {
         TransportError::io(Delivery::MaybeSent, error)
     }

@@ -71,20 +71,15 @@
 //! [`hyper_util`], [`hyper_rustls`] and [`rustls`] are re-exported so that a client for
 //! [`HyperTransport::from_client`] can be built with the same versions.
 
-use std::convert::Infallible;
 use std::error::Error as StdError;
 use std::fmt;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::task::{Context, Poll};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::network::{Certificate, Proxy};
 use crate::transport::{Delivery, SendFuture, SendOptions, Transport, TransportError, collect_body};
 use async_trait::async_trait;
 use bytes::Bytes;
-use http_body::{Frame, SizeHint};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -96,6 +91,9 @@ pub use rustls;
 
 mod proxy;
 mod tls;
+
+pub use super::request_body::RequestBody;
+use super::request_body::Stage;
 
 use proxy::{ProxiedBody, ProxyAuthRequired, ProxyConnector, ProxyRoutes};
 
@@ -116,55 +114,6 @@ enum Sender {
         client: ProxiedClient,
         routes: ProxyRoutes,
     },
-}
-
-/// The body of a request a [`HyperTransport`] sends: the request's bytes, and a mark set
-/// when hyper first looks at them.
-///
-/// hyper asks a body whether it is empty just before it writes the request head, and
-/// reads it only after that, so a request whose body hyper never touched has not had a
-/// byte written: a timeout before then is reported with [`Delivery::NotSent`]. The body is
-/// not copied.
-pub struct RequestBody {
-    data: Option<Bytes>,
-    stage: Arc<AtomicU8>,
-}
-
-impl RequestBody {
-    fn touched(&self) {
-        self.stage.fetch_max(Stage::Exchanging as u8, Ordering::Relaxed);
-    }
-}
-
-impl fmt::Debug for RequestBody {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RequestBody")
-            .field("len", &self.data.as_ref().map_or(0, Bytes::len))
-            .finish_non_exhaustive()
-    }
-}
-
-impl http_body::Body for RequestBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        let this = self.get_mut();
-        this.touched();
-        Poll::Ready(this.data.take().filter(|d| !d.is_empty()).map(|d| Ok(Frame::data(d))))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        // The first thing hyper asks, right before it writes the head: from here on the
-        // request may be on the wire.
-        self.touched();
-        self.data.as_ref().is_none_or(Bytes::is_empty)
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.touched();
-        SizeHint::with_exact(self.data.as_ref().map_or(0, |d| d.len() as u64))
-    }
 }
 
 /// How long an idle pooled connection is kept by default (as with the reqwest transport).
@@ -500,34 +449,6 @@ impl HyperTransportBuilder {
     }
 }
 
-/// How far an exchange got, for telling what a timeout interrupted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stage {
-    /// hyper has not touched the request's body: nothing of the request was written.
-    Connecting = 0,
-    /// hyper is writing the request, or has written it.
-    Exchanging = 1,
-    /// The response head arrived; its body is being read.
-    ReadingBody = 2,
-}
-
-impl Stage {
-    fn from_u8(value: u8) -> Stage {
-        match value {
-            0 => Stage::Connecting,
-            1 => Stage::Exchanging,
-            _ => Stage::ReadingBody,
-        }
-    }
-
-    fn delivery(self) -> Delivery {
-        match self {
-            Stage::Connecting => Delivery::NotSent,
-            Stage::Exchanging | Stage::ReadingBody => Delivery::MaybeSent,
-        }
-    }
-}
-
 /// The whole-exchange limit of [`SendOptions::timeout`] was reached.
 #[derive(Debug)]
 struct WholeCallTimeout {
@@ -571,11 +492,8 @@ impl Transport for HyperTransport {
         // Shares the client's authority (no copy); the host is only named in a TLS error.
         let authority = request.uri().authority().cloned();
         // Shared with the body, which hyper moves to the connection's task.
-        let stage = Arc::new(AtomicU8::new(Stage::Connecting as u8));
-        let request = request.map(|data| RequestBody {
-            data: Some(data),
-            stage: Arc::clone(&stage),
-        });
+        let stage = Stage::mark();
+        let request = request.map(|data| RequestBody::new(data, &stage));
         let response = match &self.sender {
             Sender::Direct(client) => client.request(request),
             Sender::Proxied { client, routes } => send_proxied(client, routes, request),
@@ -597,7 +515,7 @@ impl Transport for HyperTransport {
             match tokio::time::timeout(limit, exchange).await {
                 Ok(outcome) => outcome,
                 Err(_elapsed) => {
-                    let stage = Stage::from_u8(stage.load(Ordering::Relaxed));
+                    let stage = Stage::of(&stage);
                     Err(TransportError::timeout(
                         stage.delivery(),
                         WholeCallTimeout { limit, stage },
@@ -1031,47 +949,7 @@ mod tests {
     }
 
     #[test]
-    fn the_request_body_marks_the_first_question_and_gives_its_bytes_once() {
-        use http_body::Body as _;
-        let waker = std::task::Waker::noop();
-        let mut cx = Context::from_waker(waker);
-        for (data, frames) in [(Bytes::from_static(b"{}"), 1), (Bytes::new(), 0)] {
-            for ask in [0, 1, 2] {
-                let stage = Arc::new(AtomicU8::new(Stage::Connecting as u8));
-                let mut body = RequestBody {
-                    data: Some(data.clone()),
-                    stage: Arc::clone(&stage),
-                };
-                assert_eq!(stage.load(Ordering::Relaxed), Stage::Connecting as u8);
-                match ask {
-                    0 => assert_eq!(body.is_end_stream(), data.is_empty()),
-                    1 => assert_eq!(body.size_hint().exact(), Some(data.len() as u64)),
-                    _ => {}
-                }
-                let mut seen = Vec::new();
-                while let Poll::Ready(Some(frame)) = Pin::new(&mut body).poll_frame(&mut cx) {
-                    seen.push(frame.unwrap().into_data().unwrap());
-                }
-                assert_eq!(stage.load(Ordering::Relaxed), Stage::Exchanging as u8);
-                assert_eq!(seen.len(), frames);
-                assert_eq!(seen.concat(), data.to_vec());
-                assert!(body.is_end_stream());
-                // A later stage is never moved back.
-                stage.store(Stage::ReadingBody as u8, Ordering::Relaxed);
-                body.touched();
-                assert_eq!(stage.load(Ordering::Relaxed), Stage::ReadingBody as u8);
-            }
-        }
-    }
-
-    #[test]
     fn a_timeout_names_the_stage_and_delivery() {
-        assert_eq!(Stage::Connecting.delivery(), Delivery::NotSent);
-        assert_eq!(Stage::Exchanging.delivery(), Delivery::MaybeSent);
-        assert_eq!(Stage::ReadingBody.delivery(), Delivery::MaybeSent);
-        for stage in [Stage::Connecting, Stage::Exchanging, Stage::ReadingBody] {
-            assert_eq!(Stage::from_u8(stage as u8), stage);
-        }
         let error = TransportError::timeout(
             Delivery::NotSent,
             WholeCallTimeout {
