@@ -731,6 +731,26 @@ pub fn find_cause<'a, T: std::error::Error + 'static>(error: &'a (dyn std::error
     None
 }
 
+/// What a rustls handshake error says, for either transport's [`TlsError`].
+#[cfg(any(feature = "rustls-aws-lc", feature = "rustls-ring", feature = "hyper"))]
+pub(crate) fn rustls_failure(error: &rustls::Error) -> TlsFailure {
+    use rustls::CertificateError as Cert;
+    match error {
+        // A bad signature: a trusted root's name on a certificate its key did not sign.
+        rustls::Error::InvalidCertificate(Cert::UnknownIssuer | Cert::BadSignature) => TlsFailure::UntrustedCertificate,
+        rustls::Error::InvalidCertificate(Cert::NotValidForName | Cert::NotValidForNameContext { .. }) => {
+            TlsFailure::WrongHostName
+        }
+        rustls::Error::InvalidCertificate(
+            Cert::Expired | Cert::ExpiredContext { .. } | Cert::NotValidYet | Cert::NotValidYetContext { .. },
+        ) => TlsFailure::ExpiredCertificate,
+        rustls::Error::InvalidCertificate(_) => TlsFailure::InvalidCertificate,
+        rustls::Error::InvalidMessage(_) => TlsFailure::NotTls,
+        rustls::Error::AlertReceived(_) | rustls::Error::PeerIncompatible(_) => TlsFailure::Refused,
+        _ => TlsFailure::Other,
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // The default transport's settings
 // ---------------------------------------------------------------------------------------

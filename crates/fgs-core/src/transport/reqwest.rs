@@ -538,7 +538,7 @@ mod tls {
     pub(super) fn failure(error: &reqwest::Error) -> Option<TlsFailure> {
         #[cfg(any(feature = "rustls-aws-lc", feature = "rustls-ring"))]
         if let Some(e) = find_cause::<rustls::Error>(error) {
-            return Some(rustls_failure(e));
+            return Some(crate::network::rustls_failure(e));
         }
         #[cfg(feature = "native-tls")]
         if let Some(e) = find_cause::<native_tls::Error>(error) {
@@ -547,27 +547,6 @@ mod tls {
         #[cfg(not(any(feature = "rustls-aws-lc", feature = "rustls-ring", feature = "native-tls")))]
         let _ = error;
         None
-    }
-
-    #[cfg(any(feature = "rustls-aws-lc", feature = "rustls-ring"))]
-    fn rustls_failure(error: &rustls::Error) -> TlsFailure {
-        use rustls::CertificateError as Cert;
-        match error {
-            // A bad signature: a trusted root's name on a certificate its key did not sign.
-            rustls::Error::InvalidCertificate(Cert::UnknownIssuer | Cert::BadSignature) => {
-                TlsFailure::UntrustedCertificate
-            }
-            rustls::Error::InvalidCertificate(Cert::NotValidForName | Cert::NotValidForNameContext { .. }) => {
-                TlsFailure::WrongHostName
-            }
-            rustls::Error::InvalidCertificate(
-                Cert::Expired | Cert::ExpiredContext { .. } | Cert::NotValidYet | Cert::NotValidYetContext { .. },
-            ) => TlsFailure::ExpiredCertificate,
-            rustls::Error::InvalidCertificate(_) => TlsFailure::InvalidCertificate,
-            rustls::Error::InvalidMessage(_) => TlsFailure::NotTls,
-            rustls::Error::AlertReceived(_) | rustls::Error::PeerIncompatible(_) => TlsFailure::Refused,
-            _ => TlsFailure::Other,
-        }
     }
 
     /// native-tls says why only in its message (OpenSSL's verify result).

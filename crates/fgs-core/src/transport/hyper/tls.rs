@@ -98,23 +98,7 @@ impl std::error::Error for LoadRootsError {
 
 /// The TLS failure among the causes of a connect error, if it is one.
 pub(crate) fn failure(error: &(dyn std::error::Error + 'static)) -> Option<TlsFailure> {
-    use rustls::CertificateError as Cert;
-
-    let error = find_cause::<rustls::Error>(error)?;
-    Some(match error {
-        // A bad signature: a trusted root's name on a certificate its key did not sign.
-        rustls::Error::InvalidCertificate(Cert::UnknownIssuer | Cert::BadSignature) => TlsFailure::UntrustedCertificate,
-        rustls::Error::InvalidCertificate(Cert::NotValidForName | Cert::NotValidForNameContext { .. }) => {
-            TlsFailure::WrongHostName
-        }
-        rustls::Error::InvalidCertificate(
-            Cert::Expired | Cert::ExpiredContext { .. } | Cert::NotValidYet | Cert::NotValidYetContext { .. },
-        ) => TlsFailure::ExpiredCertificate,
-        rustls::Error::InvalidCertificate(_) => TlsFailure::InvalidCertificate,
-        rustls::Error::InvalidMessage(_) => TlsFailure::NotTls,
-        rustls::Error::AlertReceived(_) | rustls::Error::PeerIncompatible(_) => TlsFailure::Refused,
-        _ => TlsFailure::Other,
-    })
+    find_cause::<rustls::Error>(error).map(crate::network::rustls_failure)
 }
 
 /// A [`TransportError`] for a failed handshake with `host`.
