@@ -6,7 +6,8 @@
 //!
 //! The default transport ([`ReqwestTransport`](crate::transport::ReqwestTransport), or
 //! with the `hyper` feature and without `reqwest`, `HyperTransport`) speaks TLS with the
-//! stack a Cargo feature picks (see [`TlsBackend`]; `native-tls` is reqwest's only):
+//! stack a Cargo feature picks (see [`TlsBackend`]), and so does a `HyperTransport` built
+//! with its own builder:
 //!
 //! - `rustls-aws-lc` (default): rustls with the aws-lc-rs crypto provider, rustls's own
 //!   default and what reqwest 0.13 picks;
@@ -748,6 +749,46 @@ pub(crate) fn rustls_failure(error: &rustls::Error) -> TlsFailure {
         rustls::Error::InvalidMessage(_) => TlsFailure::NotTls,
         rustls::Error::AlertReceived(_) | rustls::Error::PeerIncompatible(_) => TlsFailure::Refused,
         _ => TlsFailure::Other,
+    }
+}
+
+/// What a native-tls handshake error says, for either transport's [`TlsError`]: only its
+/// message tells (OpenSSL's verify result).
+#[cfg(feature = "native-tls")]
+pub(crate) fn native_tls_failure(error: &native_tls::Error) -> TlsFailure {
+    let text = error.to_string().to_ascii_lowercase();
+    let has = |needles: &[&str]| needles.iter().any(|needle| text.contains(needle));
+    if has(&["hostname mismatch", "ip address mismatch", "host name mismatch"]) {
+        TlsFailure::WrongHostName
+    } else if has(&[
+        "self-signed",
+        "self signed",
+        "unable to get local issuer",
+        "unable to get issuer",
+        "unable to verify the first certificate",
+        "not trusted",
+    ]) {
+        TlsFailure::UntrustedCertificate
+    } else if has(&["certificate has expired", "not yet valid"]) {
+        TlsFailure::ExpiredCertificate
+    } else if has(&[
+        "wrong version number",
+        "packet length too long",
+        "record layer failure",
+        "http request",
+    ]) {
+        TlsFailure::NotTls
+    } else if has(&["certificate verify failed", "certificate"]) {
+        TlsFailure::InvalidCertificate
+    } else if has(&[
+        "alert",
+        "handshake failure",
+        "no protocols available",
+        "unsupported protocol",
+    ]) {
+        TlsFailure::Refused
+    } else {
+        TlsFailure::Other
     }
 }
 

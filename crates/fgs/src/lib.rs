@@ -24,8 +24,8 @@
 //!   work with about half the instructions per call. Without `reqwest` it is the default
 //!   transport; with both, pass it to [`ClientBuilder::transport`]. With neither, pass your
 //!   own [`Transport`](transport::Transport).
-//! - `rustls-aws-lc` (default), `rustls-ring`, `native-tls`: the TLS stack of the default
-//!   transport (see [`network`]); `native-tls` is for the reqwest transport only.
+//! - `rustls-aws-lc` (default), `rustls-ring`, `native-tls`: the TLS stack of either
+//!   transport (see [`network`]).
 //! - `auth` (default): AK/SK signing, IAM tokens that renew themselves, the credential
 //!   chain (in [`auth`]) and [`Client::from_env`].
 //! - `macros` (default): [`fgs_function`] and [`fgs_functions`].

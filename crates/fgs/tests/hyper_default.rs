@@ -2,35 +2,36 @@
 //! the hyper transport, set up from the builder's network settings (root certificates,
 //! proxies), over TLS on 127.0.0.1 against the emulator.
 //!
-//! Only that build has this default, so these tests run in the CI step
-//! `cargo test -p fgs --no-default-features --features hyper,auth,rustls-aws-lc --test hyper_default --test front_door`;
-//! in any other build the one test here says it was skipped.
+//! Only that build has this default, so these tests run in the CI steps
+//! `cargo test -p fgs --no-default-features --features hyper,auth,rustls-aws-lc --test hyper_default --test front_door`
+//! and the same with `native-tls` for `rustls-aws-lc`; in any other build the one test here
+//! says it was skipped.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should stop the test
 
 #[cfg(not(all(
     feature = "hyper",
     feature = "auth",
-    feature = "rustls-aws-lc",
+    any(feature = "rustls-aws-lc", feature = "rustls-ring", feature = "native-tls"),
     not(feature = "reqwest")
 )))]
 #[test]
 fn skipped_in_this_build() {
     println!(
-        "SKIPPED: hyper_default needs --no-default-features --features hyper,auth,rustls-aws-lc \
-         (the hyper transport as the default); .ci/run runs it so"
+        "SKIPPED: hyper_default needs --no-default-features --features hyper,auth and a TLS feature \
+         (the hyper transport as the default); .ci/run runs it so, with rustls-aws-lc and with native-tls"
     );
 }
 
 #[cfg(all(
     feature = "hyper",
     feature = "auth",
-    feature = "rustls-aws-lc",
+    any(feature = "rustls-aws-lc", feature = "rustls-ring", feature = "native-tls"),
     not(feature = "reqwest")
 ))]
 mod hyper_is_the_default {
     use fgs::auth::StaticToken;
-    use fgs::network::{Certificate, Proxy, TlsFailure};
+    use fgs::network::{Certificate, Proxy, TlsBackend, TlsFailure};
     use fgs::transport::Delivery;
     use fgs::{Client, Error, Execution};
     use fgs_emulator::{Emulator, Function, Handler, TlsIdentity};
@@ -62,6 +63,12 @@ mod hyper_is_the_default {
             .build()
             .unwrap();
         assert!(format!("{client:?}").contains("HyperTransport"), "{client:?}");
+        // Speaking the TLS stack the features pick.
+        let tls = format!("tls: {:?}", TlsBackend::SELECTED);
+        assert!(
+            TlsBackend::SELECTED.is_some() && format!("{client:?}").contains(&tls),
+            "{client:?}"
+        );
         let urn = emulator.urn("default", "echo", None);
         let output = client
             .invoke(urn.as_str())

@@ -542,49 +542,10 @@ mod tls {
         }
         #[cfg(feature = "native-tls")]
         if let Some(e) = find_cause::<native_tls::Error>(error) {
-            return Some(native_failure(e));
+            return Some(crate::network::native_tls_failure(e));
         }
         #[cfg(not(any(feature = "rustls-aws-lc", feature = "rustls-ring", feature = "native-tls")))]
         let _ = error;
         None
-    }
-
-    /// native-tls says why only in its message (OpenSSL's verify result).
-    #[cfg(feature = "native-tls")]
-    fn native_failure(error: &native_tls::Error) -> TlsFailure {
-        let text = error.to_string().to_ascii_lowercase();
-        let has = |needles: &[&str]| needles.iter().any(|needle| text.contains(needle));
-        if has(&["hostname mismatch", "ip address mismatch", "host name mismatch"]) {
-            TlsFailure::WrongHostName
-        } else if has(&[
-            "self-signed",
-            "self signed",
-            "unable to get local issuer",
-            "unable to get issuer",
-            "unable to verify the first certificate",
-            "not trusted",
-        ]) {
-            TlsFailure::UntrustedCertificate
-        } else if has(&["certificate has expired", "not yet valid"]) {
-            TlsFailure::ExpiredCertificate
-        } else if has(&[
-            "wrong version number",
-            "packet length too long",
-            "record layer failure",
-            "http request",
-        ]) {
-            TlsFailure::NotTls
-        } else if has(&["certificate verify failed", "certificate"]) {
-            TlsFailure::InvalidCertificate
-        } else if has(&[
-            "alert",
-            "handshake failure",
-            "no protocols available",
-            "unsupported protocol",
-        ]) {
-            TlsFailure::Refused
-        } else {
-            TlsFailure::Other
-        }
     }
 }

@@ -53,13 +53,17 @@
 //!   [`TransportError`] with [`Delivery::NotSent`] carrying a
 //!   [`TlsError`](crate::network::TlsError) ([`TransportError::tls_error`]).
 //!
-//! TLS is rustls with the crypto provider a feature names: `rustls-aws-lc` (default,
-//! rustls's own default), or `rustls-ring` for targets where aws-lc-rs does not build (with
-//! both, ring); with neither, the provider the process installed. Root certificates are the
-//! operating system's (through `rustls-platform-verifier`) plus those given to
-//! [`HyperTransportBuilder::add_root_certificate`]. There is no `native-tls` option:
-//! [`HyperClient`] is built on hyper-rustls's connector; for the platform's TLS use the
-//! reqwest transport with the `native-tls` feature.
+//! TLS is the stack the features pick, as for the reqwest transport
+//! ([`TlsBackend::SELECTED`](crate::network::TlsBackend::SELECTED),
+//! [`HyperTransport::tls_backend`]): rustls with the crypto provider a feature names,
+//! `rustls-aws-lc` (default, rustls's own default) or `rustls-ring` for targets where
+//! aws-lc-rs does not build (with both, ring; with neither, the provider the process
+//! installed), or with `native-tls` the platform's library (OpenSSL, Secure Transport,
+//! SChannel) through hyper-tls, which wins over both. Root certificates are the operating
+//! system's (through `rustls-platform-verifier`, or the platform's store for native-tls)
+//! plus those given to [`HyperTransportBuilder::add_root_certificate`]. A client of your own
+//! ([`HyperTransport::from_client`], a [`HyperClient`]) is built on hyper-rustls's
+//! connector.
 //!
 //! Proxies are opt-in, as on the reqwest transport, and take the same [`Proxy`] values:
 //! [`HyperTransportBuilder::proxy`], or [`HyperTransportBuilder::proxy_from_env`] for
@@ -80,7 +84,7 @@ use crate::network::{Certificate, Proxy};
 use crate::transport::{Delivery, SendFuture, SendOptions, Transport, TransportError, collect_body};
 use async_trait::async_trait;
 use bytes::Bytes;
-use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -102,7 +106,15 @@ use proxy::{ProxiedBody, ProxyAuthRequired, ProxyConnector, ProxyRoutes};
 pub type HyperClient = Client<HttpsConnector<HttpConnector>, RequestBody>;
 
 /// The client a [`HyperTransport`] built with proxies sends with.
-type ProxiedClient = Client<HttpsConnector<ProxyConnector>, ProxiedBody>;
+#[cfg(not(feature = "native-tls"))]
+type ProxiedClient = Client<HttpsConnector<ProxyConnector<HttpsConnector<HttpConnector>>>, ProxiedBody>;
+
+/// The clients of a transport built with native-tls, without and with proxies.
+#[cfg(feature = "native-tls")]
+type NativeClient = Client<hyper_tls::HttpsConnector<HttpConnector>, RequestBody>;
+#[cfg(feature = "native-tls")]
+type NativeProxiedClient =
+    Client<hyper_tls::HttpsConnector<ProxyConnector<hyper_tls::HttpsConnector<HttpConnector>>>, ProxiedBody>;
 
 /// The client requests go out on.
 #[derive(Clone)]
@@ -110,8 +122,16 @@ enum Sender {
     Direct(HyperClient),
     /// With proxies; only a request to a plain-`http` destination through a proxy that
     /// wants credentials needs `routes` again (for its `Proxy-Authorization`).
+    #[cfg(not(feature = "native-tls"))]
     Proxied {
         client: ProxiedClient,
+        routes: ProxyRoutes,
+    },
+    #[cfg(feature = "native-tls")]
+    NativeDirect(NativeClient),
+    #[cfg(feature = "native-tls")]
+    NativeProxied {
+        client: NativeProxiedClient,
         routes: ProxyRoutes,
     },
 }
@@ -122,9 +142,9 @@ pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// The TCP keep-alive interval of connections this crate opens.
 const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
 
-/// Sends requests with hyper 1.x: pooled keep-alive HTTP/1.1 connections, rustls with the
-/// operating system's root certificates (and any added), TCP no-delay, a connect timeout,
-/// no redirects followed.
+/// Sends requests with hyper 1.x: pooled keep-alive HTTP/1.1 connections, TLS (rustls, or
+/// native-tls with that feature) with the operating system's root certificates (and any
+/// added), TCP no-delay, a connect timeout, no redirects followed.
 ///
 /// Cheap to clone: clones share the connection pool.
 ///
@@ -158,6 +178,7 @@ impl fmt::Debug for HyperTransport {
                 .field("connect_timeout", &settings.connect_timeout)
                 .field("pool_idle_timeout", &settings.pool_idle_timeout)
                 .field("pool_max_idle_per_host", &settings.pool_max_idle_per_host)
+                .field("tls", &self.tls_backend())
                 .field("root_certificates", &settings.root_certificates.len())
                 .field("tls_built_in_roots", &settings.built_in_roots)
                 .field("proxies", &settings.proxies)
@@ -205,7 +226,8 @@ impl HyperTransport {
     ///
     /// Keep redirects unfollowed (hyper never follows them) and do not add retries to the
     /// stack below: the SDK decides what may be sent again. A TLS failure is reported as
-    /// such only when the connector's error carries the [`rustls::Error`].
+    /// such only when the connector's error carries the [`rustls::Error`] (or, with the
+    /// `native-tls` feature, the `native_tls::Error`).
     ///
     /// ```no_run
     /// use std::time::Duration;
@@ -245,15 +267,6 @@ impl HyperTransport {
     #[cfg(not(feature = "reqwest"))]
     pub(crate) fn from_settings(settings: &crate::network::NetworkSettings) -> Result<Self, crate::ConfigError> {
         settings.check()?;
-        if matches!(
-            crate::network::TlsBackend::SELECTED,
-            Some(crate::network::TlsBackend::NativeTls)
-        ) {
-            return Err(crate::ConfigError::new(
-                "the `native-tls` feature is the reqwest transport's: enable `reqwest` too, or use `rustls-aws-lc` \
-                 or `rustls-ring` with the hyper transport",
-            ));
-        }
         let builder = HyperTransportBuilder {
             connect_timeout: settings.connect_timeout.unwrap_or(crate::DEFAULT_CONNECT_TIMEOUT),
             root_certificates: settings.root_certificates.clone(),
@@ -267,12 +280,28 @@ impl HyperTransport {
     }
 
     /// The hyper client requests are sent with; `None` for a transport built with
-    /// proxies, whose client has a connector of this crate's own.
+    /// proxies, whose client has a connector of this crate's own, or with native-tls,
+    /// whose client is hyper-tls's rather than a [`HyperClient`].
     pub fn client(&self) -> Option<&HyperClient> {
         match &self.sender {
             Sender::Direct(client) => Some(client),
-            Sender::Proxied { .. } => None,
+            _ => None,
         }
+    }
+
+    /// The TLS stack this transport speaks: the one the features select
+    /// ([`TlsBackend::SELECTED`](crate::network::TlsBackend::SELECTED)) for a transport
+    /// built here, `None` for a client brought with [`from_client`](Self::from_client)
+    /// (its connector decides).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), fgs_core::transport::TransportError> {
+    /// let transport = fgs_core::transport::HyperTransport::new(std::time::Duration::from_secs(10))?;
+    /// assert_eq!(transport.tls_backend(), fgs_core::network::TlsBackend::SELECTED);
+    /// # Ok(()) }
+    /// ```
+    pub fn tls_backend(&self) -> Option<crate::network::TlsBackend> {
+        self.settings.as_ref().and(crate::network::TlsBackend::SELECTED)
     }
 }
 
@@ -390,10 +419,11 @@ impl HyperTransportBuilder {
         self
     }
 
-    /// The rustls configuration [`build`](Self::build) uses: the crypto provider the
-    /// features name (see the [crate docs](crate)) and the root certificates. A starting
-    /// point for a client of your own ([`HyperTransport::from_client`]); leave its ALPN
-    /// protocols empty (hyper-rustls sets them).
+    /// The rustls configuration [`build`](Self::build) uses when the features pick rustls:
+    /// the crypto provider they name (see the [crate docs](crate)) and the root
+    /// certificates. A starting point for a client of your own
+    /// ([`HyperTransport::from_client`]); leave its ALPN protocols empty (hyper-rustls sets
+    /// them).
     pub fn rustls_client_config(&self) -> Result<rustls::ClientConfig, TransportError> {
         tls::client_config(&self.root_certificates, self.built_in_roots)
     }
@@ -411,40 +441,67 @@ impl HyperTransportBuilder {
         http.set_nodelay(true);
         http.set_keepalive(Some(TCP_KEEPALIVE));
         http.set_connect_timeout(Some(self.connect_timeout));
-        let tls = self.rustls_client_config()?;
         let mut client = Client::builder(TokioExecutor::new());
         client
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(self.pool_idle_timeout)
             .pool_max_idle_per_host(self.pool_max_idle_per_host);
-        let sender = if self.proxies.is_empty() {
-            let https = HttpsConnectorBuilder::new()
-                .with_tls_config(tls)
-                .https_or_http()
-                .enable_http1()
-                .wrap_connector(http);
-            Sender::Direct(client.build(https))
-        } else {
-            let routes = ProxyRoutes::new(&self.proxies)?;
-            // TLS to an `https://` proxy URL, with the same roots.
-            let to_proxy = HttpsConnectorBuilder::new()
-                .with_tls_config(tls.clone())
-                .https_or_http()
-                .enable_http1()
-                .wrap_connector(http.clone());
-            let https = HttpsConnectorBuilder::new()
-                .with_tls_config(tls)
-                .https_or_http()
-                .enable_http1()
-                .wrap_connector(ProxyConnector::new(http, to_proxy, routes.clone()));
-            Sender::Proxied {
-                client: client.build(https),
-                routes,
-            }
-        };
+        let sender = self.sender(http, &client)?;
         Ok(HyperTransport {
             sender,
             settings: Some(self),
+        })
+    }
+
+    /// The clients over rustls.
+    #[cfg(not(feature = "native-tls"))]
+    fn sender(
+        &self,
+        http: HttpConnector,
+        client: &hyper_util::client::legacy::Builder,
+    ) -> Result<Sender, TransportError> {
+        use hyper_rustls::HttpsConnectorBuilder;
+
+        let tls = self.rustls_client_config()?;
+        let https = |config: rustls::ClientConfig| {
+            HttpsConnectorBuilder::new()
+                .with_tls_config(config)
+                .https_or_http()
+                .enable_http1()
+        };
+        if self.proxies.is_empty() {
+            return Ok(Sender::Direct(client.build(https(tls).wrap_connector(http))));
+        }
+        let routes = ProxyRoutes::new(&self.proxies)?;
+        // TLS to an `https://` proxy URL, with the same roots.
+        let to_proxy = https(tls.clone()).wrap_connector(http.clone());
+        let connector = https(tls).wrap_connector(ProxyConnector::new(http, to_proxy, routes.clone()));
+        Ok(Sender::Proxied {
+            client: client.build(connector),
+            routes,
+        })
+    }
+
+    /// The clients over native-tls, which the features select over rustls.
+    #[cfg(feature = "native-tls")]
+    fn sender(
+        &self,
+        http: HttpConnector,
+        client: &hyper_util::client::legacy::Builder,
+    ) -> Result<Sender, TransportError> {
+        let tls = tls::native_connector(&self.root_certificates, self.built_in_roots)?;
+        let https = |inner| hyper_tls::HttpsConnector::from((inner, tls.clone().into()));
+        if self.proxies.is_empty() {
+            return Ok(Sender::NativeDirect(client.build(https(http))));
+        }
+        let routes = ProxyRoutes::new(&self.proxies)?;
+        // TLS to an `https://` proxy URL, with the same roots.
+        let to_proxy = https(http.clone());
+        let connector =
+            hyper_tls::HttpsConnector::from((ProxyConnector::new(http, to_proxy, routes.clone()), tls.into()));
+        Ok(Sender::NativeProxied {
+            client: client.build(connector),
+            routes,
         })
     }
 }
@@ -496,7 +553,12 @@ impl Transport for HyperTransport {
         let request = request.map(|data| RequestBody::new(data, &stage));
         let response = match &self.sender {
             Sender::Direct(client) => client.request(request),
+            #[cfg(not(feature = "native-tls"))]
             Sender::Proxied { client, routes } => send_proxied(client, routes, request),
+            #[cfg(feature = "native-tls")]
+            Sender::NativeDirect(client) => client.request(request),
+            #[cfg(feature = "native-tls")]
+            Sender::NativeProxied { client, routes } => send_proxied(client, routes, request),
         };
         let (limit, max_response_bytes) = (options.timeout, options.max_response_bytes);
         Box::pin(async move {
@@ -538,11 +600,14 @@ impl Transport for HyperTransport {
 /// changed LLVM's inlining of them and cost the direct path 600 instructions per call.
 #[cold]
 #[inline(never)]
-fn send_proxied(
-    client: &ProxiedClient,
+fn send_proxied<C>(
+    client: &Client<C, ProxiedBody>,
     routes: &ProxyRoutes,
     request: http::Request<RequestBody>,
-) -> hyper_util::client::legacy::ResponseFuture {
+) -> hyper_util::client::legacy::ResponseFuture
+where
+    C: hyper_util::client::legacy::connect::Connect + Clone + Send + Sync + 'static,
+{
     let mut request = request.map(ProxiedBody);
     if let Some(authorization) = routes.authorization_for(request.uri()) {
         request
@@ -975,10 +1040,24 @@ mod tests {
         assert!(debug.contains("connect_timeout: 3s"), "{debug}");
         assert!(debug.contains("pool_idle_timeout: Some(90s)"), "{debug}");
         assert!(debug.contains("pool_max_idle_per_host: 2"), "{debug}");
-        let custom = HyperTransport::from_client(transport.client().unwrap().clone());
+        assert!(
+            debug.contains(&format!("tls: {:?}", crate::network::TlsBackend::SELECTED)),
+            "{debug}"
+        );
+        // A native-tls transport's client is not a `HyperClient` (hyper-rustls's) to hand out.
+        let Some(client) = transport.client() else {
+            assert_eq!(
+                transport.tls_backend(),
+                Some(crate::network::TlsBackend::NativeTls),
+                "{debug}"
+            );
+            return;
+        };
+        let custom = HyperTransport::from_client(client.clone());
         assert_eq!(
             format!("{custom:?}"),
             r#"HyperTransport { client: "provided by the caller" }"#
         );
+        assert_eq!(custom.tls_backend(), None);
     }
 }

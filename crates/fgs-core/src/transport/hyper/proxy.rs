@@ -20,7 +20,6 @@ use base64::Engine as _;
 use bytes::Bytes;
 use http::{HeaderValue, Uri};
 use http_body::{Frame, SizeHint};
-use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
 use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
 use hyper_util::client::proxy::matcher::Matcher;
@@ -104,21 +103,20 @@ impl ProxyRoutes {
 
 /// Opens the connection a request travels on: straight to its host, a `CONNECT` tunnel
 /// through a proxy, or (plain `http`) a connection to the proxy that hyper then sends the
-/// request to in absolute form. TLS to the destination is the [`HttpsConnector`] around it.
+/// request to in absolute form. TLS to the destination is the HTTPS connector around it.
+///
+/// `P` reaches a proxy, over TLS for an `https://` proxy URL: the HTTPS connector of the
+/// TLS stack in use (hyper-rustls's or hyper-tls's) around a plain [`HttpConnector`]. Its
+/// stream type is also the one of a direct connection, as that connector's plain variant.
 #[derive(Clone)]
-pub(crate) struct ProxyConnector {
+pub(crate) struct ProxyConnector<P> {
     direct: HttpConnector,
-    /// Reaches a proxy, over TLS for an `https://` proxy URL.
-    to_proxy: HttpsConnector<HttpConnector>,
+    to_proxy: P,
     routes: ProxyRoutes,
 }
 
-impl ProxyConnector {
-    pub(crate) fn new(
-        direct: HttpConnector,
-        to_proxy: HttpsConnector<HttpConnector>,
-        routes: ProxyRoutes,
-    ) -> ProxyConnector {
+impl<P> ProxyConnector<P> {
+    pub(crate) fn new(direct: HttpConnector, to_proxy: P, routes: ProxyRoutes) -> ProxyConnector<P> {
         ProxyConnector {
             direct,
             to_proxy,
@@ -127,26 +125,32 @@ impl ProxyConnector {
     }
 }
 
-type Connecting = Pin<Box<dyn Future<Output = Result<ProxyStream, BoxError>> + Send>>;
+type Connecting<S> = Pin<Box<dyn Future<Output = Result<ProxyStream<S>, BoxError>> + Send>>;
 
-impl Service<Uri> for ProxyConnector {
-    type Response = ProxyStream;
+impl<P> Service<Uri> for ProxyConnector<P>
+where
+    P: Service<Uri> + Clone + Send + Sync + 'static,
+    P::Response: From<TokioIo<TcpStream>> + hyper::rt::Read + hyper::rt::Write + Connection + Unpin + Send + 'static,
+    P::Future: Send + 'static,
+    P::Error: Into<BoxError>,
+{
+    type Response = ProxyStream<P::Response>;
     type Error = BoxError;
-    type Future = Connecting;
+    type Future = Connecting<P::Response>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         // Both inner connectors are always ready.
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, dst: Uri) -> Connecting {
+    fn call(&mut self, dst: Uri) -> Self::Future {
         match self.routes.route(&dst) {
             None => {
                 let connecting = self.direct.call(dst);
                 Box::pin(async move {
                     let io = connecting.await?;
                     Ok(ProxyStream {
-                        io: MaybeHttpsStream::Http(io),
+                        io: P::Response::from(io),
                         via_proxy: false,
                     })
                 })
@@ -155,7 +159,7 @@ impl Service<Uri> for ProxyConnector {
                 let connecting = self.to_proxy.call(proxy);
                 Box::pin(async move {
                     Ok(ProxyStream {
-                        io: connecting.await?,
+                        io: connecting.await.map_err(Into::into)?,
                         via_proxy: true,
                     })
                 })
@@ -233,12 +237,12 @@ impl http_body::Body for ProxiedBody {
 
 /// A connection from [`ProxyConnector`]: TCP, possibly TLS to a proxy, and whether requests
 /// on it go to a proxy (hyper then writes them in absolute form).
-pub(crate) struct ProxyStream {
-    io: MaybeHttpsStream<TokioIo<TcpStream>>,
+pub(crate) struct ProxyStream<S> {
+    io: S,
     via_proxy: bool,
 }
 
-impl fmt::Debug for ProxyStream {
+impl<S> fmt::Debug for ProxyStream<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProxyStream")
             .field("via_proxy", &self.via_proxy)
@@ -246,13 +250,13 @@ impl fmt::Debug for ProxyStream {
     }
 }
 
-impl Connection for ProxyStream {
+impl<S: Connection> Connection for ProxyStream<S> {
     fn connected(&self) -> Connected {
         self.io.connected().proxy(self.via_proxy)
     }
 }
 
-impl hyper::rt::Read for ProxyStream {
+impl<S: hyper::rt::Read + Unpin> hyper::rt::Read for ProxyStream<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -262,7 +266,7 @@ impl hyper::rt::Read for ProxyStream {
     }
 }
 
-impl hyper::rt::Write for ProxyStream {
+impl<S: hyper::rt::Write + Unpin> hyper::rt::Write for ProxyStream<S> {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
         Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
     }

@@ -1,5 +1,6 @@
-//! rustls for [`HyperTransport`](crate::transport::HyperTransport): the client configuration (provider,
-//! roots) and the reading of handshake failures.
+//! TLS for [`HyperTransport`](crate::transport::HyperTransport): the rustls client configuration
+//! (provider, roots), the native-tls connector (feature `native-tls`), and the reading of
+//! either's handshake failures.
 
 use std::sync::Arc;
 
@@ -96,8 +97,42 @@ impl std::error::Error for LoadRootsError {
     }
 }
 
+/// A native-tls connector trusting the platform's store and `roots`, or only `roots` when
+/// `built_in_roots` is false; TLS 1.2 at least, as with rustls.
+#[cfg(feature = "native-tls")]
+pub(crate) fn native_connector(
+    roots: &[Certificate],
+    built_in_roots: bool,
+) -> Result<native_tls::TlsConnector, TransportError> {
+    if !built_in_roots && roots.is_empty() {
+        return Err(setup_error(
+            "tls_built_in_roots(false) without add_root_certificate: no server could be trusted",
+        ));
+    }
+    let mut builder = native_tls::TlsConnector::builder();
+    builder
+        .min_protocol_version(Some(native_tls::Protocol::Tlsv12))
+        .disable_built_in_roots(!built_in_roots);
+    for (index, root) in roots.iter().enumerate() {
+        let root = native_tls::Certificate::from_der(root.as_der()).map_err(|e| {
+            setup_error(format!(
+                "root certificate {} cannot be used as a trust anchor: {e}",
+                index.saturating_add(1)
+            ))
+        })?;
+        builder.add_root_certificate(root);
+    }
+    builder
+        .build()
+        .map_err(|e| setup_error(format!("the platform's TLS library (native-tls) cannot be set up: {e}")))
+}
+
 /// The TLS failure among the causes of a connect error, if it is one.
 pub(crate) fn failure(error: &(dyn std::error::Error + 'static)) -> Option<TlsFailure> {
+    #[cfg(feature = "native-tls")]
+    if let Some(e) = find_cause::<native_tls::Error>(error) {
+        return Some(crate::network::native_tls_failure(e));
+    }
     find_cause::<rustls::Error>(error).map(crate::network::rustls_failure)
 }
 
