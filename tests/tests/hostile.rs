@@ -1416,6 +1416,36 @@ async fn a_connection_that_never_opens_is_a_timeout_that_sent_nothing() {
     }
 }
 
+/// A server that takes the TCP connection and never answers the TLS ClientHello: the
+/// connect timeout covers the handshake on both transports (hyper-util's own covers TCP
+/// alone), so each attempt ends at the connect timeout, not at the call's deadline, nothing
+/// was sent, and the default policy tries again within the deadline.
+#[tokio::test]
+async fn a_tls_handshake_that_never_answers_is_bounded_by_the_connect_timeout() {
+    const CONNECT: Duration = Duration::from_millis(300);
+    for stack in [Stack::Reqwest, Stack::Hyper] {
+        let server = Server::start(vec![Script::at_once(vec![Step::Hang])]).await;
+        let client = Client::builder()
+            .endpoint_url(format!("https://{}", server.addr))
+            .auth(StaticToken::new("t"))
+            .connect_timeout(CONNECT)
+            .sleep(RecordingSleep::default());
+        let client = match stack {
+            Stack::Hyper => client.transport(HyperTransport::new(CONNECT).unwrap()),
+            _ => client,
+        }
+        .build()
+        .unwrap();
+        let error = call(&client, Duration::from_secs(20), |i| i).await.unwrap_err();
+        let timeout = timeout_error(&error);
+        assert_eq!(timeout.delivery(), Delivery::NotSent, "{stack:?}: {error:?}");
+        assert!(error.is_retry_safe(), "{stack:?}");
+        // Had an attempt waited for the deadline, there would have been one connection.
+        assert_eq!(server.connections(), 3, "{stack:?}: {error}");
+        assert_eq!(server.requests(), 0, "{stack:?}");
+    }
+}
+
 /// Both transports know whether hyper had begun to write the request when the deadline
 /// passes (their request body marks that moment): while connecting, nothing was sent.
 #[tokio::test]

@@ -37,7 +37,8 @@
 //!   connection turns out to be closed before any byte of the request was written to it;
 //!   a request that may have been written is never sent again;
 //! - [`SendOptions::timeout`] bounds the whole exchange: connecting, sending, waiting
-//!   for the response and reading its body;
+//!   for the response and reading its body; the connect timeout bounds opening a new
+//!   connection: TCP, the TLS handshake and a proxy's tunnel;
 //! - [`SendOptions::max_response_bytes`] bounds the body: a larger `Content-Length` is
 //!   refused before reading, and reading stops once the cap is passed
 //!   ([`collect_body`], the same reader as the reqwest transport's);
@@ -349,8 +350,9 @@ impl Default for HyperTransportBuilder {
 }
 
 impl HyperTransportBuilder {
-    /// Limit for opening a connection, TCP and TLS handshake included. A connection that
-    /// cannot be opened in time fails as a timeout with [`Delivery::NotSent`].
+    /// Limit for opening a connection, TCP, TLS handshake and a proxy's tunnel included. A
+    /// connection that cannot be opened in time fails as a timeout with
+    /// [`Delivery::NotSent`], which the retry policy may retry.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
@@ -561,8 +563,11 @@ impl Transport for HyperTransport {
             Sender::NativeProxied { client, routes } => send_proxied(client, routes, request),
         };
         let (limit, max_response_bytes) = (options.timeout, options.max_response_bytes);
+        // A client brought by the caller keeps its own connect timeout.
+        let connect_limit = self.settings.as_ref().map(|settings| settings.connect_timeout);
         Box::pin(async move {
-            let exchange = async {
+            // Pinned here and lent: moved into `within_limits`, it would take room twice.
+            let exchange = std::pin::pin!(async {
                 let response = response
                     .await
                     .map_err(|e| classify(e, authority.as_ref().map(|a| a.host())))?;
@@ -570,20 +575,8 @@ impl Transport for HyperTransport {
                 let (head, body) = response.into_parts();
                 let body = collect_body(&head, body, max_response_bytes).await?;
                 Ok(http::Response::from_parts(head, body))
-            };
-            let Some(limit) = limit else {
-                return exchange.await;
-            };
-            match tokio::time::timeout(limit, exchange).await {
-                Ok(outcome) => outcome,
-                Err(_elapsed) => {
-                    let stage = Stage::of(&stage);
-                    Err(TransportError::timeout(
-                        stage.delivery(),
-                        WholeCallTimeout { limit, stage },
-                    ))
-                }
-            }
+            });
+            within_limits(exchange, limit, connect_limit, &stage).await
         })
     }
 
@@ -592,6 +585,85 @@ impl Transport for HyperTransport {
         true
     }
 }
+
+/// Runs `exchange` within `limit` (the whole exchange) and, until hyper starts writing the
+/// request, within `connect_limit`: hyper-util's own connect timeout covers the TCP
+/// connection alone, and this one also the TLS handshake and a proxy's tunnel, as
+/// reqwest's does. One timer serves both, armed at the earlier deadline and moved only if
+/// it fires once the connection is open, so a call that ends in time touches it no more
+/// than a plain timeout would.
+async fn within_limits(
+    mut exchange: std::pin::Pin<&mut impl std::future::Future<Output = Result<http::Response<Bytes>, TransportError>>>,
+    limit: Option<Duration>,
+    connect_limit: Option<Duration>,
+    stage: &std::sync::atomic::AtomicU8,
+) -> Result<http::Response<Bytes>, TransportError> {
+    use std::task::Poll;
+
+    let now = tokio::time::Instant::now();
+    // A limit too far to represent is no limit.
+    let whole = limit.and_then(|limit| Some((limit, now.checked_add(limit)?)));
+    let connect = connect_limit
+        .and_then(|limit| Some((limit, now.checked_add(limit)?)))
+        .filter(|(_, at)| whole.is_none_or(|(_, whole_at)| *at < whole_at));
+    let Some((_, first)) = connect.or(whole) else {
+        return exchange.await;
+    };
+    let mut timer = std::pin::pin!(tokio::time::sleep_until(first));
+    let mut connecting = connect;
+    let mut armed = true;
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(outcome) = exchange.as_mut().poll(cx) {
+            return Poll::Ready(outcome);
+        }
+        if !armed || timer.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        if let Some((limit, _)) = connecting.take() {
+            if Stage::of(stage) == Stage::Connecting {
+                return Poll::Ready(Err(TransportError::timeout(
+                    Delivery::NotSent,
+                    ConnectTimeout { limit },
+                )));
+            }
+            // Connected in time: the whole exchange's limit is left.
+            let Some((_, at)) = whole else {
+                armed = false;
+                return Poll::Pending;
+            };
+            timer.as_mut().reset(at);
+            if timer.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+        }
+        let stage = Stage::of(stage);
+        let limit = whole.map_or(Duration::ZERO, |(limit, _)| limit);
+        Poll::Ready(Err(TransportError::timeout(
+            stage.delivery(),
+            WholeCallTimeout { limit, stage },
+        )))
+    })
+    .await
+}
+
+/// The connection was not open within the transport's connect timeout.
+#[derive(Debug)]
+struct ConnectTimeout {
+    limit: Duration,
+}
+
+impl fmt::Display for ConnectTimeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "could not open a connection within the connect timeout of {:?} (TCP, TLS handshake and any proxy \
+             tunnel)",
+            self.limit
+        )
+    }
+}
+
+impl StdError for ConnectTimeout {}
 
 /// Hands a request to the proxied client, with the `Proxy-Authorization` a plain-`http`
 /// request through a proxy carries. Out of line, and with a body type of its own, so that
@@ -868,6 +940,57 @@ mod tests {
         assert_eq!(error.delivery(), Delivery::NotSent, "{error}");
         assert_eq!(error.kind(), TransportErrorKind::Timeout, "{error}");
         assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn a_tls_handshake_that_never_answers_ends_at_the_connect_timeout() {
+        // Holds the connection open and says nothing.
+        let addr = serve_once(|stream| async move {
+            let _open = stream;
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        })
+        .await;
+        let transport = HyperTransport::new(Duration::from_millis(200)).unwrap();
+        let error = transport
+            .send(
+                post(format!("https://{addr}/"), b"{}"),
+                &within(Duration::from_secs(10)),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), TransportErrorKind::Timeout, "{error}");
+        assert_eq!(error.delivery(), Delivery::NotSent, "{error}");
+        assert!(
+            cause(&error).contains("connect timeout of 200ms"),
+            "{error}: {}",
+            cause(&error)
+        );
+    }
+
+    #[tokio::test]
+    async fn the_connect_timeout_does_not_cut_an_exchange_on_an_open_connection() {
+        let addr = serve_once(|mut stream| async move {
+            read_request(&mut stream).await;
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        })
+        .await;
+        // The connect timeout passes while the server thinks: the whole exchange's
+        // limit, later, is the one that ends the call.
+        let transport = HyperTransport::new(Duration::from_millis(100)).unwrap();
+        let error = transport
+            .send(
+                post(format!("http://{addr}/"), b"{}"),
+                &within(Duration::from_millis(500)),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), TransportErrorKind::Timeout, "{error}");
+        assert_eq!(error.delivery(), Delivery::MaybeSent, "{error}");
+        assert!(
+            cause(&error).contains("did not finish within 500ms (while waiting for the response)"),
+            "{error}: {}",
+            cause(&error)
+        );
     }
 
     #[tokio::test]
