@@ -1389,6 +1389,22 @@ async fn headers_that_trickle_time_out() {
     .await;
 }
 
+/// A client of `url` on `stack` whose connect timeout is `connect`, with the default retry
+/// policy and waits that return at once.
+fn connect_timeout_client(stack: Stack, url: String, connect: Duration) -> Client {
+    let builder = Client::builder()
+        .endpoint_url(url)
+        .auth(StaticToken::new("t"))
+        .connect_timeout(connect)
+        .sleep(RecordingSleep::default());
+    match stack {
+        Stack::Hyper => builder.transport(HyperTransport::new(connect).unwrap()),
+        _ => builder,
+    }
+    .build()
+    .unwrap()
+}
+
 #[tokio::test]
 async fn a_connection_that_never_opens_is_a_timeout_that_sent_nothing() {
     let Some((addr, _listener, _fillers)) = unresponsive().await else {
@@ -1397,17 +1413,7 @@ async fn a_connection_that_never_opens_is_a_timeout_that_sent_nothing() {
     for stack in [Stack::Reqwest, Stack::Hyper] {
         // The connect timeout (300 ms) passes first: nothing was sent, so the default
         // policy tries again (3 attempts), all within the deadline.
-        let client = Client::builder()
-            .endpoint_url(format!("http://{addr}"))
-            .auth(StaticToken::new("t"))
-            .connect_timeout(Duration::from_millis(300))
-            .sleep(RecordingSleep::default());
-        let client = match stack {
-            Stack::Hyper => client.transport(HyperTransport::new(Duration::from_millis(300)).unwrap()),
-            _ => client,
-        }
-        .build()
-        .unwrap();
+        let client = connect_timeout_client(stack, format!("http://{addr}"), Duration::from_millis(300));
         let error = call(&client, Duration::from_secs(5), |i| i).await.unwrap_err();
         let timeout = timeout_error(&error);
         assert_eq!(timeout.delivery(), Delivery::NotSent, "{stack:?}: {error:?}");
@@ -1425,17 +1431,7 @@ async fn a_tls_handshake_that_never_answers_is_bounded_by_the_connect_timeout() 
     const CONNECT: Duration = Duration::from_millis(300);
     for stack in [Stack::Reqwest, Stack::Hyper] {
         let server = Server::start(vec![Script::at_once(vec![Step::Hang])]).await;
-        let client = Client::builder()
-            .endpoint_url(format!("https://{}", server.addr))
-            .auth(StaticToken::new("t"))
-            .connect_timeout(CONNECT)
-            .sleep(RecordingSleep::default());
-        let client = match stack {
-            Stack::Hyper => client.transport(HyperTransport::new(CONNECT).unwrap()),
-            _ => client,
-        }
-        .build()
-        .unwrap();
+        let client = connect_timeout_client(stack, format!("https://{}", server.addr), CONNECT);
         let error = call(&client, Duration::from_secs(20), |i| i).await.unwrap_err();
         let timeout = timeout_error(&error);
         assert_eq!(timeout.delivery(), Delivery::NotSent, "{stack:?}: {error:?}");

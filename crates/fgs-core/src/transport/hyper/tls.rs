@@ -29,6 +29,24 @@ fn setup_error(message: impl Into<String>) -> TransportError {
     TransportError::other(Delivery::NotSent, message.into())
 }
 
+/// Refuses a configuration that trusts no root at all, whichever TLS stack it is for.
+fn something_trusted(roots: &[Certificate], built_in_roots: bool) -> Result<(), TransportError> {
+    match built_in_roots || !roots.is_empty() {
+        true => Ok(()),
+        false => Err(setup_error(
+            "tls_built_in_roots(false) without add_root_certificate: no server could be trusted",
+        )),
+    }
+}
+
+/// The added root at `index` (from 0) that the TLS stack refused.
+fn unusable_root(index: usize, error: impl std::fmt::Display) -> TransportError {
+    setup_error(format!(
+        "root certificate {} cannot be used as a trust anchor: {error}",
+        index.saturating_add(1)
+    ))
+}
+
 /// A client configuration trusting the platform's roots (rustls-platform-verifier) and
 /// `roots`, or only `roots` when `built_in_roots` is false. ALPN is left empty, as
 /// hyper-rustls requires (it sets HTTP/1.1 itself).
@@ -36,11 +54,7 @@ pub(crate) fn client_config(
     roots: &[Certificate],
     built_in_roots: bool,
 ) -> Result<rustls::ClientConfig, TransportError> {
-    if !built_in_roots && roots.is_empty() {
-        return Err(setup_error(
-            "tls_built_in_roots(false) without add_root_certificate: no server could be trusted",
-        ));
-    }
+    something_trusted(roots, built_in_roots)?;
     let provider = provider()?;
     let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
@@ -65,12 +79,7 @@ pub(crate) fn client_config(
     } else {
         let mut store = rustls::RootCertStore::empty();
         for (index, root) in roots.enumerate() {
-            store.add(root).map_err(|e| {
-                setup_error(format!(
-                    "root certificate {} cannot be used as a trust anchor: {e}",
-                    index.saturating_add(1)
-                ))
-            })?;
+            store.add(root).map_err(|e| unusable_root(index, e))?;
         }
         Ok(builder.with_root_certificates(store).with_no_client_auth())
     }
@@ -104,22 +113,13 @@ pub(crate) fn native_connector(
     roots: &[Certificate],
     built_in_roots: bool,
 ) -> Result<native_tls::TlsConnector, TransportError> {
-    if !built_in_roots && roots.is_empty() {
-        return Err(setup_error(
-            "tls_built_in_roots(false) without add_root_certificate: no server could be trusted",
-        ));
-    }
+    something_trusted(roots, built_in_roots)?;
     let mut builder = native_tls::TlsConnector::builder();
     builder
         .min_protocol_version(Some(native_tls::Protocol::Tlsv12))
         .disable_built_in_roots(!built_in_roots);
     for (index, root) in roots.iter().enumerate() {
-        let root = native_tls::Certificate::from_der(root.as_der()).map_err(|e| {
-            setup_error(format!(
-                "root certificate {} cannot be used as a trust anchor: {e}",
-                index.saturating_add(1)
-            ))
-        })?;
+        let root = native_tls::Certificate::from_der(root.as_der()).map_err(|e| unusable_root(index, e))?;
         builder.add_root_certificate(root);
     }
     builder
